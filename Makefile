@@ -1,0 +1,57 @@
+# Two commands do all set-up on a fresh machine (Python 3.11+):
+#   make serve   create .venv, install the service, start it on $HOST:$PORT
+#   make test    create .venv, install the test extras, run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+WORKERS ?= 1
+export HOST PORT WORKERS
+
+.PHONY: install serve test lint typecheck check lock openapi bench clean
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/python -m service
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check losscore service tests bench
+	$(BIN)/ruff format --check losscore service tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: test lint typecheck
+
+openapi: $(STAMP)
+	$(BIN)/python -m service.openapi_export openapi/openapi.json
+
+bench: $(STAMP)
+	$(BIN)/python bench/core.py
+
+# Re-resolve the pinned constraints from pyproject.toml in a throw-away environment.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --upgrade pip
+	.lockenv/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo "# Pinned versions for reproducible installs: pip install -c constraints.txt -e '.[dev]'"; \
+	  echo "# Regenerate: make lock"; \
+	  .lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^losscore'; } > constraints.txt
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,0 +1,43 @@
+"""losscore: losses with exact gradients and Hessians, norms with proximal operators.
+
+Public surface::
+
+    losscore.evaluate(loss, prediction, target, *, weight=None, reduction="mean", hessian=False, **params)
+    losscore.get_loss(name) / losscore.list_losses() / losscore.loss_names()
+    losscore.loss_curve(loss, start=-3, stop=3, num=201, **params)
+    losscore.errors  (LosscoreError and subclasses; all are ValueError)
+"""
+
+from losscore.curves import Curve, loss_curve
+from losscore.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    LosscoreError,
+    UnknownNameError,
+)
+from losscore.evaluate import Evaluation, Reduction, evaluate
+from losscore.losses import Loss, get_loss, list_losses, loss_names
+from losscore.spec import Interval, LossSpec, NormSpec, ParamSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Curve",
+    "Evaluation",
+    "Interval",
+    "InvalidInputError",
+    "InvalidParameterError",
+    "Loss",
+    "LossSpec",
+    "LosscoreError",
+    "NormSpec",
+    "ParamSpec",
+    "Reduction",
+    "UnknownNameError",
+    "__version__",
+    "evaluate",
+    "get_loss",
+    "list_losses",
+    "loss_curve",
+    "loss_names",
+]

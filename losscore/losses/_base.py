@@ -1,0 +1,146 @@
+"""The loss interface: a :class:`Loss` is a spec plus a chunk kernel.
+
+A kernel computes per-element loss ℓ, derivative ∂ℓ/∂f and second derivative
+∂²ℓ/∂f² for a contiguous chunk of *validated* inputs and writes them into
+caller-owned buffers. Validation (shapes, finiteness, labels, domains) happens
+once, in :meth:`Loss.check_prediction` / :meth:`Loss.prepare_target`, before
+any kernel runs; the engine in :mod:`losscore._evaluate` handles chunking,
+threads, weights and reductions. Solvers call :meth:`Loss.pointwise` directly.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray, check_finite, check_same_shape, first_index
+from losscore.errors import InvalidInputError
+from losscore.spec import LossSpec
+
+__all__ = ["Loss"]
+
+
+class Loss(ABC):
+    """Base class of every loss. Subclasses set :attr:`spec` and implement :meth:`kernel`.
+
+    For ``regression`` and ``binary`` losses prediction, target, elementwise
+    loss and gradient all share one shape. For ``multiclass`` losses the
+    prediction has shape ``(..., k)``; the target is either class indices of
+    shape ``(...)`` or class probabilities of shape ``(..., k)``; the
+    elementwise loss has shape ``(...)`` and the gradient ``(..., k)``.
+    """
+
+    spec: ClassVar[LossSpec]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    # -- validation (whole arrays, once) ------------------------------------------------------
+
+    def check_prediction(self, prediction: FloatArray, params: Mapping[str, float]) -> None:
+        """Raise if *prediction* has values outside the loss's domain (finiteness is checked already)."""
+
+    def prepare_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any]:
+        """Validate *target* against *prediction* and return it flattened for the kernel.
+
+        Default (real-valued targets of the prediction's shape): finite values, cast
+        to the prediction's dtype.
+        """
+        check_same_shape("target", target, prediction.shape, "prediction")
+        check_finite("target", target)
+        return np.ascontiguousarray(target, dtype=prediction.dtype).reshape(-1)
+
+    def elementwise_shape(self, prediction_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return prediction_shape
+
+    # -- computation --------------------------------------------------------------------------
+
+    @abstractmethod
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
+        """Write ℓ, ∂ℓ/∂f and (if *hess_out* is given) ∂²ℓ/∂f² for one chunk.
+
+        Inputs are contiguous and validated; ``loss_out`` has the elementwise
+        chunk shape, ``grad_out`` and ``hess_out`` the prediction chunk shape.
+        """
+
+    def pointwise(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        *,
+        hessian: bool = False,
+    ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """Unreduced, unweighted ℓ, ∂ℓ/∂f, ∂²ℓ/∂f² on already validated, flat inputs.
+
+        The fast path used by solvers: no validation, one kernel call.
+        """
+        dtype = prediction.dtype
+        loss = np.empty(self.elementwise_shape(prediction.shape), dtype=dtype)
+        grad = np.empty_like(prediction)
+        hess = np.empty_like(prediction) if hessian else None
+        self.kernel(prediction, target, params, loss, grad, hess)
+        return loss, grad, hess
+
+
+# -- shared validation helpers for label conventions --------------------------------------------
+
+
+def check_binary_labels(target: NDArray[Any]) -> None:
+    """Labels must be all in {−1, +1} or all in {0, 1}; the first offender is named."""
+    if target.size == 0:
+        return
+    if target.dtype.kind == "b":
+        return
+    is_pos = target == 1
+    is_zero = target == 0
+    is_neg = target == -1
+    bad = ~(is_pos | is_zero | is_neg)
+    if bad.any():
+        idx = first_index(bad)
+        raise InvalidInputError(
+            "target",
+            f"binary labels must be in {{-1, +1}} or in {{0, 1}}, found {target[idx].item()!r}",
+            index=idx,
+        )
+    if is_zero.any() and is_neg.any():
+        zi, ni = first_index(is_zero), first_index(is_neg)
+        raise InvalidInputError(
+            "target",
+            "binary labels mix the {0, 1} and {-1, +1} conventions "
+            f"(0 at index {list(zi)}, -1 at index {list(ni)})",
+            index=max(zi, ni),
+        )
+
+
+def signed_labels(target: NDArray[Any], dtype: np.dtype[Any]) -> FloatArray:
+    """Map validated labels to ±1 in *dtype*: 1 → +1; 0 and −1 → −1."""
+    return np.where(target > 0, dtype.type(1.0), dtype.type(-1.0))
+
+
+def check_interval(field: str, arr: NDArray[Any], low: float, high: float, what: str) -> None:
+    if arr.size == 0:
+        return
+    bad = (arr < low) | (arr > high)
+    if bad.any():
+        idx = first_index(bad)
+        raise InvalidInputError(field, f"{what} must lie in [{low:g}, {high:g}], found {arr[idx].item()!r}", index=idx)

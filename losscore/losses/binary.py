@@ -1,0 +1,282 @@
+"""Binary classification losses on the margin z = y·f.
+
+Labels: y ∈ {−1, +1}; a target in {0, 1} is mapped explicitly (0 → −1). Any
+other label value, or a mix of 0 and −1 in one array, is an error naming the
+first offending index. Gradients are with respect to the score f: ∂ℓ/∂f = y·ℓ'(z),
+and ∂²ℓ/∂f² = ℓ''(z) because y² = 1.
+
+Kink convention: the minimum-norm subgradient (0 at the hinge point of hinge
+and perceptron); second derivatives follow the branch the formula assigns to
+the kink point (given per loss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray, check_finite, check_same_shape
+from losscore._numerics import sigmoid, sigmoid_product, softplus
+from losscore.losses._base import Loss, check_binary_labels, check_interval, signed_labels
+from losscore.spec import Interval, LossSpec, ParamSpec
+
+_LABELS = "y in {-1, +1}; {0, 1} accepted and mapped 0 -> -1, 1 -> +1"
+_SCORES = "real scores (logits / decision values)"
+
+
+class MarginLoss(Loss):
+    """A loss of the margin z = y·f. Subclasses implement :meth:`margin_kernel`."""
+
+    def prepare_target(self, target: NDArray[Any], prediction: FloatArray,
+                       params: Mapping[str, float]) -> NDArray[Any]:
+        check_same_shape("target", target, prediction.shape, "prediction")
+        check_finite("target", target)
+        check_binary_labels(target)
+        return np.ascontiguousarray(target).reshape(-1)
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        y = signed_labels(target, prediction.dtype)
+        z = prediction * y
+        self.margin_kernel(z, params, loss_out, grad_out, hess_out)
+        grad_out *= y  # dl/df = y * dl/dz
+
+    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
+                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+        """Write ℓ(z), ℓ'(z) and ℓ''(z)."""
+        raise NotImplementedError
+
+
+class HingeLoss(MarginLoss):
+    spec = LossSpec(
+        name="hinge",
+        aliases=("svm",),
+        kind="binary",
+        title="Hinge (linear SVM)",
+        params=(ParamSpec("threshold", 1.0, Interval(0.0, None), "Margin below which the loss is positive."),),
+        label_convention=_LABELS,
+        prediction_domain=_SCORES,
+        target_domain="binary labels",
+        formula=r"\ell(z) = \max(0, t - z),\quad z = y f",
+        derivative=r"\partial\ell/\partial f = -y\,[z < t]",
+        second_derivative=r"0",
+        kinks="At z = t the gradient is 0 (minimum-norm subgradient of [-1, 0]).",
+        reference="Cortes & Vapnik (1995); sklearn SGDClassifier(loss='hinge') (which uses -y at z = t)",
+        smooth=False,
+    )
+
+    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
+                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = z.dtype.type
+        np.subtract(dt(params["threshold"]), z, out=loss_out)
+        np.maximum(loss_out, 0, out=loss_out)
+        np.copyto(dz_out, loss_out > 0)
+        np.negative(dz_out, out=dz_out)
+        if hess_out is not None:
+            hess_out.fill(0)
+
+
+class SquaredHingeLoss(MarginLoss):
+    spec = LossSpec(
+        name="squared_hinge",
+        aliases=("l2_svm",),
+        kind="binary",
+        title="Squared hinge (L2-SVM)",
+        params=(ParamSpec("threshold", 1.0, Interval(0.0, None), "Margin below which the loss is positive."),),
+        label_convention=_LABELS,
+        prediction_domain=_SCORES,
+        target_domain="binary labels",
+        formula=r"\ell(z) = \max(0, t - z)^2",
+        derivative=r"\partial\ell/\partial f = -2y\max(0, t - z)",
+        second_derivative=r"2\,[z < t]",
+        kinks="The gradient is continuous; at z = t the second derivative is 0.",
+        reference="sklearn LinearSVC(loss='squared_hinge'), SGDClassifier(loss='squared_hinge')",
+    )
+
+    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
+                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = z.dtype.type
+        np.subtract(dt(params["threshold"]), z, out=dz_out)
+        np.maximum(dz_out, 0, out=dz_out)
+        np.square(dz_out, out=loss_out)
+        if hess_out is not None:
+            np.multiply(dz_out > 0, dt(2), out=hess_out)
+        dz_out *= -2
+
+
+class ModifiedHuberLoss(MarginLoss):
+    spec = LossSpec(
+        name="modified_huber",
+        aliases=(),
+        kind="binary",
+        title="Modified Huber",
+        params=(),
+        label_convention=_LABELS,
+        prediction_domain=_SCORES,
+        target_domain="binary labels",
+        formula=(r"\ell(z) = \begin{cases} 0 & z \ge 1 \\ (1 - z)^2 & -1 \le z < 1 \\"
+                 r" -4z & z < -1 \end{cases}"),
+        derivative=(r"\partial\ell/\partial f = y \cdot \begin{cases} 0 & z \ge 1 \\"
+                    r" -2(1 - z) & -1 \le z < 1 \\ -4 & z < -1 \end{cases}"),
+        second_derivative=r"2\,[-1 \le z < 1]",
+        kinks="The gradient is continuous; the second derivative is 2 on [-1, 1) and 0 elsewhere.",
+        reference="Zhang (2004); sklearn SGDClassifier(loss='modified_huber')",
+    )
+
+    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
+                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = z.dtype.type
+        gap = np.maximum(dt(1) - z, dt(0))  # (1 - z)_+
+        linear = z < -1
+        np.square(gap, out=loss_out)
+        np.copyto(loss_out, dt(-4) * z, where=linear)
+        np.multiply(gap, dt(-2), out=dz_out)
+        np.copyto(dz_out, dt(-4), where=linear)
+        if hess_out is not None:
+            np.multiply((gap > 0) & ~linear, dt(2), out=hess_out)
+
+
+class PerceptronLoss(MarginLoss):
+    spec = LossSpec(
+        name="perceptron",
+        aliases=(),
+        kind="binary",
+        title="Perceptron",
+        params=(),
+        label_convention=_LABELS,
+        prediction_domain=_SCORES,
+        target_domain="binary labels",
+        formula=r"\ell(z) = \max(0, -z)",
+        derivative=r"\partial\ell/\partial f = -y\,[z < 0]",
+        second_derivative=r"0",
+        kinks="At z = 0 the gradient is 0 (minimum-norm subgradient).",
+        reference="Rosenblatt (1958); sklearn SGDClassifier(loss='perceptron') (hinge with threshold 0)",
+        smooth=False,
+    )
+
+    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
+                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+        np.negative(z, out=loss_out)
+        np.maximum(loss_out, 0, out=loss_out)
+        np.copyto(dz_out, loss_out > 0)
+        np.negative(dz_out, out=dz_out)
+        if hess_out is not None:
+            hess_out.fill(0)
+
+
+class ExponentialLoss(MarginLoss):
+    spec = LossSpec(
+        name="exponential",
+        aliases=("adaboost",),
+        kind="binary",
+        title="Exponential (AdaBoost)",
+        params=(),
+        label_convention=_LABELS,
+        prediction_domain=_SCORES,
+        target_domain="binary labels",
+        formula=r"\ell(z) = e^{-z}",
+        derivative=r"\partial\ell/\partial f = -y\,e^{-z}",
+        second_derivative=r"e^{-z}",
+        kinks="None: smooth everywhere. For z < -709 (float64) or z < -88 (float32) the true value "
+              "exceeds the float range and is returned as +inf.",
+        reference="Freund & Schapire (1997); sklearn HalfBinomial's sibling ExponentialLoss (on f, not 2f)",
+    )
+
+    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
+                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+        np.negative(z, out=loss_out)
+        np.exp(loss_out, out=loss_out)
+        np.negative(loss_out, out=dz_out)
+        if hess_out is not None:
+            hess_out[...] = loss_out
+
+
+class LogLoss(MarginLoss):
+    spec = LossSpec(
+        name="log_loss",
+        aliases=("logistic", "binary_logistic", "bce_with_logits"),
+        kind="binary",
+        title="Logistic loss on logits",
+        params=(),
+        label_convention=_LABELS,
+        prediction_domain="real logits",
+        target_domain="binary labels",
+        formula=r"\ell(z) = \log(1 + e^{-z})",
+        derivative=r"\partial\ell/\partial f = -y\,\sigma(-z)",
+        second_derivative=r"\sigma(z)\,\sigma(-z)",
+        kinks="None: smooth everywhere. Computed with logaddexp and e^{-|z|}, exact for |f| up to "
+              "the largest float.",
+        reference="torch.nn.functional.binary_cross_entropy_with_logits; sklearn HalfBinomialLoss",
+    )
+
+    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
+                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+        loss_out[...] = softplus(-z)
+        np.negative(sigmoid(-z), out=dz_out)
+        if hess_out is not None:
+            hess_out[...] = sigmoid_product(z)
+
+
+_LOG_CLAMP = -100.0
+
+
+class BinaryCrossEntropyLoss(Loss):
+    spec = LossSpec(
+        name="binary_cross_entropy",
+        aliases=("bce",),
+        kind="binary",
+        title="Binary cross-entropy on probabilities",
+        params=(),
+        label_convention="target is a probability in [0, 1] (hard labels 0/1 or soft labels)",
+        prediction_domain="probabilities in [0, 1]",
+        target_domain="probabilities in [0, 1]",
+        formula=r"\ell(p, t) = -\left(t \max(\log p, -100) + (1 - t)\max(\log(1-p), -100)\right)",
+        derivative=(r"\partial\ell/\partial p = -\frac{t}{p}[\log p > -100] "
+                    r"+ \frac{1-t}{1-p}[\log(1-p) > -100]"),
+        second_derivative=(r"\frac{t}{p^2}[\log p > -100] + \frac{1-t}{(1-p)^2}[\log(1-p) > -100]"),
+        kinks=("Each log is clamped at -100 as in PyTorch; the derivatives are those of the clamped "
+               "function, so they are 0 where a clamp is active (PyTorch instead divides by "
+               "max(p(1-p), 1e-12))."),
+        reference="torch.nn.functional.binary_cross_entropy",
+    )
+
+    def check_prediction(self, prediction: FloatArray, params: Mapping[str, float]) -> None:
+        check_interval("prediction", prediction, 0.0, 1.0, "probabilities")
+
+    def prepare_target(self, target: NDArray[Any], prediction: FloatArray,
+                       params: Mapping[str, float]) -> NDArray[Any]:
+        flat = super().prepare_target(target, prediction, params)
+        check_interval("target", target, 0.0, 1.0, "target probabilities")
+        return flat
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = prediction.dtype.type
+        p, t = prediction, target
+        one_minus_t = dt(1) - t
+        log_p = np.log(p)
+        log_q = np.log1p(-p)
+        live_p = log_p > _LOG_CLAMP
+        live_q = log_q > _LOG_CLAMP
+        np.maximum(log_p, dt(_LOG_CLAMP), out=log_p)
+        np.maximum(log_q, dt(_LOG_CLAMP), out=log_q)
+        np.multiply(t, log_p, out=loss_out)
+        loss_out += one_minus_t * log_q
+        np.negative(loss_out, out=loss_out)
+        q = dt(1) - p
+        inv_p = np.divide(dt(1), p, out=np.zeros_like(p), where=live_p)
+        inv_q = np.divide(dt(1), q, out=np.zeros_like(p), where=live_q)
+        np.multiply(one_minus_t, inv_q, out=grad_out)
+        grad_out -= t * inv_p
+        if hess_out is not None:
+            np.multiply(t, np.square(inv_p), out=hess_out)
+            hess_out += one_minus_t * np.square(inv_q)
+
+
+BINARY_LOSSES: tuple[type[Loss], ...] = (
+    HingeLoss, SquaredHingeLoss, ModifiedHuberLoss, PerceptronLoss, ExponentialLoss, LogLoss,
+    BinaryCrossEntropyLoss,
+)

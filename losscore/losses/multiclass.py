@@ -1,0 +1,182 @@
+"""Multiclass losses on a score matrix f of shape (..., k).
+
+Targets are either integer class indices of shape (...) in [0, k), or rows of
+class probabilities of shape (..., k) (non-negative, summing to 1). The
+elementwise loss has shape (...); gradient and Hessian diagonal have shape (..., k).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray, check_finite, first_index
+from losscore.errors import InvalidInputError
+from losscore.losses._base import Loss
+from losscore.spec import Interval, LossSpec, ParamSpec
+
+_LABELS = ("class indices in [0, k) with shape prediction.shape[:-1], or class probabilities "
+           "with the prediction's shape (rows non-negative, summing to 1)")
+
+
+def _check_scores_shape(prediction: FloatArray) -> None:
+    if prediction.ndim < 1:
+        raise InvalidInputError("prediction", "multiclass scores need at least one axis (..., k)")
+    if prediction.shape[-1] < 2:
+        raise InvalidInputError(
+            "prediction", f"multiclass scores need k >= 2 classes on the last axis, got k = {prediction.shape[-1]}")
+
+
+def prepare_class_indices(target: NDArray[Any], k: int) -> NDArray[np.intp]:
+    """Validate integer class indices in [0, k) and return them flat as intp."""
+    check_finite("target", target)
+    if target.dtype.kind == "f":
+        non_integral = target != np.round(target)
+        if non_integral.any():
+            idx = first_index(non_integral)
+            raise InvalidInputError("target", f"class indices must be integers, found {target[idx].item()!r}", index=idx)
+    elif target.dtype.kind == "b":
+        raise InvalidInputError("target", "class indices must be integers, got booleans")
+    out_of_range = (target < 0) | (target >= k)
+    if out_of_range.any():
+        idx = first_index(out_of_range)
+        raise InvalidInputError(
+            "target", f"class index must lie in [0, {k}), found {target[idx].item()!r}", index=idx)
+    return np.ascontiguousarray(target, dtype=np.intp).reshape(-1)
+
+
+def prepare_class_probabilities(target: NDArray[Any], prediction: FloatArray) -> FloatArray:
+    check_finite("target", target)
+    negative = target < 0
+    if negative.any():
+        idx = first_index(negative)
+        raise InvalidInputError("target", f"class probabilities must be >= 0, found {target[idx].item()!r}", index=idx)
+    k = prediction.shape[-1]
+    flat = np.ascontiguousarray(target, dtype=prediction.dtype).reshape(-1, k)
+    sums = flat.sum(axis=1, dtype=np.float64)
+    tol = 1e-6 if prediction.dtype == np.float64 else 1e-4
+    off = np.abs(sums - 1.0) > tol * k
+    if off.any():
+        row = int(np.argmax(off))
+        idx = np.unravel_index(row, target.shape[:-1]) if target.ndim > 1 else ()
+        raise InvalidInputError(
+            "target", f"class probabilities must sum to 1 along the last axis, row sums to {sums[row]:.9g}",
+            index=tuple(int(i) for i in idx))
+    return flat
+
+
+class MulticlassLoss(Loss):
+    accepts_probabilities = True
+
+    def elementwise_shape(self, prediction_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return prediction_shape[:-1]
+
+    def prepare_target(self, target: NDArray[Any], prediction: FloatArray,
+                       params: Mapping[str, float]) -> NDArray[Any]:
+        _check_scores_shape(prediction)
+        k = prediction.shape[-1]
+        if target.shape == prediction.shape[:-1]:
+            return prepare_class_indices(target, k)
+        if target.shape == prediction.shape and self.accepts_probabilities:
+            return prepare_class_probabilities(target, prediction)
+        wanted = f"{list(prediction.shape[:-1])} (class indices)"
+        if self.accepts_probabilities:
+            wanted += f" or {list(prediction.shape)} (class probabilities)"
+        raise InvalidInputError("target", f"shape {list(target.shape)} does not fit prediction shape "
+                                f"{list(prediction.shape)}: expected {wanted}")
+
+
+class SoftmaxCrossEntropyLoss(MulticlassLoss):
+    spec = LossSpec(
+        name="softmax_cross_entropy",
+        aliases=("cross_entropy", "categorical_cross_entropy", "multinomial"),
+        kind="multiclass",
+        title="Softmax cross-entropy on logits",
+        params=(ParamSpec("label_smoothing", 0.0, Interval(0.0, 1.0),
+                          "Mixes the target with the uniform distribution: q = (1 - s) t + s / k."),),
+        label_convention=_LABELS,
+        prediction_domain="real logits, shape (..., k)",
+        target_domain=_LABELS,
+        formula=(r"\ell(f, q) = \log\sum_j e^{f_j} - \sum_j q_j f_j,\quad "
+                 r"q = (1 - s)\,t + s/k"),
+        derivative=r"\partial\ell/\partial f_j = p_j - q_j,\quad p = \operatorname{softmax}(f)",
+        second_derivative=r"\partial^2\ell/\partial f_j^2 = p_j (1 - p_j) \text{ (diagonal of the Hessian)}",
+        kinks=("None: smooth everywhere. Computed as log sum_j e^{f_j - m} + sum_j q_j (m - f_j) with "
+               "m = max_j f_j: a sum of non-negative terms, exact for logits of any size."),
+        reference="torch.nn.functional.cross_entropy (label_smoothing as in PyTorch); sklearn HalfMultinomialLoss",
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = prediction.dtype.type
+        n, k = prediction.shape
+        smoothing = dt(params["label_smoothing"])
+        m = prediction.max(axis=1, keepdims=True)
+        shifted = np.subtract(prediction, m)  # <= 0
+        np.exp(shifted, out=grad_out)
+        s = grad_out.sum(axis=1, keepdims=True)
+        grad_out /= s  # softmax probabilities p
+        if hess_out is not None:
+            np.subtract(dt(1), grad_out, out=hess_out)
+            hess_out *= grad_out
+        # l = log s + sum_j q_j (m - f_j), q = (1 - eps) t + eps / k
+        np.negative(shifted, out=shifted)  # m - f >= 0
+        if target.ndim == 1:
+            rows = np.arange(n)
+            picked = shifted[rows, target]
+            loss_out[...] = np.log(s[:, 0]) + (dt(1) - smoothing) * picked
+            grad_out[rows, target] -= dt(1) - smoothing
+        else:
+            loss_out[...] = np.log(s[:, 0]) + (dt(1) - smoothing) * np.einsum("ij,ij->i", target, shifted)
+            grad_out -= (dt(1) - smoothing) * target
+        if smoothing:
+            loss_out += smoothing / dt(k) * shifted.sum(axis=1)
+            grad_out -= smoothing / dt(k)
+
+
+class MulticlassHingeLoss(MulticlassLoss):
+    accepts_probabilities = False
+
+    spec = LossSpec(
+        name="multiclass_hinge",
+        aliases=("crammer_singer",),
+        kind="multiclass",
+        title="Multiclass hinge (Crammer-Singer)",
+        params=(ParamSpec("margin", 1.0, Interval(0.0, None), "Required gap between the true score and the others."),),
+        label_convention="class indices in [0, k) with shape prediction.shape[:-1]",
+        prediction_domain="real scores, shape (..., k)",
+        target_domain="class indices in [0, k)",
+        formula=r"\ell(f, y) = \max\left(0,\; m + \max_{j \ne y} f_j - f_y\right)",
+        derivative=(r"\partial\ell/\partial f = [\ell > 0]\,(e_{j^*} - e_y),\quad "
+                    r"j^* = \operatorname{argmax}_{j \ne y} f_j"),
+        second_derivative=r"0",
+        kinks=("Where the hinge is exactly 0 the gradient is 0. When several j != y share the maximum "
+               "score, j* is the lowest such index."),
+        reference="Crammer & Singer (2001); sklearn LinearSVC(multi_class='crammer_singer')",
+        smooth=False,
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = prediction.dtype.type
+        n = prediction.shape[0]
+        rows = np.arange(n)
+        true_score = prediction[rows, target]
+        others = prediction.copy()
+        others[rows, target] = -np.inf
+        best = np.argmax(others, axis=1)
+        np.subtract(others[rows, best], true_score, out=loss_out)
+        loss_out += dt(params["margin"])
+        np.maximum(loss_out, 0, out=loss_out)
+        active = (loss_out > 0).astype(prediction.dtype)
+        grad_out.fill(0)
+        grad_out[rows, best] = active
+        grad_out[rows, target] = -active
+        if hess_out is not None:
+            hess_out.fill(0)
+
+
+MULTICLASS_LOSSES: tuple[type[Loss], ...] = (SoftmaxCrossEntropyLoss, MulticlassHingeLoss)

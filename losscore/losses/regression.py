@@ -1,0 +1,291 @@
+"""Regression losses on the residual r = prediction − target (PyTorch's sign convention).
+
+Kink convention (all losses here): where the loss is not differentiable the
+gradient is the **minimum-norm subgradient** (0 at the minimum of |r|, of the
+pinball loss and at the edge of the ε-tube), and the second derivative is the
+one of the branch that the formula assigns to the kink point. The Hessian of
+piecewise-linear parts is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray
+from losscore._numerics import log_cosh, sech2
+from losscore.losses._base import Loss
+from losscore.spec import Interval, LossSpec, ParamSpec
+
+_REG_LABELS = "none: targets are real numbers"
+_REAL = "real numbers"
+
+NONNEG = Interval(0.0, None)
+POSITIVE = Interval(0.0, None, low_inclusive=False)
+
+
+class L1Loss(Loss):
+    spec = LossSpec(
+        name="l1",
+        aliases=("mae", "absolute_error"),
+        kind="regression",
+        title="Absolute error (L1)",
+        params=(),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=r"\ell(r) = |r|,\quad r = f - y",
+        derivative=r"\ell'(r) = \operatorname{sign}(r)",
+        second_derivative=r"\ell''(r) = 0",
+        kinks="At r = 0 the gradient is 0 (minimum-norm subgradient of [-1, 1]).",
+        reference="torch.nn.functional.l1_loss; sklearn AbsoluteError (which halves nothing either)",
+        smooth=False,
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        np.subtract(prediction, target, out=grad_out)
+        np.abs(grad_out, out=loss_out)
+        np.sign(grad_out, out=grad_out)
+        if hess_out is not None:
+            hess_out.fill(0)
+
+
+class L2Loss(Loss):
+    spec = LossSpec(
+        name="l2",
+        aliases=("mse", "squared_error"),
+        kind="regression",
+        title="Squared error (L2)",
+        params=(),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=r"\ell(r) = r^2,\quad r = f - y",
+        derivative=r"\ell'(r) = 2r",
+        second_derivative=r"\ell''(r) = 2",
+        kinks="None: smooth everywhere.",
+        reference="torch.nn.functional.mse_loss (no 1/2 factor; sklearn's HalfSquaredError is half of it)",
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        np.subtract(prediction, target, out=grad_out)
+        np.square(grad_out, out=loss_out)
+        grad_out *= 2
+        if hess_out is not None:
+            hess_out.fill(2)
+
+
+class SmoothL1Loss(Loss):
+    spec = LossSpec(
+        name="smooth_l1",
+        aliases=("smooth_l1_loss",),
+        kind="regression",
+        title="Smooth L1",
+        params=(ParamSpec("beta", 1.0, NONNEG, "Width of the quadratic zone; beta = 0 is exactly l1."),),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=(r"\ell(r) = \begin{cases} \tfrac{1}{2} r^2 / \beta & |r| < \beta \\"
+                 r" |r| - \tfrac{1}{2}\beta & \text{otherwise} \end{cases}"),
+        derivative=(r"\ell'(r) = \begin{cases} r/\beta & |r| < \beta \\"
+                    r" \operatorname{sign}(r) & \text{otherwise} \end{cases}"),
+        second_derivative=r"\ell''(r) = 1/\beta \text{ if } |r| < \beta \text{ else } 0",
+        kinks=("The gradient is continuous. At |r| = beta the second derivative is 0 (linear branch). "
+               "With beta = 0 the loss is l1, with gradient 0 at r = 0."),
+        reference="torch.nn.functional.smooth_l1_loss (Girshick, Fast R-CNN, 2015)",
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        beta = params["beta"]
+        if beta == 0.0:
+            L1Loss.kernel(self, prediction, target, params, loss_out, grad_out, hess_out)
+            return
+        dt = prediction.dtype.type
+        r = grad_out
+        np.subtract(prediction, target, out=r)
+        a = np.abs(r)
+        quad = a < dt(beta)
+        # value: |r| - beta/2 outside, r^2 / (2 beta) inside
+        np.subtract(a, dt(0.5 * beta), out=loss_out)
+        np.copyto(loss_out, np.square(r) * dt(0.5 / beta), where=quad)
+        if hess_out is not None:
+            np.multiply(quad, dt(1.0 / beta), out=hess_out)
+        np.copyto(r, np.sign(r), where=~quad)
+        np.multiply(r, dt(1.0 / beta), out=r, where=quad)
+
+
+class HuberLoss(Loss):
+    spec = LossSpec(
+        name="huber",
+        aliases=("huber_loss",),
+        kind="regression",
+        title="Huber",
+        params=(ParamSpec("delta", 1.0, POSITIVE, "Threshold between the quadratic and linear zones."),),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=(r"\ell(r) = \begin{cases} \tfrac{1}{2} r^2 & |r| \le \delta \\"
+                 r" \delta (|r| - \tfrac{1}{2}\delta) & \text{otherwise} \end{cases}"),
+        derivative=(r"\ell'(r) = \begin{cases} r & |r| \le \delta \\"
+                    r" \delta \operatorname{sign}(r) & \text{otherwise} \end{cases}"),
+        second_derivative=r"\ell''(r) = 1 \text{ if } |r| \le \delta \text{ else } 0",
+        kinks="The gradient is continuous. At |r| = delta the second derivative is 1 (quadratic branch).",
+        reference="torch.nn.functional.huber_loss; Huber (1964); huber = delta * smooth_l1(beta=delta)",
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = prediction.dtype.type
+        delta = dt(params["delta"])
+        r = grad_out
+        np.subtract(prediction, target, out=r)
+        a = np.abs(r)
+        quad = a <= delta
+        np.subtract(a, dt(0.5) * delta, out=loss_out)
+        loss_out *= delta
+        np.copyto(loss_out, dt(0.5) * np.square(r), where=quad)
+        if hess_out is not None:
+            np.copyto(hess_out, quad, casting="unsafe")
+        np.copyto(r, delta * np.sign(r), where=~quad)
+
+
+class LogCoshLoss(Loss):
+    spec = LossSpec(
+        name="log_cosh",
+        aliases=("logcosh",),
+        kind="regression",
+        title="Log-cosh",
+        params=(),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=r"\ell(r) = \log\cosh(r)",
+        derivative=r"\ell'(r) = \tanh(r)",
+        second_derivative=r"\ell''(r) = \operatorname{sech}^2(r)",
+        kinks="None: smooth everywhere.",
+        reference=("Computed as log1p(2 sinh^2(r/2)) for |r| < 1 and |r| + log1p(e^{-2|r|}) - log 2 "
+                   "otherwise: finite and accurate up to the largest float."),
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        r = grad_out
+        np.subtract(prediction, target, out=r)
+        loss_out[...] = log_cosh(r)
+        if hess_out is not None:
+            hess_out[...] = sech2(r)
+        np.tanh(r, out=r)
+
+
+class QuantileLoss(Loss):
+    spec = LossSpec(
+        name="quantile",
+        aliases=("pinball",),
+        kind="regression",
+        title="Quantile (pinball)",
+        params=(ParamSpec("q", 0.5, Interval(0.0, 1.0, False, False), "The quantile level, in (0, 1)."),),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=(r"\ell(r) = \max(q (y - f), (q - 1)(y - f)) = "
+                 r"\begin{cases} -q\,r & r \le 0 \\ (1-q)\,r & r > 0 \end{cases}"),
+        derivative=(r"\ell'(r) = \begin{cases} -q & r < 0 \\ 0 & r = 0 \\ 1 - q & r > 0 \end{cases}"),
+        second_derivative=r"\ell''(r) = 0",
+        kinks="At r = 0 the gradient is 0 (minimum-norm subgradient of [-q, 1-q]).",
+        reference="Koenker & Bassett (1978); sklearn PinballLoss (which uses -q at r = 0)",
+        smooth=False,
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = prediction.dtype.type
+        q = dt(params["q"])
+        r = grad_out
+        np.subtract(prediction, target, out=r)
+        over = r > 0
+        np.multiply(r, -q, out=loss_out)
+        np.copyto(loss_out, (dt(1) - q) * r, where=over)
+        loss_out += dt(0)  # -0.0 -> +0.0 at r = 0
+        under = r < 0
+        grad_out[...] = np.where(over, dt(1) - q, np.where(under, -q, dt(0)))
+        if hess_out is not None:
+            hess_out.fill(0)
+
+
+class EpsilonInsensitiveLoss(Loss):
+    spec = LossSpec(
+        name="epsilon_insensitive",
+        aliases=("eps_insensitive",),
+        kind="regression",
+        title="Epsilon-insensitive (SVR)",
+        params=(ParamSpec("epsilon", 0.1, NONNEG, "Half-width of the zero-loss tube."),),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=r"\ell(r) = \max(0, |r| - \epsilon)",
+        derivative=r"\ell'(r) = \operatorname{sign}(r)\,[|r| > \epsilon]",
+        second_derivative=r"\ell''(r) = 0",
+        kinks="At |r| = epsilon the gradient is 0 (minimum-norm subgradient).",
+        reference="Vapnik (1995); sklearn SGDRegressor(loss='epsilon_insensitive'), LinearSVR",
+        smooth=False,
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = prediction.dtype.type
+        eps = dt(params["epsilon"])
+        r = grad_out
+        np.subtract(prediction, target, out=r)
+        np.abs(r, out=loss_out)
+        loss_out -= eps
+        np.maximum(loss_out, 0, out=loss_out)
+        np.sign(r, out=r)
+        r *= loss_out > 0
+        if hess_out is not None:
+            hess_out.fill(0)
+
+
+class SquaredEpsilonInsensitiveLoss(Loss):
+    spec = LossSpec(
+        name="squared_epsilon_insensitive",
+        aliases=("squared_eps_insensitive",),
+        kind="regression",
+        title="Squared epsilon-insensitive",
+        params=(ParamSpec("epsilon", 0.1, NONNEG, "Half-width of the zero-loss tube."),),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=r"\ell(r) = \max(0, |r| - \epsilon)^2",
+        derivative=r"\ell'(r) = 2\operatorname{sign}(r)\max(0, |r| - \epsilon)",
+        second_derivative=r"\ell''(r) = 2\,[|r| > \epsilon]",
+        kinks="The gradient is continuous. At |r| = epsilon the second derivative is 0.",
+        reference="sklearn SGDRegressor(loss='squared_epsilon_insensitive'), LinearSVR(loss='squared_epsilon_insensitive')",
+    )
+
+    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
+               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+        dt = prediction.dtype.type
+        eps = dt(params["epsilon"])
+        r = grad_out
+        np.subtract(prediction, target, out=r)
+        excess = np.abs(r)
+        excess -= eps
+        np.maximum(excess, 0, out=excess)
+        np.square(excess, out=loss_out)
+        if hess_out is not None:
+            np.multiply(excess > 0, dt(2), out=hess_out)
+        np.sign(r, out=r)
+        r *= excess
+        r *= 2
+
+
+REGRESSION_LOSSES: tuple[type[Loss], ...] = (
+    L1Loss, L2Loss, SmoothL1Loss, HuberLoss, LogCoshLoss, QuantileLoss,
+    EpsilonInsensitiveLoss, SquaredEpsilonInsensitiveLoss,
+)
