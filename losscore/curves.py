@@ -45,22 +45,43 @@ def loss_curve(
     if start >= stop:
         raise InvalidParameterError("stop", f"must be greater than start ({start!r}), got {stop!r}")
     if isinstance(num, bool) or not isinstance(num, int) or not 2 <= num <= MAX_CURVE_POINTS:
-        raise InvalidParameterError("num", f"must be an integer in [2, {MAX_CURVE_POINTS}], got {num!r}")
+        raise InvalidParameterError(
+            "num", f"must be an integer in [2, {MAX_CURVE_POINTS}], got {num!r}"
+        )
     x = np.linspace(start, stop, num)
     if loss_obj.kind == "regression":
         result = evaluate(loss_obj, x, np.zeros_like(x), reduction="none", **params)
-        return Curve(loss_obj.name, result.params, "residual f - y", x, result.elementwise, result.gradient)
+        return Curve(
+            loss_obj.name, result.params, "residual f - y", x, result.elementwise, result.gradient
+        )
     if loss_obj.kind == "binary":
         if loss_obj.name == "binary_cross_entropy":
             if start < 0.0 or stop > 1.0:
-                raise InvalidParameterError("start", "for binary_cross_entropy x is a probability: "
-                                            "start and stop must lie in [0, 1]")
+                raise InvalidParameterError(
+                    "start",
+                    "for binary_cross_entropy x is a probability: "
+                    "start and stop must lie in [0, 1]",
+                )
             result = evaluate(loss_obj, x, np.ones_like(x), reduction="none", **params)
-            return Curve(loss_obj.name, result.params, "probability p (target 1)", x,
-                         result.elementwise, result.gradient)
+            return Curve(
+                loss_obj.name,
+                result.params,
+                "probability p (target 1)",
+                x,
+                result.elementwise,
+                result.gradient,
+            )
         result = evaluate(loss_obj, x, np.ones_like(x), reduction="none", **params)
-        return Curve(loss_obj.name, result.params, "margin z = y f", x, result.elementwise, result.gradient)
+        return Curve(
+            loss_obj.name, result.params, "margin z = y f", x, result.elementwise, result.gradient
+        )
     scores = np.stack([x, np.zeros_like(x)], axis=1)
     result = evaluate(loss_obj, scores, np.zeros(num, dtype=np.intp), reduction="none", **params)
-    return Curve(loss_obj.name, result.params, "margin f_y - f_other (k = 2)", x,
-                 result.elementwise, np.ascontiguousarray(result.gradient[:, 0]))
+    return Curve(
+        loss_obj.name,
+        result.params,
+        "margin f_y - f_other (k = 2)",
+        x,
+        result.elementwise,
+        np.ascontiguousarray(result.gradient[:, 0]),
+    )

@@ -27,9 +27,7 @@ class LosscoreError(ValueError):
         index: the first offending position in the array (a tuple of ints), if any.
     """
 
-    def __init__(
-        self, field: str, reason: str, *, index: Sequence[int] | None = None
-    ) -> None:
+    def __init__(self, field: str, reason: str, *, index: Sequence[int] | None = None) -> None:
         self.field = field
         self.reason = reason
         self.index: tuple[int, ...] | None = None if index is None else tuple(int(i) for i in index)

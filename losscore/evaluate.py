@@ -18,7 +18,6 @@ float64. Class-index and binary-label targets do not take part in the dtype choi
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -71,11 +70,15 @@ class Evaluation:
         return self.gradient.shape
 
 
-def _prediction_array(loss: Loss, prediction: Any, target: Any, weight: Any) -> tuple[FloatArray, NDArray[Any], NDArray[Any] | None]:
+def _prediction_array(
+    loss: Loss, prediction: Any, target: Any, weight: Any
+) -> tuple[FloatArray, NDArray[Any], NDArray[Any] | None]:
     pred_raw = as_numeric("prediction", prediction)
     target_raw = as_numeric("target", target)
     weight_raw = None if weight is None else as_numeric("weight", weight)
-    label_target = loss.kind == "multiclass" or (loss.kind == "binary" and loss.name != "binary_cross_entropy")
+    label_target = loss.kind == "multiclass" or (
+        loss.kind == "binary" and loss.name != "binary_cross_entropy"
+    )
     dtype = common_float_dtype(pred_raw, None if label_target else target_raw, weight_raw)
     if pred_raw.dtype.kind != "f":
         dtype = np.dtype(np.float64)
@@ -83,15 +86,21 @@ def _prediction_array(loss: Loss, prediction: Any, target: Any, weight: Any) -> 
     return pred, target_raw, weight_raw
 
 
-def _prepare_weight(weight: NDArray[Any], shape: tuple[int, ...], dtype: np.dtype[Any]) -> FloatArray:
+def _prepare_weight(
+    weight: NDArray[Any], shape: tuple[int, ...], dtype: np.dtype[Any]
+) -> FloatArray:
     if weight.shape != shape:
         raise InvalidInputError(
-            "weight", f"shape {list(weight.shape)} does not match the elementwise loss shape {list(shape)}")
+            "weight",
+            f"shape {list(weight.shape)} does not match the elementwise loss shape {list(shape)}",
+        )
     check_finite("weight", weight)
     negative = weight < 0
     if negative.any():
         idx = first_index(negative)
-        raise InvalidInputError("weight", f"weights must be >= 0, found {weight[idx].item()!r}", index=idx)
+        raise InvalidInputError(
+            "weight", f"weights must be >= 0, found {weight[idx].item()!r}", index=idx
+        )
     return np.ascontiguousarray(weight, dtype=dtype).reshape(-1)
 
 
@@ -124,7 +133,9 @@ def evaluate(
     loss_obj = get_loss(loss)
     resolved = loss_obj.spec.resolve(params)
     if reduction not in REDUCTIONS:
-        raise InvalidParameterError("reduction", f"must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+        raise InvalidParameterError(
+            "reduction", f"must be one of {', '.join(REDUCTIONS)}, got {reduction!r}"
+        )
 
     pred, target_raw, weight_raw = _prediction_array(loss_obj, prediction, target, weight)
     check_finite("prediction", pred)
@@ -141,8 +152,10 @@ def evaluate(
     weight_sum = float(n) if w is None else float(np.sum(w, dtype=np.float64))
     if reduction == "mean":
         if n == 0:
-            raise InvalidInputError("prediction", "reduction 'mean' of an empty array is undefined "
-                                    "(use 'sum' or 'none')")
+            raise InvalidInputError(
+                "prediction",
+                "reduction 'mean' of an empty array is undefined (use 'sum' or 'none')",
+            )
         if weight_sum == 0.0:
             raise InvalidInputError("weight", "weights sum to 0, so the weighted mean is undefined")
     scale = 1.0 / weight_sum if reduction == "mean" else 1.0
@@ -175,7 +188,9 @@ def evaluate(
 
     partial_sums = map_chunks(run, chunk_bounds(n, rows_per_chunk))
     with np.errstate(over="ignore", invalid="ignore"):
-        total = math.fsum(partial_sums) if all(map(math.isfinite, partial_sums)) else sum(partial_sums)
+        total = (
+            math.fsum(partial_sums) if all(map(math.isfinite, partial_sums)) else sum(partial_sums)
+        )
     value: float | None
     if reduction == "none":
         value = None

@@ -33,7 +33,9 @@ class Interval:
     def contains(self, value: float) -> bool:
         if not math.isfinite(value):
             return False
-        if self.low is not None and (value < self.low or (value == self.low and not self.low_inclusive)):
+        if self.low is not None and (
+            value < self.low or (value == self.low and not self.low_inclusive)
+        ):
             return False
         return not (
             self.high is not None
@@ -41,8 +43,14 @@ class Interval:
         )
 
     def __str__(self) -> str:
-        left = "(-inf" if self.low is None else ("[" if self.low_inclusive else "(") + f"{self.low:g}"
-        right = "inf)" if self.high is None else f"{self.high:g}" + ("]" if self.high_inclusive else ")")
+        left = (
+            "(-inf" if self.low is None else ("[" if self.low_inclusive else "(") + f"{self.low:g}"
+        )
+        right = (
+            "inf)"
+            if self.high is None
+            else f"{self.high:g}" + ("]" if self.high_inclusive else ")")
+        )
         return f"{left}, {right}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,7 +82,11 @@ class ParamSpec:
 
 
 def resolve_params(
-    owner: str, specs: tuple[ParamSpec, ...], given: Mapping[str, Any], *, field_prefix: str = "loss"
+    owner: str,
+    specs: tuple[ParamSpec, ...],
+    given: Mapping[str, Any],
+    *,
+    field_prefix: str = "loss",
 ) -> dict[str, float]:
     """Fill defaults and validate *given* against *specs*.
 
@@ -93,7 +105,9 @@ def resolve_params(
     for p in specs:
         raw = given.get(p.name, p.default)
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise InvalidParameterError(f"{field_prefix}.{p.name}", f"must be a number, got {raw!r}")
+            raise InvalidParameterError(
+                f"{field_prefix}.{p.name}", f"must be a number, got {raw!r}"
+            )
         value = float(raw)
         if not p.interval.contains(value):
             raise InvalidParameterError(

@@ -46,8 +46,11 @@ class Loss(ABC):
 
     # -- validation (whole arrays, once) ------------------------------------------------------
 
-    def check_prediction(self, prediction: FloatArray, params: Mapping[str, float]) -> None:
-        """Raise if *prediction* has values outside the loss's domain (finiteness is checked already)."""
+    def check_prediction(self, prediction: FloatArray, params: Mapping[str, float]) -> None:  # noqa: B027
+        """Raise if *prediction* has values outside the loss's domain (finiteness is checked already).
+
+        The default accepts every finite score.
+        """
 
     def prepare_target(
         self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
@@ -134,7 +137,8 @@ def check_binary_labels(target: NDArray[Any]) -> None:
 
 def signed_labels(target: NDArray[Any], dtype: np.dtype[Any]) -> FloatArray:
     """Map validated labels to ±1 in *dtype*: 1 → +1; 0 and −1 → −1."""
-    return np.where(target > 0, dtype.type(1.0), dtype.type(-1.0))
+    signed: FloatArray = np.where(target > 0, dtype.type(1.0), dtype.type(-1.0))
+    return signed
 
 
 def check_interval(field: str, arr: NDArray[Any], low: float, high: float, what: str) -> None:
@@ -143,4 +147,6 @@ def check_interval(field: str, arr: NDArray[Any], low: float, high: float, what:
     bad = (arr < low) | (arr > high)
     if bad.any():
         idx = first_index(bad)
-        raise InvalidInputError(field, f"{what} must lie in [{low:g}, {high:g}], found {arr[idx].item()!r}", index=idx)
+        raise InvalidInputError(
+            field, f"{what} must lie in [{low:g}, {high:g}], found {arr[idx].item()!r}", index=idx
+        )

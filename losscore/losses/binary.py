@@ -30,22 +30,36 @@ _SCORES = "real scores (logits / decision values)"
 class MarginLoss(Loss):
     """A loss of the margin z = y·f. Subclasses implement :meth:`margin_kernel`."""
 
-    def prepare_target(self, target: NDArray[Any], prediction: FloatArray,
-                       params: Mapping[str, float]) -> NDArray[Any]:
+    def prepare_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any]:
         check_same_shape("target", target, prediction.shape, "prediction")
         check_finite("target", target)
         check_binary_labels(target)
         return np.ascontiguousarray(target).reshape(-1)
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         y = signed_labels(target, prediction.dtype)
         z = prediction * y
         self.margin_kernel(z, params, loss_out, grad_out, hess_out)
         grad_out *= y  # dl/df = y * dl/dz
 
-    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
-                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def margin_kernel(
+        self,
+        z: FloatArray,
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        dz_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         """Write ℓ(z), ℓ'(z) and ℓ''(z)."""
         raise NotImplementedError
 
@@ -56,7 +70,11 @@ class HingeLoss(MarginLoss):
         aliases=("svm",),
         kind="binary",
         title="Hinge (linear SVM)",
-        params=(ParamSpec("threshold", 1.0, Interval(0.0, None), "Margin below which the loss is positive."),),
+        params=(
+            ParamSpec(
+                "threshold", 1.0, Interval(0.0, None), "Margin below which the loss is positive."
+            ),
+        ),
         label_convention=_LABELS,
         prediction_domain=_SCORES,
         target_domain="binary labels",
@@ -68,8 +86,14 @@ class HingeLoss(MarginLoss):
         smooth=False,
     )
 
-    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
-                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def margin_kernel(
+        self,
+        z: FloatArray,
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        dz_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = z.dtype.type
         np.subtract(dt(params["threshold"]), z, out=loss_out)
         np.maximum(loss_out, 0, out=loss_out)
@@ -85,7 +109,11 @@ class SquaredHingeLoss(MarginLoss):
         aliases=("l2_svm",),
         kind="binary",
         title="Squared hinge (L2-SVM)",
-        params=(ParamSpec("threshold", 1.0, Interval(0.0, None), "Margin below which the loss is positive."),),
+        params=(
+            ParamSpec(
+                "threshold", 1.0, Interval(0.0, None), "Margin below which the loss is positive."
+            ),
+        ),
         label_convention=_LABELS,
         prediction_domain=_SCORES,
         target_domain="binary labels",
@@ -96,8 +124,14 @@ class SquaredHingeLoss(MarginLoss):
         reference="sklearn LinearSVC(loss='squared_hinge'), SGDClassifier(loss='squared_hinge')",
     )
 
-    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
-                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def margin_kernel(
+        self,
+        z: FloatArray,
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        dz_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = z.dtype.type
         np.subtract(dt(params["threshold"]), z, out=dz_out)
         np.maximum(dz_out, 0, out=dz_out)
@@ -117,17 +151,27 @@ class ModifiedHuberLoss(MarginLoss):
         label_convention=_LABELS,
         prediction_domain=_SCORES,
         target_domain="binary labels",
-        formula=(r"\ell(z) = \begin{cases} 0 & z \ge 1 \\ (1 - z)^2 & -1 \le z < 1 \\"
-                 r" -4z & z < -1 \end{cases}"),
-        derivative=(r"\partial\ell/\partial f = y \cdot \begin{cases} 0 & z \ge 1 \\"
-                    r" -2(1 - z) & -1 \le z < 1 \\ -4 & z < -1 \end{cases}"),
+        formula=(
+            r"\ell(z) = \begin{cases} 0 & z \ge 1 \\ (1 - z)^2 & -1 \le z < 1 \\"
+            r" -4z & z < -1 \end{cases}"
+        ),
+        derivative=(
+            r"\partial\ell/\partial f = y \cdot \begin{cases} 0 & z \ge 1 \\"
+            r" -2(1 - z) & -1 \le z < 1 \\ -4 & z < -1 \end{cases}"
+        ),
         second_derivative=r"2\,[-1 \le z < 1]",
         kinks="The gradient is continuous; the second derivative is 2 on [-1, 1) and 0 elsewhere.",
         reference="Zhang (2004); sklearn SGDClassifier(loss='modified_huber')",
     )
 
-    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
-                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def margin_kernel(
+        self,
+        z: FloatArray,
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        dz_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = z.dtype.type
         gap = np.maximum(dt(1) - z, dt(0))  # (1 - z)_+
         linear = z < -1
@@ -157,8 +201,14 @@ class PerceptronLoss(MarginLoss):
         smooth=False,
     )
 
-    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
-                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def margin_kernel(
+        self,
+        z: FloatArray,
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        dz_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         np.negative(z, out=loss_out)
         np.maximum(loss_out, 0, out=loss_out)
         np.copyto(dz_out, loss_out > 0)
@@ -181,12 +231,18 @@ class ExponentialLoss(MarginLoss):
         derivative=r"\partial\ell/\partial f = -y\,e^{-z}",
         second_derivative=r"e^{-z}",
         kinks="None: smooth everywhere. For z < -709 (float64) or z < -88 (float32) the true value "
-              "exceeds the float range and is returned as +inf.",
+        "exceeds the float range and is returned as +inf.",
         reference="Freund & Schapire (1997); sklearn HalfBinomial's sibling ExponentialLoss (on f, not 2f)",
     )
 
-    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
-                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def margin_kernel(
+        self,
+        z: FloatArray,
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        dz_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         np.negative(z, out=loss_out)
         np.exp(loss_out, out=loss_out)
         np.negative(loss_out, out=dz_out)
@@ -208,12 +264,18 @@ class LogLoss(MarginLoss):
         derivative=r"\partial\ell/\partial f = -y\,\sigma(-z)",
         second_derivative=r"\sigma(z)\,\sigma(-z)",
         kinks="None: smooth everywhere. Computed with logaddexp and e^{-|z|}, exact for |f| up to "
-              "the largest float.",
+        "the largest float.",
         reference="torch.nn.functional.binary_cross_entropy_with_logits; sklearn HalfBinomialLoss",
     )
 
-    def margin_kernel(self, z: FloatArray, params: Mapping[str, float], loss_out: FloatArray,
-                      dz_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def margin_kernel(
+        self,
+        z: FloatArray,
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        dz_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         loss_out[...] = softplus(-z)
         np.negative(sigmoid(-z), out=dz_out)
         if hess_out is not None:
@@ -234,26 +296,38 @@ class BinaryCrossEntropyLoss(Loss):
         prediction_domain="probabilities in [0, 1]",
         target_domain="probabilities in [0, 1]",
         formula=r"\ell(p, t) = -\left(t \max(\log p, -100) + (1 - t)\max(\log(1-p), -100)\right)",
-        derivative=(r"\partial\ell/\partial p = -\frac{t}{p}[\log p > -100] "
-                    r"+ \frac{1-t}{1-p}[\log(1-p) > -100]"),
+        derivative=(
+            r"\partial\ell/\partial p = -\frac{t}{p}[\log p > -100] "
+            r"+ \frac{1-t}{1-p}[\log(1-p) > -100]"
+        ),
         second_derivative=(r"\frac{t}{p^2}[\log p > -100] + \frac{1-t}{(1-p)^2}[\log(1-p) > -100]"),
-        kinks=("Each log is clamped at -100 as in PyTorch; the derivatives are those of the clamped "
-               "function, so they are 0 where a clamp is active (PyTorch instead divides by "
-               "max(p(1-p), 1e-12))."),
+        kinks=(
+            "Each log is clamped at -100 as in PyTorch; the derivatives are those of the clamped "
+            "function, so they are 0 where a clamp is active (PyTorch instead divides by "
+            "max(p(1-p), 1e-12))."
+        ),
         reference="torch.nn.functional.binary_cross_entropy",
     )
 
     def check_prediction(self, prediction: FloatArray, params: Mapping[str, float]) -> None:
         check_interval("prediction", prediction, 0.0, 1.0, "probabilities")
 
-    def prepare_target(self, target: NDArray[Any], prediction: FloatArray,
-                       params: Mapping[str, float]) -> NDArray[Any]:
+    def prepare_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any]:
         flat = super().prepare_target(target, prediction, params)
         check_interval("target", target, 0.0, 1.0, "target probabilities")
         return flat
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = prediction.dtype.type
         p, t = prediction, target
         one_minus_t = dt(1) - t
@@ -277,6 +351,11 @@ class BinaryCrossEntropyLoss(Loss):
 
 
 BINARY_LOSSES: tuple[type[Loss], ...] = (
-    HingeLoss, SquaredHingeLoss, ModifiedHuberLoss, PerceptronLoss, ExponentialLoss, LogLoss,
+    HingeLoss,
+    SquaredHingeLoss,
+    ModifiedHuberLoss,
+    PerceptronLoss,
+    ExponentialLoss,
+    LogLoss,
     BinaryCrossEntropyLoss,
 )

@@ -18,8 +18,10 @@ from losscore.errors import InvalidInputError
 from losscore.losses._base import Loss
 from losscore.spec import Interval, LossSpec, ParamSpec
 
-_LABELS = ("class indices in [0, k) with shape prediction.shape[:-1], or class probabilities "
-           "with the prediction's shape (rows non-negative, summing to 1)")
+_LABELS = (
+    "class indices in [0, k) with shape prediction.shape[:-1], or class probabilities "
+    "with the prediction's shape (rows non-negative, summing to 1)"
+)
 
 
 def _check_scores_shape(prediction: FloatArray) -> None:
@@ -27,7 +29,9 @@ def _check_scores_shape(prediction: FloatArray) -> None:
         raise InvalidInputError("prediction", "multiclass scores need at least one axis (..., k)")
     if prediction.shape[-1] < 2:
         raise InvalidInputError(
-            "prediction", f"multiclass scores need k >= 2 classes on the last axis, got k = {prediction.shape[-1]}")
+            "prediction",
+            f"multiclass scores need k >= 2 classes on the last axis, got k = {prediction.shape[-1]}",
+        )
 
 
 def prepare_class_indices(target: NDArray[Any], k: int) -> NDArray[np.intp]:
@@ -37,14 +41,17 @@ def prepare_class_indices(target: NDArray[Any], k: int) -> NDArray[np.intp]:
         non_integral = target != np.round(target)
         if non_integral.any():
             idx = first_index(non_integral)
-            raise InvalidInputError("target", f"class indices must be integers, found {target[idx].item()!r}", index=idx)
+            raise InvalidInputError(
+                "target", f"class indices must be integers, found {target[idx].item()!r}", index=idx
+            )
     elif target.dtype.kind == "b":
         raise InvalidInputError("target", "class indices must be integers, got booleans")
     out_of_range = (target < 0) | (target >= k)
     if out_of_range.any():
         idx = first_index(out_of_range)
         raise InvalidInputError(
-            "target", f"class index must lie in [0, {k}), found {target[idx].item()!r}", index=idx)
+            "target", f"class index must lie in [0, {k}), found {target[idx].item()!r}", index=idx
+        )
     return np.ascontiguousarray(target, dtype=np.intp).reshape(-1)
 
 
@@ -53,7 +60,9 @@ def prepare_class_probabilities(target: NDArray[Any], prediction: FloatArray) ->
     negative = target < 0
     if negative.any():
         idx = first_index(negative)
-        raise InvalidInputError("target", f"class probabilities must be >= 0, found {target[idx].item()!r}", index=idx)
+        raise InvalidInputError(
+            "target", f"class probabilities must be >= 0, found {target[idx].item()!r}", index=idx
+        )
     k = prediction.shape[-1]
     flat = np.ascontiguousarray(target, dtype=prediction.dtype).reshape(-1, k)
     sums = flat.sum(axis=1, dtype=np.float64)
@@ -61,10 +70,16 @@ def prepare_class_probabilities(target: NDArray[Any], prediction: FloatArray) ->
     off = np.abs(sums - 1.0) > tol * k
     if off.any():
         row = int(np.argmax(off))
-        idx = np.unravel_index(row, target.shape[:-1]) if target.ndim > 1 else ()
+        idx = (
+            tuple(int(i) for i in np.unravel_index(row, target.shape[:-1]))
+            if target.ndim > 1
+            else ()
+        )
         raise InvalidInputError(
-            "target", f"class probabilities must sum to 1 along the last axis, row sums to {sums[row]:.9g}",
-            index=tuple(int(i) for i in idx))
+            "target",
+            f"class probabilities must sum to 1 along the last axis, row sums to {sums[row]:.9g}",
+            index=tuple(int(i) for i in idx),
+        )
     return flat
 
 
@@ -74,8 +89,9 @@ class MulticlassLoss(Loss):
     def elementwise_shape(self, prediction_shape: tuple[int, ...]) -> tuple[int, ...]:
         return prediction_shape[:-1]
 
-    def prepare_target(self, target: NDArray[Any], prediction: FloatArray,
-                       params: Mapping[str, float]) -> NDArray[Any]:
+    def prepare_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any]:
         _check_scores_shape(prediction)
         k = prediction.shape[-1]
         if target.shape == prediction.shape[:-1]:
@@ -85,8 +101,11 @@ class MulticlassLoss(Loss):
         wanted = f"{list(prediction.shape[:-1])} (class indices)"
         if self.accepts_probabilities:
             wanted += f" or {list(prediction.shape)} (class probabilities)"
-        raise InvalidInputError("target", f"shape {list(target.shape)} does not fit prediction shape "
-                                f"{list(prediction.shape)}: expected {wanted}")
+        raise InvalidInputError(
+            "target",
+            f"shape {list(target.shape)} does not fit prediction shape "
+            f"{list(prediction.shape)}: expected {wanted}",
+        )
 
 
 class SoftmaxCrossEntropyLoss(MulticlassLoss):
@@ -95,22 +114,39 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
         aliases=("cross_entropy", "categorical_cross_entropy", "multinomial"),
         kind="multiclass",
         title="Softmax cross-entropy on logits",
-        params=(ParamSpec("label_smoothing", 0.0, Interval(0.0, 1.0),
-                          "Mixes the target with the uniform distribution: q = (1 - s) t + s / k."),),
+        params=(
+            ParamSpec(
+                "label_smoothing",
+                0.0,
+                Interval(0.0, 1.0),
+                "Mixes the target with the uniform distribution: q = (1 - s) t + s / k.",
+            ),
+        ),
         label_convention=_LABELS,
         prediction_domain="real logits, shape (..., k)",
         target_domain=_LABELS,
-        formula=(r"\ell(f, q) = \log\sum_j e^{f_j} - \sum_j q_j f_j,\quad "
-                 r"q = (1 - s)\,t + s/k"),
+        formula=(
+            r"\ell(f, q) = \log\sum_j e^{f_j} - \sum_j q_j f_j,\quad "
+            r"q = (1 - s)\,t + s/k"
+        ),
         derivative=r"\partial\ell/\partial f_j = p_j - q_j,\quad p = \operatorname{softmax}(f)",
         second_derivative=r"\partial^2\ell/\partial f_j^2 = p_j (1 - p_j) \text{ (diagonal of the Hessian)}",
-        kinks=("None: smooth everywhere. Computed as log sum_j e^{f_j - m} + sum_j q_j (m - f_j) with "
-               "m = max_j f_j: a sum of non-negative terms, exact for logits of any size."),
+        kinks=(
+            "None: smooth everywhere. Computed as log sum_j e^{f_j - m} + sum_j q_j (m - f_j) with "
+            "m = max_j f_j: a sum of non-negative terms, exact for logits of any size."
+        ),
         reference="torch.nn.functional.cross_entropy (label_smoothing as in PyTorch); sklearn HalfMultinomialLoss",
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = prediction.dtype.type
         n, k = prediction.shape
         smoothing = dt(params["label_smoothing"])
@@ -130,7 +166,9 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
             loss_out[...] = np.log(s[:, 0]) + (dt(1) - smoothing) * picked
             grad_out[rows, target] -= dt(1) - smoothing
         else:
-            loss_out[...] = np.log(s[:, 0]) + (dt(1) - smoothing) * np.einsum("ij,ij->i", target, shifted)
+            loss_out[...] = np.log(s[:, 0]) + (dt(1) - smoothing) * np.einsum(
+                "ij,ij->i", target, shifted
+            )
             grad_out -= (dt(1) - smoothing) * target
         if smoothing:
             loss_out += smoothing / dt(k) * shifted.sum(axis=1)
@@ -145,22 +183,40 @@ class MulticlassHingeLoss(MulticlassLoss):
         aliases=("crammer_singer",),
         kind="multiclass",
         title="Multiclass hinge (Crammer-Singer)",
-        params=(ParamSpec("margin", 1.0, Interval(0.0, None), "Required gap between the true score and the others."),),
+        params=(
+            ParamSpec(
+                "margin",
+                1.0,
+                Interval(0.0, None),
+                "Required gap between the true score and the others.",
+            ),
+        ),
         label_convention="class indices in [0, k) with shape prediction.shape[:-1]",
         prediction_domain="real scores, shape (..., k)",
         target_domain="class indices in [0, k)",
         formula=r"\ell(f, y) = \max\left(0,\; m + \max_{j \ne y} f_j - f_y\right)",
-        derivative=(r"\partial\ell/\partial f = [\ell > 0]\,(e_{j^*} - e_y),\quad "
-                    r"j^* = \operatorname{argmax}_{j \ne y} f_j"),
+        derivative=(
+            r"\partial\ell/\partial f = [\ell > 0]\,(e_{j^*} - e_y),\quad "
+            r"j^* = \operatorname{argmax}_{j \ne y} f_j"
+        ),
         second_derivative=r"0",
-        kinks=("Where the hinge is exactly 0 the gradient is 0. When several j != y share the maximum "
-               "score, j* is the lowest such index."),
+        kinks=(
+            "Where the hinge is exactly 0 the gradient is 0. When several j != y share the maximum "
+            "score, j* is the lowest such index."
+        ),
         reference="Crammer & Singer (2001); sklearn LinearSVC(multi_class='crammer_singer')",
         smooth=False,
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = prediction.dtype.type
         n = prediction.shape[0]
         rows = np.arange(n)

@@ -27,6 +27,20 @@ NONNEG = Interval(0.0, None)
 POSITIVE = Interval(0.0, None, low_inclusive=False)
 
 
+def _l1_kernel(
+    prediction: FloatArray,
+    target: NDArray[Any],
+    loss_out: FloatArray,
+    grad_out: FloatArray,
+    hess_out: FloatArray | None,
+) -> None:
+    np.subtract(prediction, target, out=grad_out)
+    np.abs(grad_out, out=loss_out)
+    np.sign(grad_out, out=grad_out)
+    if hess_out is not None:
+        hess_out.fill(0)
+
+
 class L1Loss(Loss):
     spec = LossSpec(
         name="l1",
@@ -45,13 +59,16 @@ class L1Loss(Loss):
         smooth=False,
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
-        np.subtract(prediction, target, out=grad_out)
-        np.abs(grad_out, out=loss_out)
-        np.sign(grad_out, out=grad_out)
-        if hess_out is not None:
-            hess_out.fill(0)
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
+        _l1_kernel(prediction, target, loss_out, grad_out, hess_out)
 
 
 class L2Loss(Loss):
@@ -71,8 +88,15 @@ class L2Loss(Loss):
         reference="torch.nn.functional.mse_loss (no 1/2 factor; sklearn's HalfSquaredError is half of it)",
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         np.subtract(prediction, target, out=grad_out)
         np.square(grad_out, out=loss_out)
         grad_out *= 2
@@ -86,25 +110,40 @@ class SmoothL1Loss(Loss):
         aliases=("smooth_l1_loss",),
         kind="regression",
         title="Smooth L1",
-        params=(ParamSpec("beta", 1.0, NONNEG, "Width of the quadratic zone; beta = 0 is exactly l1."),),
+        params=(
+            ParamSpec("beta", 1.0, NONNEG, "Width of the quadratic zone; beta = 0 is exactly l1."),
+        ),
         label_convention=_REG_LABELS,
         prediction_domain=_REAL,
         target_domain=_REAL,
-        formula=(r"\ell(r) = \begin{cases} \tfrac{1}{2} r^2 / \beta & |r| < \beta \\"
-                 r" |r| - \tfrac{1}{2}\beta & \text{otherwise} \end{cases}"),
-        derivative=(r"\ell'(r) = \begin{cases} r/\beta & |r| < \beta \\"
-                    r" \operatorname{sign}(r) & \text{otherwise} \end{cases}"),
+        formula=(
+            r"\ell(r) = \begin{cases} \tfrac{1}{2} r^2 / \beta & |r| < \beta \\"
+            r" |r| - \tfrac{1}{2}\beta & \text{otherwise} \end{cases}"
+        ),
+        derivative=(
+            r"\ell'(r) = \begin{cases} r/\beta & |r| < \beta \\"
+            r" \operatorname{sign}(r) & \text{otherwise} \end{cases}"
+        ),
         second_derivative=r"\ell''(r) = 1/\beta \text{ if } |r| < \beta \text{ else } 0",
-        kinks=("The gradient is continuous. At |r| = beta the second derivative is 0 (linear branch). "
-               "With beta = 0 the loss is l1, with gradient 0 at r = 0."),
+        kinks=(
+            "The gradient is continuous. At |r| = beta the second derivative is 0 (linear branch). "
+            "With beta = 0 the loss is l1, with gradient 0 at r = 0."
+        ),
         reference="torch.nn.functional.smooth_l1_loss (Girshick, Fast R-CNN, 2015)",
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         beta = params["beta"]
         if beta == 0.0:
-            L1Loss.kernel(self, prediction, target, params, loss_out, grad_out, hess_out)
+            _l1_kernel(prediction, target, loss_out, grad_out, hess_out)
             return
         dt = prediction.dtype.type
         r = grad_out
@@ -126,21 +165,34 @@ class HuberLoss(Loss):
         aliases=("huber_loss",),
         kind="regression",
         title="Huber",
-        params=(ParamSpec("delta", 1.0, POSITIVE, "Threshold between the quadratic and linear zones."),),
+        params=(
+            ParamSpec("delta", 1.0, POSITIVE, "Threshold between the quadratic and linear zones."),
+        ),
         label_convention=_REG_LABELS,
         prediction_domain=_REAL,
         target_domain=_REAL,
-        formula=(r"\ell(r) = \begin{cases} \tfrac{1}{2} r^2 & |r| \le \delta \\"
-                 r" \delta (|r| - \tfrac{1}{2}\delta) & \text{otherwise} \end{cases}"),
-        derivative=(r"\ell'(r) = \begin{cases} r & |r| \le \delta \\"
-                    r" \delta \operatorname{sign}(r) & \text{otherwise} \end{cases}"),
+        formula=(
+            r"\ell(r) = \begin{cases} \tfrac{1}{2} r^2 & |r| \le \delta \\"
+            r" \delta (|r| - \tfrac{1}{2}\delta) & \text{otherwise} \end{cases}"
+        ),
+        derivative=(
+            r"\ell'(r) = \begin{cases} r & |r| \le \delta \\"
+            r" \delta \operatorname{sign}(r) & \text{otherwise} \end{cases}"
+        ),
         second_derivative=r"\ell''(r) = 1 \text{ if } |r| \le \delta \text{ else } 0",
         kinks="The gradient is continuous. At |r| = delta the second derivative is 1 (quadratic branch).",
         reference="torch.nn.functional.huber_loss; Huber (1964); huber = delta * smooth_l1(beta=delta)",
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = prediction.dtype.type
         delta = dt(params["delta"])
         r = grad_out
@@ -169,12 +221,21 @@ class LogCoshLoss(Loss):
         derivative=r"\ell'(r) = \tanh(r)",
         second_derivative=r"\ell''(r) = \operatorname{sech}^2(r)",
         kinks="None: smooth everywhere.",
-        reference=("Computed as log1p(2 sinh^2(r/2)) for |r| < 1 and |r| + log1p(e^{-2|r|}) - log 2 "
-                   "otherwise: finite and accurate up to the largest float."),
+        reference=(
+            "Computed as log1p(2 sinh^2(r/2)) for |r| < 1 and |r| + log1p(e^{-2|r|}) - log 2 "
+            "otherwise: finite and accurate up to the largest float."
+        ),
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         r = grad_out
         np.subtract(prediction, target, out=r)
         loss_out[...] = log_cosh(r)
@@ -189,21 +250,34 @@ class QuantileLoss(Loss):
         aliases=("pinball",),
         kind="regression",
         title="Quantile (pinball)",
-        params=(ParamSpec("q", 0.5, Interval(0.0, 1.0, False, False), "The quantile level, in (0, 1)."),),
+        params=(
+            ParamSpec("q", 0.5, Interval(0.0, 1.0, False, False), "The quantile level, in (0, 1)."),
+        ),
         label_convention=_REG_LABELS,
         prediction_domain=_REAL,
         target_domain=_REAL,
-        formula=(r"\ell(r) = \max(q (y - f), (q - 1)(y - f)) = "
-                 r"\begin{cases} -q\,r & r \le 0 \\ (1-q)\,r & r > 0 \end{cases}"),
-        derivative=(r"\ell'(r) = \begin{cases} -q & r < 0 \\ 0 & r = 0 \\ 1 - q & r > 0 \end{cases}"),
+        formula=(
+            r"\ell(r) = \max(q (y - f), (q - 1)(y - f)) = "
+            r"\begin{cases} -q\,r & r \le 0 \\ (1-q)\,r & r > 0 \end{cases}"
+        ),
+        derivative=(
+            r"\ell'(r) = \begin{cases} -q & r < 0 \\ 0 & r = 0 \\ 1 - q & r > 0 \end{cases}"
+        ),
         second_derivative=r"\ell''(r) = 0",
         kinks="At r = 0 the gradient is 0 (minimum-norm subgradient of [-q, 1-q]).",
         reference="Koenker & Bassett (1978); sklearn PinballLoss (which uses -q at r = 0)",
         smooth=False,
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = prediction.dtype.type
         q = dt(params["q"])
         r = grad_out
@@ -236,8 +310,15 @@ class EpsilonInsensitiveLoss(Loss):
         smooth=False,
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = prediction.dtype.type
         eps = dt(params["epsilon"])
         r = grad_out
@@ -268,8 +349,15 @@ class SquaredEpsilonInsensitiveLoss(Loss):
         reference="sklearn SGDRegressor(loss='squared_epsilon_insensitive'), LinearSVR(loss='squared_epsilon_insensitive')",
     )
 
-    def kernel(self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float],
-               loss_out: FloatArray, grad_out: FloatArray, hess_out: FloatArray | None) -> None:
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
         dt = prediction.dtype.type
         eps = dt(params["epsilon"])
         r = grad_out
@@ -286,6 +374,12 @@ class SquaredEpsilonInsensitiveLoss(Loss):
 
 
 REGRESSION_LOSSES: tuple[type[Loss], ...] = (
-    L1Loss, L2Loss, SmoothL1Loss, HuberLoss, LogCoshLoss, QuantileLoss,
-    EpsilonInsensitiveLoss, SquaredEpsilonInsensitiveLoss,
+    L1Loss,
+    L2Loss,
+    SmoothL1Loss,
+    HuberLoss,
+    LogCoshLoss,
+    QuantileLoss,
+    EpsilonInsensitiveLoss,
+    SquaredEpsilonInsensitiveLoss,
 )
