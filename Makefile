@@ -11,7 +11,7 @@ PORT    ?= 8000
 WORKERS ?= 1
 export HOST PORT WORKERS
 
-.PHONY: install serve test lint typecheck check lock openapi bench clean
+.PHONY: install serve test lint typecheck check lock openapi docs bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check losscore service tests bench
-	$(BIN)/ruff format --check losscore service tests bench
+	$(BIN)/ruff check losscore service tests bench tools
+	$(BIN)/ruff format --check losscore service tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -39,6 +39,9 @@ check: test lint typecheck
 
 openapi: $(STAMP)
 	$(BIN)/python -m service.openapi_export openapi/openapi.json
+
+docs: $(STAMP)
+	$(BIN)/python tools/render_losses_doc.py docs/LOSSES.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/core.py
