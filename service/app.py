@@ -1,0 +1,71 @@
+"""The application factory.
+
+``create_app(settings)`` builds a FastAPI app from a list of routers (one module
+per resource in :mod:`service.routers`); later resources (training, models) add
+their router to :func:`default_routers`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+import losscore
+from service.errors import install_error_handlers
+from service.metrics import Metrics, MetricsMiddleware
+from service.openapi import build_openapi
+from service.settings import Settings
+
+__all__ = ["create_app", "default_routers"]
+
+log = logging.getLogger("service")
+
+DESCRIPTION = """\
+Losses with exact gradients and Hessians, norms with proximal operators, loss curves
+and plots, over HTTP. Every 4xx is `{"error": {status, code, message, details}}` where
+each detail names the field, the array index where one applies, and the reason.
+Numbers that overflow are returned as the strings `"Infinity"`/`"-Infinity"`.
+"""
+
+
+def default_routers() -> list[APIRouter]:
+    """The routers of every resource, in the order they appear in the docs."""
+    from service.routers import evaluate, health, losses, plots
+
+    routers = [losses.router, evaluate.router]
+    try:
+        from service.routers import norms
+    except ImportError as exc:  # losscore.norms not available in this checkout
+        log.warning("norm routes disabled: %s", exc)
+    else:
+        routers.append(norms.router)
+    routers += [plots.router, health.router]
+    return routers
+
+
+def create_app(
+    settings: Settings | None = None, routers: Sequence[APIRouter] | None = None
+) -> FastAPI:
+    """A configured app: routers, error handlers, metrics, OpenAPI."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="losscore",
+        version=losscore.__version__,
+        description=DESCRIPTION,
+        openapi_tags=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    for router in default_routers() if routers is None else routers:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

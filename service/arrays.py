@@ -1,0 +1,253 @@
+"""Array encodings on the wire: decoding requests into NumPy and encoding responses.
+
+Every array field accepts one of
+
+* a nested JSON list of numbers (any rectangular shape; a bare number is 0-d);
+* a tensor object ``{"shape": [...], "dtype": "float32"|"float64", "data": [flat row-major]}``;
+* the same with ``"b64"``: base64 of the little-endian bytes instead of ``data``.
+
+Responses use the encoding of the request's first array unless the request's
+``"encoding"`` asks for another (``"list"``, ``"data"`` or ``"b64"``). Numbers
+that overflow to ±inf are written as the strings ``"Infinity"``/``"-Infinity"``
+in the list and data encodings (JSON has no infinities) and as IEEE bytes in b64.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypeAliasType
+
+from service.errors import ApiError
+
+__all__ = [
+    "ArrayIn",
+    "ArrayOut",
+    "Encoding",
+    "Number",
+    "OutNumber",
+    "Tensor",
+    "TensorOut",
+    "decode_array",
+    "encode_array",
+    "encoding_of",
+    "out_number",
+]
+
+Encoding = Literal["list", "data", "b64"]
+DType = Literal["float32", "float64"]
+
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite JSON number (integers accepted; booleans, strings, NaN and Infinity rejected)."""
+
+if TYPE_CHECKING:
+    NestedList: TypeAlias = list[Any]
+else:
+    NestedList = TypeAliasType(
+        "NestedList",
+        list[Annotated[Union[Number, "NestedList"], Field(union_mode="left_to_right")]],
+    )
+
+
+class Tensor(BaseModel):
+    """A flat row-major array with its shape and dtype; exactly one of ``data`` and ``b64``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shape: list[Annotated[int, Field(strict=True, ge=0)]] = Field(max_length=32)
+    dtype: DType = "float64"
+    data: list[Number] | None = Field(None, description="Values in row-major order.")
+    b64: str | None = Field(None, description="Base64 of the little-endian IEEE-754 bytes.")
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> Tensor:
+        if (self.data is None) == (self.b64 is None):
+            raise ValueError("exactly one of 'data' and 'b64' must be given")
+        return self
+
+
+ArrayIn: TypeAlias = Annotated[
+    Number | NestedList | Tensor,
+    Field(
+        union_mode="left_to_right",
+        description=("A nested list of numbers, or a tensor object {shape, dtype, data|b64}."),
+    ),
+]
+
+OutNumber: TypeAlias = float | Literal["Infinity", "-Infinity", "NaN"]
+"""A response number; ±inf (overflow) is spelled as a string, never as null."""
+
+if TYPE_CHECKING:
+    NestedOut: TypeAlias = list[Any]
+else:
+    NestedOut = TypeAliasType("NestedOut", list[Union[OutNumber, "NestedOut"]])
+
+
+class TensorOut(BaseModel):
+    """A response array as a tensor object (``data`` or ``b64``, per the encoding)."""
+
+    shape: list[int]
+    dtype: DType
+    data: list[OutNumber] | None = None
+    b64: str | None = None
+
+
+ArrayOut: TypeAlias = OutNumber | NestedOut | TensorOut
+
+
+# -- decoding -------------------------------------------------------------------------------------
+
+
+def encoding_of(value: Any) -> Encoding:
+    """The encoding a request array used."""
+    if isinstance(value, Tensor):
+        return "b64" if value.b64 is not None else "data"
+    return "list"
+
+
+def _ragged_message(value: list[Any]) -> tuple[str, list[int] | None]:
+    """Find the first place where a nested list is not rectangular, by walking it."""
+
+    def walk(node: list[Any], shape: list[int], at: list[int]) -> tuple[str, list[int]] | None:
+        depth = len(at)
+        if depth >= len(shape):
+            return None
+        if len(node) != shape[depth]:
+            return (f"ragged nested list: length {len(node)} where {shape[depth]} was expected", at)
+        for i, item in enumerate(node):
+            if depth + 1 < len(shape):
+                if not isinstance(item, list):
+                    return ("ragged nested list: a number where a list was expected", [*at, i])
+                found = walk(item, shape, [*at, i])
+                if found:
+                    return found
+            elif isinstance(item, list):
+                return ("ragged nested list: a list where a number was expected", [*at, i])
+        return None
+
+    shape: list[int] = []
+    node: Any = value
+    while isinstance(node, list):
+        shape.append(len(node))
+        if not node:
+            break
+        node = node[0]
+    found = walk(value, shape, [])
+    if found is None:
+        return ("not a rectangular array", None)
+    return found[0], found[1] or None
+
+
+def _check_finite(field: str, arr: NDArray[Any], what: str = "") -> None:
+    with np.errstate(over="ignore", invalid="ignore"):
+        if arr.size == 0 or np.isfinite(np.sum(arr)):
+            return
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    flat = int(np.argmax(bad.reshape(-1)))
+    index = [int(i) for i in np.unravel_index(flat, arr.shape)]
+    v = float(arr.reshape(-1)[flat])
+    found = "NaN" if math.isnan(v) else ("+Infinity" if v > 0 else "-Infinity")
+    raise ApiError.invalid(field, f"must be finite{what}, found {found}", index or None)
+
+
+def _check_count(field: str, n: int, max_elements: int) -> None:
+    if n > max_elements:
+        raise ApiError.invalid(
+            field, f"has {n} elements, more than the limit of {max_elements} per array"
+        )
+
+
+def decode_array(field: str, value: Any, *, max_elements: int) -> NDArray[Any]:
+    """Decode one request array (already validated by pydantic) into a NumPy array.
+
+    Raises :class:`ApiError` (422) naming *field*, the index and the reason for ragged
+    lists, shape/length mismatches, bad base64, non-finite values and oversize arrays.
+    """
+    if isinstance(value, Tensor):
+        return _decode_tensor(field, value, max_elements)
+    if isinstance(value, float | int):
+        return np.asarray(float(value), dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except ValueError:
+        reason, index = _ragged_message(value)
+        raise ApiError.invalid(field, reason, index) from None
+    _check_count(field, arr.size, max_elements)
+    return arr
+
+
+def _decode_tensor(field: str, t: Tensor, max_elements: int) -> NDArray[Any]:
+    n = math.prod(t.shape)
+    _check_count(field, n, max_elements)
+    dtype = np.dtype(t.dtype)
+    if t.data is not None:
+        if len(t.data) != n:
+            raise ApiError.invalid(
+                f"{field}.data", f"has {len(t.data)} values but shape {t.shape} needs {n}"
+            )
+        with np.errstate(over="ignore"):
+            arr = np.asarray(t.data, dtype=dtype).reshape(t.shape)
+        if dtype == np.float32:
+            _check_finite(f"{field}.data", arr.reshape(-1), " (overflows float32)")
+        return arr
+    assert t.b64 is not None
+    try:
+        raw = base64.b64decode(t.b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ApiError.invalid(f"{field}.b64", f"not valid base64 ({exc})") from None
+    if len(raw) != n * dtype.itemsize:
+        raise ApiError.invalid(
+            f"{field}.b64",
+            f"decodes to {len(raw)} bytes but shape {t.shape} of {t.dtype} needs "
+            f"{n * dtype.itemsize}",
+        )
+    arr = np.frombuffer(raw, dtype=dtype.newbyteorder("<")).reshape(t.shape)
+    _check_finite(field, arr)
+    return arr.astype(dtype, copy=False)
+
+
+# -- encoding -------------------------------------------------------------------------------------
+
+
+def out_number(x: float | None) -> float | str | None:
+    """A scalar for a response: finite floats as numbers, ±inf and NaN as strings."""
+    if x is None or math.isfinite(x):
+        return x
+    if math.isnan(x):
+        return "NaN"
+    return "Infinity" if x > 0 else "-Infinity"
+
+
+def _spelled(arr: NDArray[Any]) -> Any:
+    """``arr`` ready for orjson: itself when finite, else nested lists with ±inf as strings."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if arr.size == 0 or np.isfinite(np.sum(arr)):
+            return np.ascontiguousarray(arr)
+    obj = arr.astype(object)
+    obj[np.isposinf(arr)] = "Infinity"
+    obj[np.isneginf(arr)] = "-Infinity"
+    obj[np.isnan(arr)] = "NaN"
+    return obj.tolist()
+
+
+def encode_array(arr: NDArray[Any], encoding: Encoding) -> Any:
+    """A JSON-ready (orjson, numpy-aware) representation of *arr* in *encoding*."""
+    if encoding == "list":
+        if arr.ndim == 0:
+            return out_number(float(arr))
+        return _spelled(arr)
+    head: dict[str, Any] = {"shape": list(arr.shape), "dtype": str(arr.dtype)}
+    if encoding == "b64":
+        raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+        head["b64"] = base64.b64encode(raw).decode("ascii")
+    else:
+        head["data"] = _spelled(arr.reshape(-1))
+    return head

@@ -1,0 +1,122 @@
+"""The binary evaluate route's decoding: raw little-endian bytes or ``.npy`` files.
+
+* ``application/octet-stream``: the JSON part (:class:`BinaryEvaluateHeader`) is in
+  the ``X-Losscore-Request`` header; the body is prediction, target and (if
+  ``weight_shape`` is given) weight, as little-endian bytes of ``dtype``, back to back.
+* ``multipart/form-data``: a ``request`` field with the JSON part and ``prediction``,
+  ``target`` and optional ``weight`` files in ``.npy`` format, loaded with
+  ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import ValidationError
+
+from service.compute import Inputs, check_total, dumps, evaluation_dict, run_loss
+from service.errors import ApiError, from_validation_error
+from service.schemas.evaluate import BinaryEvaluateHeader
+from service.settings import Settings
+
+__all__ = ["HEADER", "evaluate_npy", "evaluate_octets", "parse_header"]
+
+HEADER = "X-Losscore-Request"
+
+
+def parse_header(text: str | None, field: str) -> BinaryEvaluateHeader:
+    """Validate the JSON part; errors name *field* (the header or the form field)."""
+    if text is None:
+        raise ApiError.invalid(field, "is required: the JSON part of the request")
+    try:
+        return BinaryEvaluateHeader.model_validate_json(text)
+    except ValidationError as exc:
+        err = from_validation_error(exc)
+        for d in err.details:
+            d.field = f"{field}.{d.field}" if d.field != "body" else field
+        err.message = "; ".join(f"{d.field}: {d.reason}" for d in err.details) or err.message
+        raise err from None
+
+
+def _run(header: BinaryEvaluateHeader, inputs: Inputs) -> bytes:
+    ev = run_loss(header.loss, inputs, header.reduction, header.hessian)
+    return dumps(evaluation_dict(ev, inputs.encoding))
+
+
+def evaluate_octets(header: BinaryEvaluateHeader, raw: bytes, settings: Settings) -> bytes:
+    """Split the raw body into the arrays and evaluate."""
+    dtype = np.dtype(header.dtype).newbyteorder("<")
+    if len(raw) % dtype.itemsize:
+        raise ApiError.invalid(
+            "body", f"{len(raw)} bytes is not a whole number of {header.dtype} values"
+        )
+    total = len(raw) // dtype.itemsize
+    w_n = None if header.weight_shape is None else math.prod(header.weight_shape)
+    p_shape = header.prediction_shape
+    if p_shape is None:
+        if header.target_shape is not None:
+            raise ApiError.invalid(
+                f"{HEADER}.prediction_shape", "is required when target_shape is given"
+            )
+        rest = total - (w_n or 0)
+        if rest < 0 or rest % 2:
+            raise ApiError.invalid(
+                "body", f"{total} values cannot be split into prediction and target of one length"
+            )
+        p_shape = [rest // 2]
+    t_shape = header.target_shape if header.target_shape is not None else p_shape
+    sizes = [math.prod(p_shape), math.prod(t_shape), w_n or 0]
+    limit = settings.max_array_elements
+    for name, n in zip(("prediction", "target", "weight"), sizes, strict=True):
+        if n > limit:
+            raise ApiError.invalid(name, f"has {n} elements, more than the limit of {limit}")
+    if sum(sizes) != total:
+        raise ApiError.invalid(
+            "body",
+            f"the body holds {total} {header.dtype} values but the shapes need {sum(sizes)}",
+        )
+    flat = np.frombuffer(raw, dtype=dtype)
+    a, b = sizes[0], sizes[0] + sizes[1]
+    arrays = [flat[:a].reshape(p_shape), flat[a:b].reshape(t_shape)]
+    weight = None if w_n is None else flat[b:].reshape(header.weight_shape or [])
+    check_total(settings, *arrays, weight)
+    native = np.dtype(header.dtype)
+    prediction, target = (x.astype(native, copy=False) for x in arrays)
+    w = None if weight is None else weight.astype(native, copy=False)
+    return _run(header, Inputs(prediction, target, w, header.encoding))
+
+
+def load_npy(field: str, data: bytes, max_elements: int) -> NDArray[Any]:
+    """``np.load`` of one ``.npy`` file, no pickles; errors name *field*."""
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError) as exc:
+        raise ApiError.invalid(field, f"not a readable .npy file ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        raise ApiError.invalid(field, "must be a single .npy array, not an .npz archive")
+    if arr.dtype.kind not in "biuf":
+        raise ApiError.invalid(field, f"must hold real numbers, got dtype {arr.dtype}")
+    if arr.size > max_elements:
+        raise ApiError.invalid(
+            field, f"has {arr.size} elements, more than the limit of {max_elements}"
+        )
+    return arr
+
+
+def evaluate_npy(
+    header: BinaryEvaluateHeader, files: dict[str, bytes], settings: Settings
+) -> bytes:
+    """Load the ``.npy`` parts and evaluate."""
+    limit = settings.max_array_elements
+    for required in ("prediction", "target"):
+        if required not in files:
+            raise ApiError.invalid(required, "is required (a .npy file part)")
+    prediction = load_npy("prediction", files["prediction"], limit)
+    target = load_npy("target", files["target"], limit)
+    weight = load_npy("weight", files["weight"], limit) if "weight" in files else None
+    check_total(settings, prediction, target, weight)
+    return _run(header, Inputs(prediction, target, weight, header.encoding))

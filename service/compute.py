@@ -1,0 +1,151 @@
+"""Request → losscore → response, as plain synchronous functions (run in worker threads).
+
+No FastAPI here: each function takes a validated request (or raw bytes), calls
+:mod:`losscore` and returns a JSON-ready dict whose arrays are NumPy (orjson
+serialises them without a Python-level loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+import losscore
+from service.arrays import Encoding, decode_array, encode_array, encoding_of, out_number
+from service.errors import ApiError
+from service.schemas.evaluate import CompareRequest, EvaluateRequest
+from service.schemas.params import NamedParams
+from service.settings import Settings
+
+__all__ = [
+    "Inputs",
+    "compare",
+    "decode_inputs",
+    "dumps",
+    "evaluate",
+    "evaluation_dict",
+]
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialise a response dict (NumPy arrays included) to JSON bytes."""
+    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Decoded input arrays of an evaluate/compare request and the response encoding."""
+
+    prediction: NDArray[Any]
+    target: NDArray[Any]
+    weight: NDArray[Any] | None
+    encoding: Encoding
+
+
+def check_total(settings: Settings, *arrays: NDArray[Any] | None) -> None:
+    """422 when the arrays together exceed ``max_request_elements``."""
+    total = sum(a.size for a in arrays if a is not None)
+    if total > settings.max_request_elements:
+        raise ApiError.invalid(
+            "body",
+            f"the arrays hold {total} elements together, more than the limit of "
+            f"{settings.max_request_elements} per request",
+        )
+
+
+def decode_inputs(req: EvaluateRequest | CompareRequest, settings: Settings) -> Inputs:
+    """Decode prediction, target and weight, enforcing the element limits."""
+    limit = settings.max_array_elements
+    prediction = decode_array("prediction", req.prediction, max_elements=limit)
+    target = decode_array("target", req.target, max_elements=limit)
+    weight = None if req.weight is None else decode_array("weight", req.weight, max_elements=limit)
+    check_total(settings, prediction, target, weight)
+    if prediction.dtype == np.float32:  # nested lists carry no dtype: follow the prediction's
+        target = _as_float32(target, req.target, "target")
+        weight = None if weight is None else _as_float32(weight, req.weight, "weight")
+    encoding = req.encoding or encoding_of(req.prediction)
+    return Inputs(prediction, target, weight, encoding)
+
+
+def _as_float32(arr: NDArray[Any], value: Any, field: str) -> NDArray[Any]:
+    if encoding_of(value) != "list":
+        return arr
+    with np.errstate(over="ignore"):
+        out = arr.astype(np.float32)
+    if not _finite(out):
+        raise ApiError.invalid(field, "a value overflows float32 (the prediction's dtype)")
+    return out
+
+
+def _finite(*arrays: NDArray[Any] | None) -> bool:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return all(a is None or a.size == 0 or bool(np.isfinite(np.sum(a))) for a in arrays)
+
+
+def evaluation_dict(ev: losscore.Evaluation, encoding: Encoding) -> dict[str, Any]:
+    """The response of one evaluation."""
+    value = ev.value
+    overflow = not (_finite(ev.elementwise, ev.gradient, ev.hessian)) or (
+        value is not None and not np.isfinite(value)
+    )
+    return {
+        "loss": {"name": ev.loss, **ev.params},
+        "reduction": ev.reduction,
+        "value": out_number(value),
+        "elementwise": encode_array(ev.elementwise, encoding),
+        "gradient": encode_array(ev.gradient, encoding),
+        "hessian": None if ev.hessian is None else encode_array(ev.hessian, encoding),
+        "shape": list(ev.shape),
+        "dtype": str(ev.dtype),
+        "overflow": overflow,
+    }
+
+
+def run_loss(
+    loss: NamedParams, inputs: Inputs, reduction: Any, hessian: bool, *, field: str = "loss"
+) -> losscore.Evaluation:
+    """``losscore.evaluate`` with the request's loss; parameter errors name *field*."""
+    try:
+        return losscore.evaluate(
+            loss.name,
+            inputs.prediction,
+            inputs.target,
+            weight=inputs.weight,
+            reduction=reduction,
+            hessian=hessian,
+            **loss.params(),
+        )
+    except losscore.LosscoreError as exc:
+        if field != "loss" and exc.field.startswith("loss"):
+            exc.field = field + exc.field[4:]
+        raise
+
+
+def evaluate(raw: bytes, settings: Settings) -> bytes:
+    """``POST /v1/evaluate`` from the raw body to the response bytes."""
+    req = EvaluateRequest.model_validate_json(raw)
+    inputs = decode_inputs(req, settings)
+    ev = run_loss(req.loss, inputs, req.reduction, req.hessian)
+    return dumps(evaluation_dict(ev, inputs.encoding))
+
+
+def compare(raw: bytes, settings: Settings) -> bytes:
+    """``POST /v1/compare``: one evaluation per loss, in order."""
+    req = CompareRequest.model_validate_json(raw)
+    if len(req.losses) > settings.max_compare_losses:
+        raise ApiError.invalid(
+            "losses", f"at most {settings.max_compare_losses} losses per request"
+        )
+    inputs = decode_inputs(req, settings)
+    results = [
+        evaluation_dict(
+            run_loss(loss, inputs, req.reduction, req.hessian, field=f"losses[{i}]"),
+            inputs.encoding,
+        )
+        for i, loss in enumerate(req.losses)
+    ]
+    return dumps({"results": results})

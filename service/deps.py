@@ -1,0 +1,81 @@
+"""Dependencies shared by the routers: settings, the request body, the CPU limiter.
+
+CPU-bound work (parsing large bodies, NumPy, plotting) runs in worker threads via
+:func:`run_cpu`, at most ``LOSSCORE_MAX_CPU_JOBS`` at once, so the event loop stays
+free and ``/healthz`` answers within milliseconds while heavy requests run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, Request
+
+from service.errors import ApiError
+from service.settings import Settings
+
+__all__ = ["RawBody", "SettingsDep", "get_settings", "read_body", "run_cpu"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        "body_too_large",
+        f"request body exceeds the limit of {limit} bytes (LOSSCORE_MAX_BODY_BYTES)",
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw request body, refusing (413) more than ``max_body_bytes``.
+
+    The declared ``Content-Length`` is checked first; the stream is counted too,
+    so chunked uploads cannot exceed the limit either.
+    """
+    limit = get_settings(request).max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+RawBody = Annotated[bytes, Depends(read_body)]
+
+
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "cpu_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(get_settings(request).max_cpu_jobs)
+        state.cpu_limiter = limiter
+    return limiter
+
+
+async def run_cpu(request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``func(*args, **kwargs)`` in a worker thread under the app's CPU limiter."""
+
+    def call() -> T:
+        return func(*args, **kwargs)
+
+    return await anyio.to_thread.run_sync(call, limiter=_limiter(request))

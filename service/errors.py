@@ -1,0 +1,312 @@
+"""One JSON error shape for every 4xx (and the never-expected 5xx).
+
+``{"error": {"status": 422, "code": "invalid_input", "message": "...",
+"details": [{"field": "prediction", "index": [3], "reason": "must be finite, found NaN"}]}}``
+
+Sources of errors, all mapped here:
+
+* :class:`ApiError` raised by the service itself (body too large, malformed JSON, limits);
+* :class:`pydantic.ValidationError` from parsing a body (the field path is cleaned
+  of pydantic's union tags; the input is never echoed, so NaN cannot break the response);
+* FastAPI's :class:`RequestValidationError` (query and path parameters);
+* :class:`losscore.errors.LosscoreError` (field, index, reason from the library);
+* Starlette's :class:`HTTPException` (404, 405).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import ErrorDetails
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from losscore.errors import LosscoreError, UnknownNameError
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "ApiError",
+    "ErrorBody",
+    "ErrorDetail",
+    "ErrorResponse",
+    "error_responses",
+    "install_error_handlers",
+    "validation_details",
+]
+
+log = logging.getLogger("service")
+
+
+class ErrorDetail(BaseModel):
+    """One problem: the field (dotted path), the array index where one applies, the reason."""
+
+    field: str
+    index: list[int] | None = None
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    status: int
+    code: str = Field(description="Stable machine-readable code, e.g. `invalid_input`.")
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """An error the service reports with a given status, code and details."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Sequence[ErrorDetail] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = list(details)
+
+    @classmethod
+    def invalid(cls, field: str, reason: str, index: Sequence[int] | None = None) -> ApiError:
+        """A 422 about one field."""
+        detail = ErrorDetail(
+            field=field, index=None if index is None else list(index), reason=reason
+        )
+        return cls(422, "invalid_input", _message([detail]), [detail])
+
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON or multipart body.",
+    404: "Unknown path or loss name.",
+    413: "Request body larger than `LOSSCORE_MAX_BODY_BYTES`.",
+    415: "Unsupported content type.",
+    422: "Invalid input: the details name each field, array index and reason.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the given error statuses."""
+    return {
+        s: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(s, "Error.")} for s in statuses
+    }
+
+
+ERROR_RESPONSES = error_responses(400, 413, 422)
+
+
+def _message(details: Sequence[ErrorDetail]) -> str:
+    parts = []
+    for d in details[:5]:
+        where = d.field if d.index is None else f"{d.field}[{', '.join(map(str, d.index))}]"
+        parts.append(f"{where}: {d.reason}")
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return "; ".join(parts) + more
+
+
+# -- pydantic errors ------------------------------------------------------------------------------
+
+_REASONS = {
+    "finite_number": "must be finite, found NaN or Infinity",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "bool_type": "must be a boolean",
+    "bool_parsing": "must be a boolean",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+}
+
+# Path segments pydantic inserts for union members; they are not field names.
+_TAG_NAMES: set[str] = {"float", "int", "str", "Tensor", "NestedList", "none"}
+
+
+def register_tags(tags: Iterable[str]) -> None:
+    """Declare discriminator values (loss and norm names) so error paths skip them."""
+    _TAG_NAMES.update(tags)
+
+
+def _is_tag(segment: str) -> bool:
+    return segment in _TAG_NAMES or "[" in segment or segment.startswith("function-")
+
+
+def _reason(err: ErrorDetails) -> str:
+    etype = err["type"]
+    ctx = err.get("ctx") or {}
+    if etype == "union_tag_invalid":
+        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        return f"unknown name {ctx.get('tag')!r}; valid names are: {expected}"
+    if etype == "union_tag_not_found":
+        return "is required (it selects the variant)"
+    if etype in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return err["msg"].replace("Input should be", "must be")
+    if etype == "literal_error":
+        return err["msg"].replace("Input should be", "must be")
+    if etype == "json_invalid":
+        return f"malformed JSON: {ctx.get('error', err['msg'])}"
+    return _REASONS.get(etype, err["msg"].replace("Input should be", "must be"))
+
+
+def _split_loc(loc: Sequence[int | str], skip: int) -> tuple[str, list[int] | None, int]:
+    """``(dotted field, trailing int index or None, depth)`` from a pydantic location."""
+    fields: list[str] = []
+    index: list[int] = []
+    for seg in list(loc)[skip:]:
+        if isinstance(seg, int):
+            index.append(seg)
+        elif _is_tag(seg):
+            continue
+        else:
+            if index:  # an index inside a list of objects: keep it in the field path
+                fields[-1:] = [f"{fields[-1] if fields else ''}[{']['.join(map(str, index))}]"]
+                index = []
+            fields.append(seg)
+    return ".".join(fields) or "body", index or None, len(loc)
+
+
+def validation_details(
+    errors: Sequence[ErrorDetails], *, skip: int = 0, query: bool = False
+) -> list[ErrorDetail]:
+    """Turn pydantic errors into details, one per field, choosing the most specific error.
+
+    Union members each report a failure; for one field we keep the deepest error and
+    prefer a specific reason (e.g. NaN at an index) over "must be a list".
+    """
+    best: dict[str, tuple[tuple[int, int], ErrorDetail]] = {}
+    order: list[str] = []
+    for err in errors:
+        field, index, depth = _split_loc(err["loc"], skip)
+        if query and field.startswith(("query.", "path.")):
+            field = field.split(".", 1)[1]
+        generic = err["type"] in ("list_type", "model_type", "model_attributes_type", "dict_type")
+        rank = (len(index or ()) + depth, 0 if generic else 1)
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            field = f"{field}.name" if field != "body" else "name"
+        detail = ErrorDetail(field=field, index=index, reason=_reason(err))
+        if field not in best:
+            order.append(field)
+            best[field] = (rank, detail)
+        elif rank > best[field][0]:
+            best[field] = (rank, detail)
+    return [best[f][1] for f in order]
+
+
+def from_validation_error(exc: ValidationError) -> ApiError:
+    """A pydantic error while parsing a body: 400 for malformed JSON, else 422."""
+    errors = exc.errors(include_input=False, include_url=False, include_context=True)
+    if any(e["type"] == "json_invalid" for e in errors):
+        e = next(e for e in errors if e["type"] == "json_invalid")
+        detail = ErrorDetail(field="body", reason=_reason(e))
+        return ApiError(400, "malformed_json", "the request body is not valid JSON", [detail])
+    details = validation_details(errors)
+    if any(e["type"] == "union_tag_invalid" for e in errors):
+        return ApiError(422, "unknown_name", _message(details), details)
+    return ApiError(422, "invalid_input", _message(details), details)
+
+
+def from_losscore_error(exc: LosscoreError) -> ApiError:
+    """A library error: the field, index and reason as the library reported them."""
+    detail = ErrorDetail(
+        field=exc.field, index=None if exc.index is None else list(exc.index), reason=exc.reason
+    )
+    code = "unknown_name" if isinstance(exc, UnknownNameError) else "invalid_input"
+    return ApiError(422, code, exc.describe(), [detail])
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+
+def error_response(err: ApiError, headers: dict[str, str] | None = None) -> Response:
+    """Serialise *err* in the common shape."""
+    body = {
+        "error": {
+            "status": err.status,
+            "code": err.code,
+            "message": err.message,
+            "details": [d.model_dump() for d in err.details],
+        }
+    }
+    return Response(
+        orjson.dumps(body), status_code=err.status, media_type="application/json", headers=headers
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error the common shape."""
+
+    async def api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc)
+
+    async def pydantic_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ValidationError)
+        return error_response(from_validation_error(exc))
+
+    async def request_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        raw = list(exc.errors())
+        errors: list[ErrorDetails] = [
+            {
+                "type": e.get("type", "value_error"),
+                "loc": tuple(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "input": None,
+                "ctx": {k: str(v) for k, v in (e.get("ctx") or {}).items()},
+            }
+            for e in raw
+        ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            detail = ErrorDetail(field="body", reason="malformed JSON")
+            return error_response(ApiError(400, "malformed_json", "malformed JSON", [detail]))
+        details = validation_details(errors, query=True)
+        return error_response(ApiError(422, "invalid_input", _message(details), details))
+
+    async def losscore_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LosscoreError)
+        return error_response(from_losscore_error(exc))
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers)
+
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(ApiError(500, "internal_error", "internal server error"))
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(ValidationError, pydantic_error)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(LosscoreError, losscore_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,67 @@
+"""``/v1/norms``: the norm catalog and ``POST /v1/norms/evaluate``."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from losscore.norms import evaluate_norm as core_evaluate_norm
+from losscore.norms import list_norms as core_list_norms
+from service.arrays import decode_array, encode_array, encoding_of, out_number
+from service.compute import check_total, dumps
+from service.deps import RawBody, SettingsDep, run_cpu
+from service.errors import ERROR_RESPONSES
+from service.openapi import json_body
+from service.schemas.catalog import NormList
+from service.schemas.norms import NormEvaluateRequest, NormEvaluateResponse
+from service.settings import Settings
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/norms", tags=["norms"])
+
+
+@cache
+def _catalog_bytes() -> bytes:
+    return dumps({"norms": [s.as_dict() for s in core_list_norms()]})
+
+
+@router.get("", operation_id="list_norms", response_model=NormList, summary="Every norm")
+async def list_norms() -> Response:
+    """Names, parameters and the formulas of value, subgradient and prox."""
+    return Response(_catalog_bytes(), media_type="application/json")
+
+
+def _evaluate(raw: bytes, settings: Settings) -> bytes:
+    req = NormEvaluateRequest.model_validate_json(raw)
+    x = decode_array("x", req.x, max_elements=settings.max_array_elements)
+    check_total(settings, x)
+    result = core_evaluate_norm(req.norm.name, x, step=req.step, **req.norm.params())
+    encoding = req.encoding or encoding_of(req.x)
+    return dumps(
+        {
+            "norm": {"name": result.norm, **result.params},
+            "value": out_number(result.value),
+            "subgradient": encode_array(result.subgradient, encoding),
+            "prox": None if result.prox is None else encode_array(result.prox, encoding),
+            "step": result.step,
+            "shape": list(result.shape),
+            "dtype": str(result.dtype),
+        }
+    )
+
+
+@router.post(
+    "/evaluate",
+    operation_id="evaluate_norm",
+    response_model=NormEvaluateResponse,
+    responses=ERROR_RESPONSES,
+    openapi_extra=json_body(NormEvaluateRequest),
+    summary="Evaluate a norm: value, subgradient, prox",
+)
+async def evaluate_norm(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
+    """g(x), a (sub)gradient, and prox_{t·g}(x) when ``step`` = t is given."""
+    body = await run_cpu(request, _evaluate, raw, settings)
+    return Response(body, media_type="application/json")

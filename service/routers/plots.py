@@ -1,0 +1,70 @@
+"""``GET /v1/plots/losses.svg``: chosen losses and their derivatives as an SVG chart."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+import losscore
+from service.deps import SettingsDep, run_cpu
+from service.errors import ApiError, error_responses
+from service.schemas.curves import PlotQuery, param_values
+from service.settings import Settings
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/plots", tags=["plots"])
+
+MAX_PLOT_LOSSES = 8
+
+
+def _plot(query: PlotQuery, settings: Settings) -> bytes:
+    from service.plotting import losses_svg  # matplotlib is imported on first use
+
+    names = [n.strip() for n in query.names.split(",") if n.strip()]
+    if not names:
+        raise ApiError.invalid("names", "give at least one loss name")
+    if len(names) > MAX_PLOT_LOSSES:
+        raise ApiError.invalid("names", f"at most {MAX_PLOT_LOSSES} losses per chart")
+    if query.num > settings.max_curve_points:
+        raise ApiError.invalid("num", f"must be at most {settings.max_curve_points}")
+    params = param_values(query, {"names", "start", "stop", "num"})
+    losses = []
+    for i, name in enumerate(names):
+        try:
+            losses.append(losscore.get_loss(name, field="names"))
+        except losscore.UnknownNameError as exc:
+            exc.index = (i,)
+            raise
+    used: set[str] = set()
+    curves = []
+    for loss in losses:
+        own = {k: v for k, v in params.items() if any(p.name == k for p in loss.spec.params)}
+        used.update(own)
+        curves.append(
+            losscore.loss_curve(loss, start=query.start, stop=query.stop, num=query.num, **own)
+        )
+    for unused in sorted(set(params) - used):
+        raise ApiError.invalid(unused, f"none of the chosen losses has a parameter {unused!r}")
+    return losses_svg(curves)
+
+
+@router.get(
+    "/losses.svg",
+    operation_id="plot_losses",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+        **error_responses(422),
+    },
+    summary="Chart of losses and their derivatives",
+)
+async def plot_losses(
+    request: Request, query: Annotated[PlotQuery, Query()], settings: SettingsDep
+) -> Response:
+    """An SVG with two panels (loss, derivative), axes, ticks and a legend. Loss parameters
+    are query parameters and apply to every chosen loss that has them."""
+    svg = await run_cpu(request, _plot, query, settings)
+    return Response(svg, media_type="image/svg+xml")

@@ -1,0 +1,1 @@
+"""Request and response models (pydantic), several generated from losscore's specs."""

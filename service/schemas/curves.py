@@ -1,0 +1,77 @@
+"""Query parameters of the curve and plot routes, generated from the loss specs.
+
+Every parameter of any loss is an optional query parameter; a parameter the
+chosen loss does not have is a 422 naming it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+import losscore
+from losscore.curves import MAX_CURVE_POINTS
+from service.arrays import OutNumber
+from service.schemas.losses import LossIn
+
+__all__ = ["CurveQuery", "CurveResponse", "PlotQuery", "loss_param_fields", "param_values"]
+
+
+def loss_param_fields() -> dict[str, Any]:
+    """One optional float field per distinct loss parameter name."""
+    owners: dict[str, list[str]] = {}
+    descriptions: dict[str, str] = {}
+    for spec in losscore.list_losses():
+        for p in spec.params:
+            owners.setdefault(p.name, []).append(f"{spec.name} (default {p.default:g})")
+            descriptions.setdefault(p.name, p.description)
+    return {
+        name: (
+            float | None,
+            Field(
+                None,
+                allow_inf_nan=False,
+                description=f"{descriptions[name]} Used by: {', '.join(owners[name])}.",
+            ),
+        )
+        for name in sorted(owners)
+    }
+
+
+class _GridQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: float = Field(-3.0, allow_inf_nan=False, description="First x of the grid.")
+    stop: float = Field(3.0, allow_inf_nan=False, description="Last x of the grid (> start).")
+    num: int = Field(201, ge=2, le=MAX_CURVE_POINTS, description="Number of grid points.")
+
+
+class _PlotBase(_GridQuery):
+    names: str = Field(
+        "l1,l2,smooth_l1", description="Comma-separated loss names (or aliases), at most 8."
+    )
+
+
+if TYPE_CHECKING:
+    CurveQuery = _GridQuery
+    PlotQuery = _PlotBase
+else:
+    CurveQuery = create_model("CurveQuery", __base__=_GridQuery, **loss_param_fields())
+    PlotQuery = create_model("PlotQuery", __base__=_PlotBase, **loss_param_fields())
+
+
+def param_values(query: BaseModel, exclude: set[str]) -> dict[str, float]:
+    """The loss parameters given in a query model (unset ones left out)."""
+    return {k: float(v) for k, v in query.model_dump(exclude=exclude).items() if v is not None}
+
+
+class CurveResponse(BaseModel):
+    """ℓ(x) and dℓ/dx on a grid; x is the residual, the margin or the probability."""
+
+    loss: LossIn
+    x_label: str
+    x: list[float]
+    value: list[OutNumber]
+    gradient: list[OutNumber]
+    overflow: bool

@@ -1,0 +1,98 @@
+"""Bodies of ``POST /v1/evaluate`` and ``POST /v1/compare``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.arrays import ArrayIn, ArrayOut, Encoding, OutNumber
+from service.schemas.losses import LossIn
+
+__all__ = [
+    "BinaryEvaluateHeader",
+    "CompareRequest",
+    "CompareResponse",
+    "EvaluateRequest",
+    "EvaluateResponse",
+]
+
+Shape = list[Annotated[int, Field(ge=0)]]
+Reduction = Literal["mean", "sum", "none"]
+MAX_COMPARE = 32
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prediction: ArrayIn = Field(description="Predictions (logits/scores/probabilities/values).")
+    target: ArrayIn = Field(description="Targets, labels or class indices.")
+    weight: ArrayIn | None = Field(None, description="Optional non-negative sample weights.")
+    reduction: Reduction = Field("mean", description="mean (weighted: Σwℓ/Σw), sum or none.")
+    hessian: bool = Field(False, description="Also return the Hessian diagonal.")
+    encoding: Encoding | None = Field(
+        None, description="Encoding of response arrays; default: that of `prediction`."
+    )
+
+
+class EvaluateRequest(_Common):
+    """Evaluate one loss: value, per-element losses, gradient, optional Hessian."""
+
+    loss: LossIn
+
+
+class CompareRequest(_Common):
+    """Evaluate several losses on the same inputs."""
+
+    losses: list[LossIn] = Field(min_length=1, max_length=MAX_COMPARE)
+
+
+class EvaluateResponse(BaseModel):
+    """The result of one loss, as ``losscore.evaluate`` computes it.
+
+    Numbers that overflow (e.g. the exponential loss at a margin below -709) are
+    returned as ``"Infinity"``/``"-Infinity"`` and ``overflow`` is true.
+    """
+
+    loss: LossIn = Field(description="The loss with its canonical name and every parameter.")
+    reduction: Reduction
+    value: OutNumber | None = Field(description="The reduced loss; null for reduction 'none'.")
+    elementwise: ArrayOut = Field(description="w·ℓ per element (elementwise shape).")
+    gradient: ArrayOut = Field(description="d value / d prediction (prediction shape).")
+    hessian: ArrayOut | None = Field(description="Diagonal second derivative, if requested.")
+    shape: list[int] = Field(description="The prediction's shape.")
+    dtype: Literal["float32", "float64"]
+    overflow: bool = Field(description="True when some returned number is ±Infinity.")
+
+
+class CompareResponse(BaseModel):
+    """One evaluate result per requested loss, in request order."""
+
+    results: list[EvaluateResponse]
+
+
+class BinaryEvaluateHeader(BaseModel):
+    """The JSON part of the binary evaluate route (header or multipart field `request`).
+
+    With ``application/octet-stream`` the body holds the arrays' little-endian bytes
+    back to back: prediction, target, then weight if ``weight_shape`` is given.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    loss: LossIn
+    reduction: Reduction = "mean"
+    hessian: bool = False
+    encoding: Encoding = Field("b64", description="Encoding of response arrays.")
+    dtype: Literal["float32", "float64"] = Field(
+        "float64", description="dtype of the raw arrays (octet-stream only)."
+    )
+    prediction_shape: Shape | None = Field(
+        None, description="Shape of prediction (octet-stream; default: 1-d)."
+    )
+    target_shape: Shape | None = Field(
+        None, description="Shape of target (octet-stream; default: prediction's shape)."
+    )
+    weight_shape: Shape | None = Field(
+        None, description="Shape of weight, when weights follow (octet-stream)."
+    )

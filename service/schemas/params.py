@@ -1,0 +1,79 @@
+"""Pydantic models generated from losscore's specs: one model per loss or norm.
+
+Each model has ``name`` (a ``Literal`` of the canonical name and its aliases) and
+that loss's own parameters with their defaults and bounds as field constraints,
+so the OpenAPI document and generated clients carry every loss's parameters.
+The union over all models is discriminated on ``name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from losscore.spec import Interval, ParamSpec
+
+__all__ = ["NamedParams", "build_union", "param_field", "pascal"]
+
+
+class NamedParams(BaseModel):
+    """Base of the generated models: a ``name`` and real-valued parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+
+    def params(self) -> dict[str, float]:
+        """The parameters (everything but ``name``), defaults filled in."""
+        return {k: float(v) for k, v in self.model_dump(exclude={"name"}).items()}
+
+
+def pascal(name: str) -> str:
+    """``squared_l2`` → ``SquaredL2``."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def _bounds(interval: Interval) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if interval.low is not None:
+        out["ge" if interval.low_inclusive else "gt"] = interval.low
+    if interval.high is not None:
+        out["le" if interval.high_inclusive else "lt"] = interval.high
+    return out
+
+
+def param_field(p: ParamSpec) -> tuple[Any, Any]:
+    """``(annotation, FieldInfo)`` for one parameter, with its bounds and default."""
+    bounds: dict[str, Any] = _bounds(p.interval)
+    info = Field(
+        p.default,
+        description=f"{p.description} Valid interval: {p.interval}.",
+        allow_inf_nan=False,
+        strict=True,
+        **bounds,
+    )
+    return float, info
+
+
+def build_union(
+    specs: Sequence[Any], *, suffix: str, base: type[NamedParams], kind_doc: str
+) -> tuple[Any, list[type[NamedParams]]]:
+    """The discriminated union over one generated model per spec, and the models."""
+    models: list[type[NamedParams]] = []
+    for spec in specs:
+        names = (spec.name, *spec.aliases)
+        fields: dict[str, Any] = {
+            "name": (
+                Literal[names],
+                Field(description=f"`{spec.name}` or an alias: {', '.join(names[1:]) or 'none'}."),
+            )
+        }
+        for p in spec.params:
+            fields[p.name] = param_field(p)
+        doc = f"{kind_doc} `{spec.name}`: {spec.title}. Formula: ${spec.formula}$"
+        model = create_model(f"{pascal(spec.name)}{suffix}", __base__=base, __doc__=doc, **fields)
+        models.append(model)
+    union = Annotated[Union[tuple(models)], Field(discriminator="name")]  # type: ignore[valid-type]  # noqa: UP007
+    return union, models

@@ -1,0 +1,54 @@
+"""Service configuration from the environment (pydantic-settings).
+
+Server knobs use plain names (``HOST``, ``PORT``, ``WORKERS``, ``LOG_LEVEL``);
+service limits use the ``LOSSCORE_`` prefix. Every setting is documented in the
+README's settings table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """All settings of the HTTP service, read from environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="LOSSCORE_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST", "LOSSCORE_HOST"))
+    port: int = Field(8000, ge=0, le=65535, validation_alias=AliasChoices("PORT", "LOSSCORE_PORT"))
+    workers: int = Field(1, ge=1, validation_alias=AliasChoices("WORKERS", "LOSSCORE_WORKERS"))
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
+        "info", validation_alias=AliasChoices("LOG_LEVEL", "LOSSCORE_LOG_LEVEL")
+    )
+
+    max_body_bytes: int = Field(64 * MiB, ge=1, description="Largest accepted request body.")
+    max_array_elements: int = Field(
+        2_000_000, ge=1, description="Most elements in any one input array."
+    )
+    max_request_elements: int = Field(
+        6_000_000, ge=1, description="Most elements over all input arrays of one request."
+    )
+    max_curve_points: int = Field(10_001, ge=2, description="Largest `num` for curves and plots.")
+    max_compare_losses: int = Field(16, ge=1, description="Most losses in one compare request.")
+    max_cpu_jobs: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        ge=1,
+        description="CPU-bound requests running at once (threads); others wait their turn.",
+    )
+    data_dir: Path = Field(Path("data"), description="Directory for stored models (training).")
+    proxy_headers: bool = Field(
+        True, description="Trust X-Forwarded-For/-Proto from forwarded_allow_ips."
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Comma-separated proxy addresses trusted for forwarded headers."
+    )
