@@ -150,10 +150,19 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
         dt = prediction.dtype.type
         n, k = prediction.shape
         smoothing = dt(params["label_smoothing"])
-        m = prediction.max(axis=1, keepdims=True)
+        rows_all = np.arange(n)
+        top = np.argmax(prediction, axis=1)
+        m = prediction[rows_all, top][:, None]
         shifted = np.subtract(prediction, m)  # <= 0
         np.exp(shifted, out=grad_out)
-        s = grad_out.sum(axis=1, keepdims=True)
+        # s = 1 + t with t the sum over all classes but one maximal one (whose term is
+        # e^0 = 1); log s = log1p(t) keeps the loss's relative accuracy when one class
+        # dominates (s ≈ 1, loss ≈ t): log(s) would lose it all below eps.
+        grad_out[rows_all, top] = 0
+        t = grad_out.sum(axis=1)
+        grad_out[rows_all, top] = 1
+        log_s = np.log1p(t)
+        s = (t + dt(1))[:, None]
         grad_out /= s  # softmax probabilities p
         if hess_out is not None:
             np.subtract(dt(1), grad_out, out=hess_out)
@@ -163,10 +172,10 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
         if target.ndim == 1:
             rows = np.arange(n)
             picked = shifted[rows, target]
-            loss_out[...] = np.log(s[:, 0]) + (dt(1) - smoothing) * picked
+            loss_out[...] = log_s + (dt(1) - smoothing) * picked
             grad_out[rows, target] -= dt(1) - smoothing
         else:
-            loss_out[...] = np.log(s[:, 0]) + (dt(1) - smoothing) * np.einsum(
+            loss_out[...] = log_s + (dt(1) - smoothing) * np.einsum(
                 "ij,ij->i", target, shifted
             )
             grad_out -= (dt(1) - smoothing) * target
