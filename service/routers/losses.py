@@ -67,13 +67,17 @@ def _curve(name: str, query: CurveQuery, settings: Settings) -> bytes:
     loss = _lookup(name)
     if query.num > settings.max_curve_points:
         raise ApiError.invalid("num", f"must be at most {settings.max_curve_points}")
-    curve = losscore.loss_curve(
-        loss,
-        start=query.start,
-        stop=query.stop,
-        num=query.num,
-        **param_values(query, {"start", "stop", "num"}),
-    )
+    try:
+        curve = losscore.loss_curve(
+            loss,
+            start=query.start,
+            stop=query.stop,
+            num=query.num,
+            **param_values(query, {"start", "stop", "num"}),
+        )
+    except losscore.LosscoreError as exc:
+        exc.field = exc.field.removeprefix("loss.")  # parameters are query parameters here
+        raise
     with np.errstate(over="ignore", invalid="ignore"):
         finite = bool(np.isfinite(curve.value).all() and np.isfinite(curve.gradient).all())
     body: dict[str, Any] = {

@@ -43,9 +43,13 @@ def _plot(query: PlotQuery, settings: Settings) -> bytes:
     for loss in losses:
         own = {k: v for k, v in params.items() if any(p.name == k for p in loss.spec.params)}
         used.update(own)
-        curves.append(
-            losscore.loss_curve(loss, start=query.start, stop=query.stop, num=query.num, **own)
-        )
+        try:
+            curves.append(
+                losscore.loss_curve(loss, start=query.start, stop=query.stop, num=query.num, **own)
+            )
+        except losscore.LosscoreError as exc:
+            exc.field = exc.field.removeprefix("loss.")  # parameters are query parameters here
+            raise
     for unused in sorted(set(params) - used):
         raise ApiError.invalid(unused, f"none of the chosen losses has a parameter {unused!r}")
     return losses_svg(curves)

@@ -29,7 +29,7 @@ class _Common(BaseModel):
     target: ArrayIn = Field(description="Targets, labels or class indices.")
     weight: ArrayIn | None = Field(None, description="Optional non-negative sample weights.")
     reduction: Reduction = Field("mean", description="mean (weighted: Σwℓ/Σw), sum or none.")
-    hessian: bool = Field(False, description="Also return the Hessian diagonal.")
+    hessian: bool = Field(False, strict=True, description="Also return the Hessian diagonal.")
     encoding: Encoding | None = Field(
         None, description="Encoding of response arrays; default: that of `prediction`."
     )
@@ -82,7 +82,7 @@ class BinaryEvaluateHeader(BaseModel):
 
     loss: LossIn
     reduction: Reduction = "mean"
-    hessian: bool = False
+    hessian: bool = Field(False, strict=True)
     encoding: Encoding = Field("b64", description="Encoding of response arrays.")
     dtype: Literal["float32", "float64"] = Field(
         "float64", description="dtype of the raw arrays (octet-stream only)."

@@ -1,0 +1,32 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from tests.service.conftest import Client
+
+
+def test_healthz_and_readyz(client: Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["losses"] >= 17
+
+
+def test_metrics_prometheus_text(client: Client) -> None:
+    client.post("/v1/evaluate", json={"loss": {"name": "l1"}, "prediction": [1], "target": [0]})
+    client.post("/v1/evaluate", content=b"{")
+    client.get("/v1/losses/huber")
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    assert "# TYPE losscore_http_requests_total counter" in text
+    assert 'losscore_http_requests_total{route="/v1/evaluate",method="POST",status="200"}' in text
+    assert 'losscore_http_requests_total{route="/v1/evaluate",method="POST",status="400"}' in text
+    assert 'route="/v1/losses/{name}"' in text  # route templates, not raw paths
+    assert "/v1/losses/huber" not in text
+    assert 'losscore_http_request_duration_seconds_bucket{route="/v1/evaluate"' in text
+    assert "losscore_http_request_size_bytes_sum" in text
+    assert "losscore_http_response_size_bytes_count" in text
+    for line in text.splitlines():
+        assert line.startswith("#") or len(line.rsplit(" ", 1)) == 2
