@@ -1,0 +1,177 @@
+"""The optimisation problem in solver coordinates, and its per-chunk oracle (private).
+
+Solvers see the problem
+
+    min_{v, b}  Σᵢ aᵢ ℓ(yᵢ, zᵢ·v + b) + Σⱼ λ1ⱼ |vⱼ| + ½ Σⱼ λ2ⱼ vⱼ²,   aᵢ = sᵢcᵢ / Σₖ sₖ,
+
+where zᵢ = (xᵢ − m) / σ is an affine image of the user's features. With
+``standardize`` (m, σ) are the feature means and standard deviations and the
+penalty is the user's penalty on v (the standardised coefficients). Without it,
+(m, σ) only precondition the solvers: the user's coefficients are w = v / σ and
+λ1ⱼ = alpha·l1_ratio / σⱼ, λ2ⱼ = alpha·(1 − l1_ratio) / σⱼ², so the objective is
+exactly the user's F(w, b) (centring is absorbed by the unpenalised intercept).
+
+Everything data-dependent goes through :func:`chunk_sums`, which returns the
+(loss sum, gradient sums, weight sum) of one block of rows; :class:`Problem`
+adds blocks up, so a solver never touches rows directly and could equally run
+over chunks streamed from elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray
+from losscore.losses import Loss
+
+__all__ = ["ChunkSums", "Problem", "chunk_sums"]
+
+CHUNK_ELEMENTS = 1 << 22  # rows per block x features ≈ 4M doubles (32 MB)
+
+
+@dataclass
+class ChunkSums:
+    """Sums over one block of rows, for coefficients V (p,) or (k, d) and intercept b.
+
+    ``loss_sum`` = Σ wᵢ ℓᵢ, ``grad_coef`` = Σ wᵢ ∂ℓᵢ/∂f · zᵢ (shape of V),
+    ``grad_intercept`` = Σ wᵢ ∂ℓᵢ/∂f, ``weight_sum`` = Σ sᵢ (the user's sample
+    weights only, the normaliser of F); wᵢ = sᵢcᵢ.
+    """
+
+    loss_sum: float
+    grad_coef: FloatArray
+    grad_intercept: FloatArray
+    weight_sum: float
+
+
+def chunk_sums(
+    loss: Loss,
+    params: Mapping[str, float],
+    Z: FloatArray,
+    target: NDArray[Any],
+    sample_weight: FloatArray,
+    class_factor: FloatArray,
+    coef: FloatArray,
+    intercept: FloatArray,
+) -> ChunkSums:
+    """Loss and gradient sums of one block of rows (the streaming primitive).
+
+    ``coef`` has shape (d,) with a scalar-shaped ``intercept`` (1,), or (k, d)
+    with ``intercept`` (k,) for multinomial losses (scores f = Z Vᵀ + b).
+    """
+    w = sample_weight * class_factor
+    if coef.ndim == 1:
+        f = Z @ coef + intercept[0]
+        ell, g, _ = loss.pointwise(f, target, params)
+        wg = w * g
+        return ChunkSums(float(w @ ell), Z.T @ wg, np.array([wg.sum()]), float(sample_weight.sum()))
+    F = Z @ coef.T
+    F += intercept
+    ell, G, _ = loss.pointwise(F, target, params)
+    G *= w[:, None]
+    return ChunkSums(float(w @ ell), G.T @ Z, G.sum(axis=0), float(sample_weight.sum()))
+
+
+@dataclass
+class Problem:
+    """Data and penalty of one fit, in solver coordinates (see the module docstring).
+
+    ``k`` is 1 for scalar-score losses and the number of classes for multinomial
+    ones. A parameter vector θ packs V (k·d entries, row-major) followed by the
+    k intercepts when ``fit_intercept``.
+    """
+
+    Z: FloatArray
+    target: NDArray[Any]
+    sample_weight: FloatArray
+    class_factor: FloatArray
+    loss: Loss
+    params: Mapping[str, float]
+    k: int
+    fit_intercept: bool
+    lam1: FloatArray  # (k·d,) per-coefficient l1 strength
+    lam2: FloatArray  # (k·d,) per-coefficient l2 strength
+
+    def __post_init__(self) -> None:
+        self.weight_total = float(self.sample_weight.sum())
+        self.a = self.sample_weight * self.class_factor / self.weight_total
+        _n, d = self.Z.shape
+        self.chunk_rows = max(1024, CHUNK_ELEMENTS // max(d * self.k, 1))
+
+    @property
+    def n(self) -> int:
+        return int(self.Z.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.Z.shape[1])
+
+    @property
+    def n_coef(self) -> int:
+        return self.k * self.d
+
+    @property
+    def size(self) -> int:
+        return self.n_coef + (self.k if self.fit_intercept else 0)
+
+    def split(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """θ → (V, b); V has shape (d,) when k = 1, else (k, d)."""
+        v = theta[: self.n_coef]
+        coef = v if self.k == 1 else v.reshape(self.k, self.d)
+        b = theta[self.n_coef :] if self.fit_intercept else np.zeros(self.k)
+        return coef, b
+
+    def blocks(self) -> list[slice]:
+        n, step = self.n, self.chunk_rows
+        return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+    def data_term(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        """(Σ aᵢℓᵢ, its gradient in θ), summed block by block with :func:`chunk_sums`."""
+        coef, b = self.split(theta)
+        total = 0.0
+        g_coef = np.zeros_like(coef)
+        g_b = np.zeros(self.k)
+        for sl in self.blocks():
+            part = chunk_sums(
+                self.loss,
+                self.params,
+                self.Z[sl],
+                self.target[sl],
+                self.sample_weight[sl],
+                self.class_factor[sl],
+                coef,
+                b,
+            )
+            total += part.loss_sum
+            g_coef += part.grad_coef
+            g_b += part.grad_intercept
+        scale = 1.0 / self.weight_total
+        grad = (
+            np.concatenate([g_coef.reshape(-1), g_b]) if self.fit_intercept else g_coef.reshape(-1)
+        )
+        return total * scale, grad * scale
+
+    def penalty(self, theta: FloatArray) -> float:
+        v = theta[: self.n_coef]
+        return float(self.lam1 @ np.abs(v) + 0.5 * (self.lam2 @ (v * v)))
+
+    def objective(self, theta: FloatArray) -> float:
+        """The exact objective F at θ."""
+        return self.data_term(theta)[0] + self.penalty(theta)
+
+    def smooth_value_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        """Data term plus the ½λ2v² part (the l1 part is left to the solver)."""
+        val, grad = self.data_term(theta)
+        v = theta[: self.n_coef]
+        grad[: self.n_coef] += self.lam2 * v
+        return val + 0.5 * float(self.lam2 @ (v * v)), grad
+
+    def scores(self, theta: FloatArray) -> FloatArray:
+        coef, b = self.split(theta)
+        out: FloatArray = self.Z @ coef + b[0] if self.k == 1 else self.Z @ coef.T + b
+        return out

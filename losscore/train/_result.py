@@ -1,0 +1,97 @@
+"""The fitted model / fit report (:class:`FitResult`) and its JSON-friendly form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray
+
+__all__ = ["FitResult"]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A fitted linear model and how it was obtained.
+
+    The model: scores f(x) = coef·x + intercept (``coef`` (d,), ``intercept`` float) for
+    regression and binary classification, or f(x) = coef @ x + intercept (``coef`` (k, d),
+    ``intercept`` (k,)) for several classes. Coefficients are always in the original
+    feature units; with ``standardize`` the penalty applied to ``coef * feature_scale``.
+
+    Attributes:
+        objective: F(w, b) at the solution (see docs/TRAINING.md); for one-vs-rest the
+            sum of the k binary objectives (each listed in ``objectives``).
+        history: the objective after each solver iteration (the loss curve; smoothed
+            surrogates during smoothing continuation, per class in turn for one-vs-rest).
+        optimality: the final optimality measure (KKT residual / min-norm subgradient
+            ∞-norm, LP gap, or smoothing bound; the worst class for one-vs-rest).
+        stop_reason: "tolerance", "exact", "max_iter", "time_limit" or "no_progress".
+        multiclass: None, "ovr" or "multinomial".
+        feature_mean, feature_scale: the affine map used to standardise (standardize=True).
+    """
+
+    task: str
+    loss: str
+    loss_params: dict[str, float]
+    penalty: str
+    alpha: float
+    l1_ratio: float
+    fit_intercept: bool
+    standardize: bool
+    coef: FloatArray
+    intercept: float | FloatArray
+    classes: NDArray[Any] | None
+    multiclass: str | None
+    objective: float
+    objectives: list[float]
+    history: list[float]
+    n_iter: int
+    converged: bool
+    stop_reason: str
+    optimality: float
+    solver: str
+    metrics: dict[str, float]
+    elapsed_ms: float
+    provenance: dict[str, Any]
+    feature_mean: FloatArray | None = None
+    feature_scale: FloatArray | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.coef.shape[-1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible data (lists, floats, strings); no pickle needed."""
+
+        def arr(x: Any) -> Any:
+            return None if x is None else np.asarray(x).tolist()
+
+        return {
+            "task": self.task,
+            "loss": {"name": self.loss, **self.loss_params},
+            "penalty": {"name": self.penalty, "alpha": self.alpha, "l1_ratio": self.l1_ratio},
+            "fit_intercept": self.fit_intercept,
+            "standardize": self.standardize,
+            "coef": arr(self.coef),
+            "intercept": arr(self.intercept),
+            "classes": arr(self.classes),
+            "multiclass": self.multiclass,
+            "objective": self.objective,
+            "objectives": list(self.objectives),
+            "history": list(self.history),
+            "n_iter": self.n_iter,
+            "converged": self.converged,
+            "stop_reason": self.stop_reason,
+            "optimality": self.optimality,
+            "solver": self.solver,
+            "metrics": dict(self.metrics),
+            "elapsed_ms": self.elapsed_ms,
+            "provenance": dict(self.provenance),
+            "feature_mean": arr(self.feature_mean),
+            "feature_scale": arr(self.feature_scale),
+        }

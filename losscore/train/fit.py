@@ -1,0 +1,271 @@
+"""``fit``: train a linear model by minimising the exact objective
+
+    F(w, b) = (1/Σᵢsᵢ) Σᵢ sᵢ·cᵢ·ℓ(yᵢ, xᵢ·w + b) + alpha·R(w),
+    R(w) = ½‖w‖² (l2) | ‖w‖₁ (l1) | l1_ratio‖w‖₁ + (1 − l1_ratio)/2·‖w‖² (elastic_net) | 0 (none),
+
+with ℓ exactly as :func:`losscore.evaluate` defines it, and choose the solver per
+(loss, penalty):
+
+* squared error (l2): Gram matrix, then exact normal equations (l2/none) or L-BFGS-B (l1/EN);
+* other smooth losses, softmax: L-BFGS-B (l1 / elastic net through v = v⁺ − v⁻, v± ≥ 0);
+* piecewise-linear losses (hinge, l1, quantile, epsilon_insensitive, smooth_l1 β=0):
+  LP with HiGHS for penalty none / l1, smoothing continuation + exact KKT crossover for l2,
+  smoothing continuation for elastic net;
+* perceptron: F ≥ 0 = F(0, 0) for every penalty, so (0, 0) is returned (exact).
+
+Several classes: multinomial for ``softmax_cross_entropy``, one-vs-rest otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray
+from losscore.train._data import ClassWeight, Dataset, encode_dataset
+from losscore.train._options import Options, resolve_options
+from losscore.train._problem import Problem
+from losscore.train._report import classification_metrics, data_hash, provenance, regression_metrics
+from losscore.train._result import FitResult
+from losscore.train.predict import decision_function
+from losscore.train.solvers._exact import solve_squared_error
+from losscore.train.solvers._lbfgs import minimize_smooth
+from losscore.train.solvers._monitor import Monitor, ProgressCallback, SolverOutput
+from losscore.train.solvers._piecewise import (
+    PiecewiseLinear,
+    is_piecewise,
+    solve_lp,
+    solve_smoothed,
+)
+
+__all__ = ["fit"]
+
+
+@dataclass(frozen=True)
+class _Scaling:
+    """Solver features z = (x − mean) / scale; user-penalised coefficients p = w · unit.
+
+    ``unit`` is the feature standard deviation with ``standardize`` (1 for constant columns)
+    and 1 otherwise, so p = w·σ are the standardised coefficients. ``scale`` preconditions
+    the solvers: scaleⱼ = sqrt(σⱼ² + λ2·unitⱼ²) makes the Hessian diagonal of
+    data term + l2 penalty ≈ 1 in every coordinate (exact reparametrisation; F unchanged).
+    """
+
+    mean: FloatArray
+    sigma: FloatArray
+    unit: FloatArray
+    scale: FloatArray
+    constant: NDArray[np.bool_]
+
+    @classmethod
+    def of(
+        cls, X: FloatArray, s: FloatArray, *, center: bool, standardize: bool, lam2: float
+    ) -> _Scaling:
+        p = s / s.sum()
+        mean = p @ X if center else np.zeros(X.shape[1])
+        var = p @ np.square(X - mean)
+        sigma = np.sqrt(np.maximum(var, 0.0))
+        constant = sigma <= 1e-12 * np.maximum(1.0, np.abs(mean))
+        sigma[constant] = 1.0
+        unit = sigma if standardize else np.ones(X.shape[1])
+        raw = np.where(constant, 0.0, np.square(sigma))
+        scale = np.sqrt(raw + lam2 * np.square(unit))
+        scale[scale == 0] = 1.0
+        return cls(mean, sigma, unit, scale, constant)
+
+    def apply(self, X: FloatArray) -> FloatArray:
+        Z = (X - self.mean) / self.scale
+        Z[:, self.constant] = 0.0  # exactly zero: no coefficient is fitted to rounding noise
+        return Z
+
+
+def _solve(problem: Problem, opts: Options, monitor: Monitor) -> SolverOutput:
+    """Pick the solver for (loss, penalty). ``tol`` is scaled by max(1, F(0, 0))."""
+    name = opts.loss.name
+    opts = replace(opts, tol=opts.tol * max(1.0, problem.objective(np.zeros(problem.size))))
+    if name == "perceptron":
+        theta = np.zeros(problem.size)
+        monitor.record(problem.objective(theta), 0.0)
+        return SolverOutput(theta, 0, True, "exact", 0.0, "closed_form_zero")
+    if name == "l2":
+        return solve_squared_error(problem, tol=opts.tol, max_iter=opts.max_iter, monitor=monitor)
+    if is_piecewise(name, opts.loss_params):
+        pl = PiecewiseLinear("l1" if name == "smooth_l1" else name, opts.loss_params)
+        if not problem.lam2.any():
+            return solve_lp(problem, pl, max_iter=opts.max_iter, monitor=monitor)
+        return solve_smoothed(problem, pl, tol=opts.tol, max_iter=opts.max_iter, monitor=monitor)
+    return minimize_smooth(
+        problem.smooth_value_grad,
+        np.zeros(problem.size),
+        problem.lam1,
+        tol=opts.tol,
+        max_iter=opts.max_iter,
+        monitor=monitor,
+    )
+
+
+def _problem(
+    opts: Options, Z: FloatArray, target: Any, data: Dataset, scaling: _Scaling, k: int
+) -> Problem:
+    ratio = scaling.unit / scaling.scale  # p = v · ratio
+    lam1 = opts.alpha * opts.l1_ratio * ratio
+    lam2 = opts.alpha * (1 - opts.l1_ratio) * np.square(ratio)
+    return Problem(
+        Z=Z,
+        target=target,
+        sample_weight=data.sample_weight,
+        class_factor=data.class_factor,
+        loss=opts.loss,
+        params=opts.loss_params,
+        k=k,
+        fit_intercept=opts.fit_intercept,
+        lam1=np.tile(lam1, k),
+        lam2=np.tile(lam2, k),
+    )
+
+
+def fit(
+    X: Any,
+    y: Any,
+    *,
+    task: str,
+    loss: str,
+    loss_params: Mapping[str, Any] | None = None,
+    penalty: str = "l2",
+    alpha: float = 1e-4,
+    l1_ratio: float = 0.5,
+    fit_intercept: bool = True,
+    standardize: bool = False,
+    sample_weight: Any = None,
+    class_weight: ClassWeight = None,
+    max_iter: int = 1000,
+    tol: float = 1e-8,
+    time_limit_s: float | None = None,
+    random_state: int | None = 0,
+    callback: ProgressCallback | None = None,
+) -> FitResult:
+    """Fit a linear model; see the module docstring and docs/TRAINING.md for F and the solvers.
+
+    Args:
+        X: features (n, d), finite real numbers.
+        y: targets (regression: reals) or labels of any values (classification).
+        task: "classification" or "regression".
+        loss: a loss name (or alias) from the registry; ``loss_params`` its parameters.
+        penalty: "none", "l2", "l1" or "elastic_net"; ``alpha`` ≥ 0 its strength,
+            ``l1_ratio`` ∈ [0, 1] the elastic-net mix (ignored otherwise).
+        fit_intercept: fit an unpenalised intercept b.
+        standardize: fit on standardised features (weighted mean 0, standard deviation 1;
+            constant columns are only centred); the penalty then applies to the standardised
+            coefficients, and the result reports coefficients in the original units.
+        sample_weight: sᵢ ≥ 0; class_weight: a mapping label → cᵢ or "balanced" (n / (k·countᵢ)).
+        max_iter, tol, time_limit_s: stopping rules; tol applies to the optimality measure.
+        random_state: recorded in the provenance (every solver here is deterministic).
+        callback: called as callback(iteration, objective, optimality, elapsed_s) per iteration.
+
+    Raises:
+        LosscoreError: invalid data or options (field, reason and index name the problem).
+    """
+    started = time.perf_counter()
+    opts = resolve_options(
+        task=task,
+        loss=loss,
+        loss_params=loss_params,
+        penalty=penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        max_iter=max_iter,
+        tol=tol,
+        time_limit_s=time_limit_s,
+    )
+    classification = opts.task == "classification"
+    data = encode_dataset(
+        X, y, classification=classification, sample_weight=sample_weight, class_weight=class_weight
+    )
+    scaling = _Scaling.of(
+        data.X,
+        data.sample_weight,
+        center=opts.fit_intercept,
+        standardize=opts.standardize,
+        lam2=opts.alpha * (1 - opts.l1_ratio),
+    )
+    Z = scaling.apply(data.X)
+    monitor = Monitor(opts.time_limit_s, callback)
+    classes = data.classes
+    k = 0 if classes is None else len(classes)
+    outputs: list[tuple[SolverOutput, Problem]] = []
+    multiclass: str | None = None
+    if not classification or (k == 2 and opts.loss.name != "softmax_cross_entropy"):
+        target = data.target if not classification else np.where(data.target == 1, 1.0, -1.0)
+        prob = _problem(opts, Z, target, data, scaling, 1)
+        outputs.append((_solve(prob, opts, monitor), prob))
+    elif opts.loss.name == "softmax_cross_entropy":
+        multiclass = "multinomial"
+        prob = _problem(opts, Z, data.target, data, scaling, k)
+        outputs.append((_solve(prob, opts, monitor), prob))
+    else:
+        multiclass = "ovr"
+        for c in range(k):
+            prob = _problem(opts, Z, np.where(data.target == c, 1.0, -1.0), data, scaling, 1)
+            outputs.append((_solve(prob, opts, monitor), prob))
+
+    # map solver coordinates back to the original feature units
+    coefs, intercepts, objectives = [], [], []
+    for out, prob in outputs:
+        V, b = prob.split(out.theta)
+        W = np.atleast_2d(V) / scaling.scale
+        coefs.append(W)
+        intercepts.append(np.atleast_1d(b) - W @ scaling.mean)
+        objectives.append(prob.objective(out.theta))
+    coef_all = np.vstack(coefs)
+    icpt_all = np.concatenate(intercepts)
+    if coef_all.shape[0] == 1:
+        coef: FloatArray = coef_all[0]
+        intercept: float | FloatArray = float(icpt_all[0])
+    else:
+        coef, intercept = coef_all, icpt_all
+    converged = all(o.converged for o, _ in outputs)
+    reasons = [o.stop_reason for o, _ in outputs]
+    worst = next((r for r in ("time_limit", "max_iter", "no_progress") if r in reasons), reasons[0])
+    result = FitResult(
+        task=opts.task,
+        loss=opts.loss.name,
+        loss_params=opts.loss_params,
+        penalty=opts.penalty,
+        alpha=opts.alpha,
+        l1_ratio=opts.l1_ratio,
+        fit_intercept=opts.fit_intercept,
+        standardize=opts.standardize,
+        coef=coef,
+        intercept=intercept,
+        classes=classes,
+        multiclass=multiclass,
+        objective=float(sum(objectives)),
+        objectives=[float(o) for o in objectives],
+        history=monitor.history,
+        n_iter=sum(o.n_iter for o, _ in outputs),
+        converged=converged,
+        stop_reason=worst,
+        optimality=max(o.optimality for o, _ in outputs),
+        solver=outputs[0][0].solver,
+        metrics={},
+        elapsed_ms=0.0,
+        provenance=provenance(random_state, data_hash(data.X, y, sample_weight)),
+        feature_mean=scaling.mean if opts.standardize else None,
+        feature_scale=scaling.sigma if opts.standardize else None,
+    )
+    scores = decision_function(result, data.X)
+    if classification:
+        pred = (scores > 0).astype(np.intp) if scores.ndim == 1 else np.argmax(scores, axis=1)
+        metrics = classification_metrics(data.target, pred, k)
+    else:
+        metrics = regression_metrics(data.target, scores)
+    result.metrics.update(metrics)
+    object.__setattr__(result, "elapsed_ms", (time.perf_counter() - started) * 1e3)
+    return result
