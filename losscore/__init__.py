@@ -5,6 +5,7 @@ Public surface::
     losscore.evaluate(loss, prediction, target, *, weight=None, reduction="mean", hessian=False, **params)
     losscore.get_loss(name) / losscore.list_losses() / losscore.loss_names()
     losscore.loss_curve(loss, start=-3, stop=3, num=201, **params)
+    losscore.evaluate_norm(norm, x, *, step=None, **params) / get_norm / list_norms / norm_names
     losscore.errors  (LosscoreError and subclasses; all are ValueError)
 """
 
@@ -17,6 +18,7 @@ from losscore.errors import (
 )
 from losscore.evaluate import Evaluation, Reduction, evaluate
 from losscore.losses import Loss, get_loss, list_losses, loss_names
+from losscore.norms import Norm, NormResult, evaluate_norm, get_norm, list_norms, norm_names
 from losscore.spec import Interval, LossSpec, NormSpec, ParamSpec
 
 __version__ = "0.1.0"
@@ -30,14 +32,20 @@ __all__ = [
     "Loss",
     "LossSpec",
     "LosscoreError",
+    "Norm",
+    "NormResult",
     "NormSpec",
     "ParamSpec",
     "Reduction",
     "UnknownNameError",
     "__version__",
     "evaluate",
+    "evaluate_norm",
     "get_loss",
+    "get_norm",
     "list_losses",
+    "list_norms",
     "loss_curve",
     "loss_names",
+    "norm_names",
 ]
