@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from typing_extensions import TypeAliasType
 
 from service.errors import ApiError
@@ -46,12 +46,35 @@ DType = Literal["float32", "float64"]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A finite JSON number (integers accepted; booleans, strings, NaN and Infinity rejected)."""
 
+
+def _nested_schema(leaf: dict[str, Any], depth: int, description: str) -> dict[str, Any]:
+    """A nested-array JSON schema unrolled to *depth* levels (deeper: any array).
+
+    The validator accepts any depth; the document is unrolled rather than recursive
+    because common client generators cannot handle recursive array items.
+    """
+    node: dict[str, Any] = {"type": "array", "items": {}}
+    for _ in range(depth):
+        node = {"type": "array", "items": {"anyOf": [leaf, node]}}
+    return {**node, "description": description}
+
+
+_NUMBER: dict[str, Any] = {"type": "number"}
+_OUT_NUMBER: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string", "enum": ["Infinity", "-Infinity", "NaN"]}]
+}
+
 if TYPE_CHECKING:
     NestedList: TypeAlias = list[Any]
 else:
     NestedList = TypeAliasType(
         "NestedList",
-        list[Annotated[Union[Number, "NestedList"], Field(union_mode="left_to_right")]],
+        Annotated[
+            list[Annotated[Union[Number, "NestedList"], Field(union_mode="left_to_right")]],
+            WithJsonSchema(
+                _nested_schema(_NUMBER, 3, "A nested list of finite numbers (rectangular).")
+            ),
+        ],
     )
 
 
@@ -86,7 +109,15 @@ OutNumber: TypeAlias = float | Literal["Infinity", "-Infinity", "NaN"]
 if TYPE_CHECKING:
     NestedOut: TypeAlias = list[Any]
 else:
-    NestedOut = TypeAliasType("NestedOut", list[Union[OutNumber, "NestedOut"]])
+    NestedOut = TypeAliasType(
+        "NestedOut",
+        Annotated[
+            list[Union[OutNumber, "NestedOut"]],
+            WithJsonSchema(
+                _nested_schema(_OUT_NUMBER, 3, "A nested list of numbers; overflow as strings.")
+            ),
+        ],
+    )
 
 
 class TensorOut(BaseModel):

@@ -1,0 +1,129 @@
+"""One real uvicorn process (``python -m service``) on a free port, talked to over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"server exited with {proc.returncode}: {out}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("server did not become ready within 30 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@pytest.mark.slow
+def test_real_server_round_trip(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        r = client.post(
+            "/v1/evaluate",
+            json={"loss": {"name": "huber"}, "prediction": [0.5, 3.0], "target": [0, 0]},
+        )
+        assert r.status_code == 200
+        assert r.json()["value"] == pytest.approx((0.125 + 2.5) / 2)
+        r = client.post(
+            "/v1/evaluate",
+            content=b'{"loss":{"name":"l1"},"prediction":[NaN],"target":[0]}',
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 422
+        assert r.json()["error"]["details"][0]["field"] == "prediction"
+        assert "losscore_http_requests_total" in client.get("/metrics").text
+
+
+@pytest.mark.slow
+def test_healthz_stays_fast_during_heavy_requests(server: str) -> None:
+    x = np.random.default_rng(0).normal(size=2_000_000)
+    b64 = {"shape": [x.size], "b64": base64.b64encode(x.tobytes()).decode()}
+    heavy = json.dumps(
+        {"loss": {"name": "log_cosh"}, "prediction": b64, "target": b64, "hessian": True}
+    ).encode()
+    done = threading.Event()
+    statuses: list[int] = []
+    durations: list[float] = []
+
+    def hammer() -> None:
+        with httpx.Client(base_url=server, timeout=60) as c:
+            for _ in range(2):
+                t0 = time.perf_counter()
+                r = c.post(
+                    "/v1/evaluate", content=heavy, headers={"content-type": "application/json"}
+                )
+                durations.append(time.perf_counter() - t0)
+                statuses.append(r.status_code)
+        done.set()
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    latencies = []
+    with httpx.Client(base_url=server, timeout=10) as c:
+        time.sleep(0.3)  # let the heavy requests start
+        while not done.is_set() and len(latencies) < 50:
+            t0 = time.perf_counter()
+            assert c.get("/healthz").status_code == 200
+            latencies.append(time.perf_counter() - t0)
+            time.sleep(0.02)
+    for t in threads:
+        t.join(timeout=120)
+    assert statuses and all(s == 200 for s in statuses)
+    assert latencies
+    # A blocked event loop would make some ping wait about as long as a heavy request;
+    # bounds are relative to that so a loaded CI machine does not make the test flaky.
+    median = sorted(latencies)[len(latencies) // 2]
+    assert median < 0.1, (latencies, durations)
+    assert max(latencies) < max(0.25, 0.5 * min(durations)), (latencies, durations)
