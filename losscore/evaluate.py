@@ -82,7 +82,8 @@ def _prediction_array(
     dtype = common_float_dtype(pred_raw, None if label_target else target_raw, weight_raw)
     if pred_raw.dtype.kind != "f":
         dtype = np.dtype(np.float64)
-    pred = np.ascontiguousarray(pred_raw, dtype=dtype)
+    # np.asarray, not np.ascontiguousarray: the latter turns 0-d scalars into shape (1,).
+    pred = np.asarray(pred_raw, dtype=dtype, order="C")
     return pred, target_raw, weight_raw
 
 
@@ -150,6 +151,7 @@ def evaluate(
 
     w = None if weight_raw is None else _prepare_weight(weight_raw, el_shape, dtype)
     weight_sum = float(n) if w is None else float(np.sum(w, dtype=np.float64))
+    has_zero_weight = w is not None and not bool(np.all(w))
     if reduction == "mean":
         if n == 0:
             raise InvalidInputError(
@@ -180,6 +182,14 @@ def evaluate(
                 g *= wg
                 if h is not None:
                     h *= wg
+                if has_zero_weight:
+                    # A zero weight removes the element: 0·∞ (e.g. exponential loss at
+                    # z < -709) must give 0, not NaN.
+                    zero = wc == 0
+                    el[zero] = 0
+                    g[zero] = 0
+                    if h is not None:
+                        h[zero] = 0
             if scale != 1.0:
                 g *= c
                 if h is not None:
@@ -188,15 +198,25 @@ def evaluate(
 
     partial_sums = map_chunks(run, chunk_bounds(n, rows_per_chunk))
     with np.errstate(over="ignore", invalid="ignore"):
-        total = (
-            math.fsum(partial_sums) if all(map(math.isfinite, partial_sums)) else sum(partial_sums)
-        )
+        try:
+            total = (
+                math.fsum(partial_sums)
+                if all(map(math.isfinite, partial_sums))
+                else sum(partial_sums)
+            )
+        except OverflowError:  # finite chunk sums whose total exceeds the float64 range
+            total = math.inf
     value: float | None
     if reduction == "none":
         value = None
     else:
         reduced = total * scale if reduction == "mean" else total
-        value = float(dtype.type(reduced))
+        if reduction == "mean" and math.isinf(reduced):
+            # Σ w·ℓ beyond the float64 range does not make the mean infinite: rescale first
+            with np.errstate(over="ignore"):
+                reduced = float(np.sum(elementwise.astype(np.float64) * scale))
+        with np.errstate(over="ignore"):  # a float32 total beyond its range is inf
+            value = float(dtype.type(reduced))
 
     return Evaluation(
         loss=loss_obj.name,

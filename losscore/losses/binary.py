@@ -341,13 +341,16 @@ class BinaryCrossEntropyLoss(Loss):
         loss_out += one_minus_t * log_q
         np.negative(loss_out, out=loss_out)
         q = dt(1) - p
-        inv_p = np.divide(dt(1), p, out=np.zeros_like(p), where=live_p)
         inv_q = np.divide(dt(1), q, out=np.zeros_like(p), where=live_q)
         np.multiply(one_minus_t, inv_q, out=grad_out)
-        grad_out -= t * inv_p
+        grad_out -= np.divide(t, p, out=np.zeros_like(p), where=live_p)  # t/p: no 0·inf
         if hess_out is not None:
-            np.multiply(t, np.square(inv_p), out=hess_out)
-            hess_out += one_minus_t * np.square(inv_q)
+            # (t / p) / p, not t · (1/p)²: in float32 1/p (p < 3e-39) or 1/p² (p < 5e-20)
+            # overflows, and t = 0 would then give 0·inf = NaN instead of 0.
+            hess_out.fill(0)
+            np.divide(t, p, out=hess_out, where=live_p)
+            np.divide(hess_out, p, out=hess_out, where=live_p)
+            hess_out += one_minus_t * inv_q * inv_q
 
 
 BINARY_LOSSES: tuple[type[Loss], ...] = (

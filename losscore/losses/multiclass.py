@@ -175,13 +175,23 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
             loss_out[...] = log_s + (dt(1) - smoothing) * picked
             grad_out[rows, target] -= dt(1) - smoothing
         else:
-            loss_out[...] = log_s + (dt(1) - smoothing) * np.einsum(
-                "ij,ij->i", target, shifted
-            )
+            loss_out[...] = log_s + (dt(1) - smoothing) * np.einsum("ij,ij->i", target, shifted)
             grad_out -= (dt(1) - smoothing) * target
         if smoothing:
             loss_out += smoothing / dt(k) * shifted.sum(axis=1)
             grad_out -= smoothing / dt(k)
+        bad = np.flatnonzero(np.isnan(loss_out))
+        if bad.size:
+            # Logit spread beyond the float range makes m - f_j = inf, and a class with
+            # q_j = 0 then contributes 0·inf = NaN. Recompute those rows dropping q_j = 0.
+            if target.ndim == 1:
+                q = np.zeros((bad.size, k), dtype=prediction.dtype)
+                q[np.arange(bad.size), target[bad]] = 1
+            else:
+                q = np.asarray(target[bad], dtype=prediction.dtype)
+            q = (dt(1) - smoothing) * q + smoothing / dt(k)
+            terms = np.multiply(q, shifted[bad], out=np.zeros_like(q), where=q > 0)
+            loss_out[bad] = log_s[bad] + terms.sum(axis=1)
 
 
 class MulticlassHingeLoss(MulticlassLoss):

@@ -152,6 +152,18 @@ class SmoothL1Loss(Loss):
         quad = a < dt(beta)
         # value: |r| - beta/2 outside, r^2 / (2 beta) inside
         np.subtract(a, dt(0.5 * beta), out=loss_out)
+        if 1.0 / beta > float(np.finfo(prediction.dtype).max):
+            # Subnormal beta: 1/beta overflows, so r^2 * (0.5/beta) would give 0·inf = NaN
+            # at r = 0. Divide instead (|r| < beta makes r/beta < 1); the Hessian 1/beta
+            # exceeds the float range and is +inf on the quadratic zone, 0 elsewhere.
+            ratio = np.divide(r, dt(beta), out=np.zeros_like(r), where=quad)
+            np.copyto(loss_out, dt(0.5) * r * ratio, where=quad)
+            if hess_out is not None:
+                hess_out.fill(0)
+                np.copyto(hess_out, dt(np.inf), where=quad)
+            np.sign(r, out=r)
+            np.copyto(r, ratio, where=quad)
+            return
         np.copyto(loss_out, np.square(r) * dt(0.5 / beta), where=quad)
         if hess_out is not None:
             np.multiply(quad, dt(1.0 / beta), out=hess_out)
