@@ -12,9 +12,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from losscore._parallel import chunk_bounds, map_chunks
 from losscore.errors import InvalidInputError
 
 FloatArray = NDArray[np.floating[Any]]
+
+_THREADED_SUM_MIN = 1 << 20  # check_finite sums arrays this large in blocks on the pool
+_SUM_BLOCK = 1 << 18
 
 __all__ = [
     "FloatArray",
@@ -63,13 +67,24 @@ def check_finite(field: str, arr: NDArray[Any]) -> None:
     """Raise naming the first NaN or ±Inf in *arr*.
 
     Fast path: a finite sum proves every element finite (NaN and Inf propagate
-    through addition), and costs no temporary array.
+    through addition), and costs no temporary array. Large contiguous arrays are
+    summed in blocks on the thread pool.
     """
     if arr.dtype.kind != "f" or arr.size == 0:
         return
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(arr)):
+    if arr.size >= _THREADED_SUM_MIN and arr.flags.c_contiguous:
+        flat = arr.reshape(-1)
+
+        def block_finite(lo: int, hi: int) -> bool:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return bool(np.isfinite(np.sum(flat[lo:hi])))
+
+        if all(map_chunks(block_finite, chunk_bounds(flat.size, _SUM_BLOCK))):
             return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(arr)):
+                return
     bad = ~np.isfinite(arr)
     if not bad.any():
         return

@@ -16,14 +16,25 @@ Array = NDArray[np.floating[Any]]
 
 
 def softplus(x: Array) -> Array:
-    """log(1 + e^x), exact for |x| up to the float maximum (``logaddexp(0, x)``)."""
-    return np.logaddexp(np.zeros((), dtype=x.dtype), x)
+    """log(1 + e^x), exact for |x| up to the float maximum.
+
+    float64: ``max(x, 0) + log1p(e^(−|x|))``, the formula of ``logaddexp(0, x)`` with
+    vectorised ufuncs instead of logaddexp's scalar loop (several times faster; within 1.5 ulp
+    like logaddexp). Other dtypes: ``logaddexp(0, x)``, whose float32 libm calls are more
+    accurate than NumPy's vectorised float32 exp/log1p.
+    """
+    if x.dtype != np.float64:
+        return np.logaddexp(np.zeros((), dtype=x.dtype), x)
+    out: Array = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    return out
 
 
 def sigmoid(x: Array) -> Array:
     """1 / (1 + e^(-x)) without overflow: e^(-|x|) is always in (0, 1]."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    # numerator 1 where x >= 0, e where x < 0 (e <= 1): one max instead of two divisions + where
+    out: Array = np.maximum(e, x >= 0) / (1.0 + e)
+    return out.astype(x.dtype, copy=False)
 
 
 def sigmoid_product(x: Array) -> Array:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 import losscore
 from service.errors import install_error_handlers
+from service.memory import tune_malloc
 from service.metrics import Metrics, MetricsMiddleware
 from service.openapi import build_openapi
 from service.settings import Settings
@@ -51,6 +52,8 @@ def create_app(
 ) -> FastAPI:
     """A configured app: routers, error handlers, metrics, OpenAPI."""
     settings = settings or Settings()
+    if settings.tune_malloc:
+        tune_malloc()
     app = FastAPI(
         title="losscore",
         version=losscore.__version__,

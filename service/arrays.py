@@ -14,17 +14,18 @@ in the list and data encodings (JSON has no infinities) and as IEEE bytes in b64
 
 from __future__ import annotations
 
-import base64
 import binascii
 import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 import numpy as np
+import pybase64
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from typing_extensions import TypeAliasType
 
 from service.errors import ApiError
+from service.responses import Blob
 
 __all__ = [
     "ArrayIn",
@@ -231,7 +232,7 @@ def _decode_tensor(field: str, t: Tensor, max_elements: int) -> NDArray[Any]:
         return arr
     assert t.b64 is not None
     try:
-        raw = base64.b64decode(t.b64, validate=True)
+        raw = pybase64.b64decode(t.b64, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ApiError.invalid(f"{field}.b64", f"not valid base64 ({exc})") from None
     if len(raw) != n * dtype.itemsize:
@@ -277,8 +278,8 @@ def encode_array(arr: NDArray[Any], encoding: Encoding) -> Any:
         return _spelled(arr)
     head: dict[str, Any] = {"shape": list(arr.shape), "dtype": str(arr.dtype)}
     if encoding == "b64":
-        raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
-        head["b64"] = base64.b64encode(raw).decode("ascii")
+        raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+        head["b64"] = Blob(pybase64.b64encode(raw.data))  # spliced in, never copied
     else:
         head["data"] = _spelled(arr.reshape(-1))
     return head

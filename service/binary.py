@@ -6,26 +6,34 @@
 * ``multipart/form-data``: a ``request`` field with the JSON part and ``prediction``,
   ``target`` and optional ``weight`` files in ``.npy`` format, loaded with
   ``allow_pickle=False``.
+
+The response is JSON (arrays in ``encoding``, b64 by default), or with
+``Accept: application/octet-stream`` the raw little-endian bytes of elementwise,
+gradient (and hessian) back to back, described by the JSON ``X-Losscore-Result`` header.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from service.compute import Inputs, check_total, dumps, evaluation_dict, run_loss
+from service.arrays import out_number
+from service.compute import Inputs, check_total, evaluation_dict, run_loss
 from service.errors import ApiError, from_validation_error
+from service.responses import dumps, dumps_chunks
 from service.schemas.evaluate import BinaryEvaluateHeader
 from service.settings import Settings
 
-__all__ = ["HEADER", "evaluate_npy", "evaluate_octets", "parse_header"]
+__all__ = ["HEADER", "RESULT_HEADER", "Reply", "evaluate_npy", "evaluate_octets", "parse_header"]
 
 HEADER = "X-Losscore-Request"
+RESULT_HEADER = "X-Losscore-Result"
 
 
 def parse_header(text: str | None, field: str) -> BinaryEvaluateHeader:
@@ -42,12 +50,41 @@ def parse_header(text: str | None, field: str) -> BinaryEvaluateHeader:
         raise err from None
 
 
-def _run(header: BinaryEvaluateHeader, inputs: Inputs) -> bytes:
+@dataclass(frozen=True)
+class Reply:
+    """Response chunks with their media type and extra headers."""
+
+    chunks: list[bytes]
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _run(header: BinaryEvaluateHeader, inputs: Inputs, raw_output: bool) -> Reply:
     ev = run_loss(header.loss, inputs, header.reduction, header.hessian)
-    return dumps(evaluation_dict(ev, inputs.encoding))
+    if not raw_output:
+        return Reply(dumps_chunks(evaluation_dict(ev, inputs.encoding)))
+    parts = [("elementwise", ev.elementwise), ("gradient", ev.gradient)]
+    if ev.hessian is not None:
+        parts.append(("hessian", ev.hessian))
+    little = [np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")) for _, a in parts]
+    meta = {
+        "loss": {"name": ev.loss, **ev.params},
+        "reduction": ev.reduction,
+        "value": out_number(ev.value),
+        "shape": list(ev.shape),
+        "dtype": str(ev.dtype),
+        "parts": [{"name": n, "shape": list(a.shape)} for n, a in parts],
+    }
+    return Reply(
+        [a.tobytes() for a in little],
+        "application/octet-stream",
+        {RESULT_HEADER: dumps(meta).decode("ascii")},
+    )
 
 
-def evaluate_octets(header: BinaryEvaluateHeader, raw: bytes, settings: Settings) -> bytes:
+def evaluate_octets(
+    header: BinaryEvaluateHeader, raw: bytes, settings: Settings, raw_output: bool = False
+) -> Reply:
     """Split the raw body into the arrays and evaluate."""
     dtype = np.dtype(header.dtype).newbyteorder("<")
     if len(raw) % dtype.itemsize:
@@ -87,7 +124,7 @@ def evaluate_octets(header: BinaryEvaluateHeader, raw: bytes, settings: Settings
     native = np.dtype(header.dtype)
     prediction, target = (x.astype(native, copy=False) for x in arrays)
     w = None if weight is None else weight.astype(native, copy=False)
-    return _run(header, Inputs(prediction, target, w, header.encoding))
+    return _run(header, Inputs(prediction, target, w, header.encoding), raw_output)
 
 
 def load_npy(field: str, data: bytes, max_elements: int) -> NDArray[Any]:
@@ -108,8 +145,11 @@ def load_npy(field: str, data: bytes, max_elements: int) -> NDArray[Any]:
 
 
 def evaluate_npy(
-    header: BinaryEvaluateHeader, files: dict[str, bytes], settings: Settings
-) -> bytes:
+    header: BinaryEvaluateHeader,
+    files: dict[str, bytes],
+    settings: Settings,
+    raw_output: bool = False,
+) -> Reply:
     """Load the ``.npy`` parts and evaluate."""
     limit = settings.max_array_elements
     for required in ("prediction", "target"):
@@ -119,4 +159,4 @@ def evaluate_npy(
     target = load_npy("target", files["target"], limit)
     weight = load_npy("weight", files["weight"], limit) if "weight" in files else None
     check_total(settings, prediction, target, weight)
-    return _run(header, Inputs(prediction, target, weight, header.encoding))
+    return _run(header, Inputs(prediction, target, weight, header.encoding), raw_output)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 
 import losscore
 from service.arrays import Encoding, decode_array, encode_array, encoding_of, out_number
 from service.errors import ApiError
+from service.responses import dumps, dumps_chunks
 from service.schemas.evaluate import CompareRequest, EvaluateRequest
 from service.schemas.params import NamedParams
 from service.settings import Settings
@@ -29,11 +29,6 @@ __all__ = [
     "evaluate",
     "evaluation_dict",
 ]
-
-
-def dumps(obj: Any) -> bytes:
-    """Serialise a response dict (NumPy arrays included) to JSON bytes."""
-    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 @dataclass(frozen=True)
@@ -125,15 +120,15 @@ def run_loss(
         raise
 
 
-def evaluate(raw: bytes, settings: Settings) -> bytes:
+def evaluate(raw: bytes, settings: Settings) -> list[bytes]:
     """``POST /v1/evaluate`` from the raw body to the response bytes."""
     req = EvaluateRequest.model_validate_json(raw)
     inputs = decode_inputs(req, settings)
     ev = run_loss(req.loss, inputs, req.reduction, req.hessian)
-    return dumps(evaluation_dict(ev, inputs.encoding))
+    return dumps_chunks(evaluation_dict(ev, inputs.encoding))
 
 
-def compare(raw: bytes, settings: Settings) -> bytes:
+def compare(raw: bytes, settings: Settings) -> list[bytes]:
     """``POST /v1/compare``: one evaluation per loss, in order."""
     req = CompareRequest.model_validate_json(raw)
     if len(req.losses) > settings.max_compare_losses:
@@ -148,4 +143,4 @@ def compare(raw: bytes, settings: Settings) -> bytes:
         )
         for i, loss in enumerate(req.losses)
     ]
-    return dumps({"results": results})
+    return dumps_chunks({"results": results})

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, check_finite, check_same_shape, first_index
+from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks
 from losscore.errors import InvalidInputError
 from losscore.spec import LossSpec
 
@@ -137,8 +138,34 @@ def check_binary_labels(target: NDArray[Any]) -> None:
 
 def signed_labels(target: NDArray[Any], dtype: np.dtype[Any]) -> FloatArray:
     """Map validated labels to ±1 in *dtype*: 1 → +1; 0 and −1 → −1."""
-    signed: FloatArray = np.where(target > 0, dtype.type(1.0), dtype.type(-1.0))
+    signed: FloatArray = np.empty(np.shape(target), dtype=dtype)
+    np.greater(target, 0, out=signed, casting="unsafe")  # 1.0 / 0.0, no masked select
+    signed *= 2
+    signed -= 1
     return signed
+
+
+def binary_labels_ok(target: NDArray[Any]) -> bool:
+    """True when :func:`check_binary_labels` accepts *target* (its labels are then finite too).
+
+    One read of *target* in cache-sized blocks on the thread pool, without the full-size
+    masks of :func:`check_binary_labels`, which callers run (for its error) when this is False.
+    """
+    if target.size == 0 or target.dtype.kind == "b":
+        return True
+    flat = target.reshape(-1)
+
+    def block(lo: int, hi: int) -> tuple[bool, bool, bool]:
+        t = flat[lo:hi]
+        zero = t == 0
+        neg = t == -1
+        n_ok = np.count_nonzero(t == 1) + np.count_nonzero(zero) + np.count_nonzero(neg)
+        return n_ok == hi - lo, bool(zero.any()), bool(neg.any())
+
+    blocks = map_chunks(block, chunk_bounds(flat.size, CHUNK_ELEMENTS))
+    return all(ok for ok, _, _ in blocks) and not (
+        any(z for _, z, _ in blocks) and any(n for _, _, n in blocks)
+    )
 
 
 def check_interval(field: str, arr: NDArray[Any], low: float, high: float, what: str) -> None:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
 from losscore._numerics import log_cosh, sech2
+from losscore._parallel import scratch
 from losscore.losses._base import Loss
 from losscore.spec import Interval, LossSpec, ParamSpec
 
@@ -148,6 +149,11 @@ class SmoothL1Loss(Loss):
         dt = prediction.dtype.type
         r = grad_out
         np.subtract(prediction, target, out=r)
+        fmax = 0.25 * float(np.finfo(prediction.dtype).max)
+        if beta * beta < fmax and 1.0 / beta < fmax and dt(beta) * dt(1.0 / beta) == 1:
+            b, hb, c, inv = dt(beta), dt(0.5 * beta), dt(0.5 / beta), dt(1.0 / beta)
+            _smooth_l1_branch_free(r, b, hb, c, inv, loss_out, hess_out)
+            return
         a = np.abs(r)
         quad = a < dt(beta)
         # value: |r| - beta/2 outside, r^2 / (2 beta) inside
@@ -164,11 +170,53 @@ class SmoothL1Loss(Loss):
             np.sign(r, out=r)
             np.copyto(r, ratio, where=quad)
             return
-        np.copyto(loss_out, np.square(r) * dt(0.5 / beta), where=quad)
+        q = np.square(r)
+        q *= dt(0.5 / beta)
+        np.putmask(loss_out, quad, q)
         if hess_out is not None:
             np.multiply(quad, dt(1.0 / beta), out=hess_out)
-        np.copyto(r, np.sign(r), where=~quad)
-        np.multiply(r, dt(1.0 / beta), out=r, where=quad)
+        inv = dt(1.0 / beta)
+        if dt(beta) * inv == 1:
+            # clip(r, ±beta) · (1/beta): r/beta inside, exactly sign(r) outside; no masks
+            np.clip(r, -dt(beta), dt(beta), out=r)
+            r *= inv
+        else:
+            np.copyto(r, np.sign(r), where=~quad)
+            np.multiply(r, inv, out=r, where=quad)
+
+
+def _smooth_l1_branch_free(
+    r: FloatArray,
+    beta: np.floating[Any],
+    half_beta: np.floating[Any],
+    c: np.floating[Any],
+    inv: np.floating[Any],
+    loss_out: FloatArray,
+    hess_out: FloatArray | None,
+) -> None:
+    """Smooth L1 kernel body without masked selects, bit-identical to the selects.
+
+    With the 0/1 float mask q = [|r| < beta] and m = clip(r, ±beta) (m = r where q):
+    value = (|r| − beta/2)·(1 − q) + q·m·m·c, exact because x·1 = x, x·0 = ±0 and x + ±0 = x
+    (both terms are finite: the caller ensures beta² is); the gradient m/beta, written
+    into *r*, is exactly sign(r) outside because the caller ensures beta·(1/beta) == 1.
+    c = 0.5/beta, inv = 1/beta. Masked copies branch on random masks; these ufuncs do not.
+    """
+    q = scratch(0, r.size, r.dtype).reshape(r.shape)
+    np.abs(r, out=loss_out)
+    np.less(loss_out, beta, out=q, casting="unsafe")
+    if hess_out is not None:
+        np.multiply(q, inv, out=hess_out)
+    loss_out -= half_beta
+    np.subtract(1, q, out=q)
+    loss_out *= q
+    np.subtract(1, q, out=q)
+    np.clip(r, -beta, beta, out=r)
+    q *= r
+    q *= r
+    q *= c
+    loss_out += q
+    r *= inv
 
 
 class HuberLoss(Loss):
@@ -209,14 +257,34 @@ class HuberLoss(Loss):
         delta = dt(params["delta"])
         r = grad_out
         np.subtract(prediction, target, out=r)
+        if params["delta"] * params["delta"] < 0.25 * float(np.finfo(prediction.dtype).max):
+            # Branch-free, bit-identical form of the selects below (see _smooth_l1_branch_free)
+            q = scratch(0, r.size, r.dtype).reshape(r.shape)
+            np.abs(r, out=loss_out)
+            np.less_equal(loss_out, delta, out=q, casting="unsafe")
+            if hess_out is not None:
+                np.copyto(hess_out, q)
+            loss_out -= dt(0.5) * delta
+            loss_out *= delta
+            np.subtract(1, q, out=q)
+            loss_out *= q
+            np.subtract(1, q, out=q)
+            np.clip(r, -delta, delta, out=r)  # r inside, exactly delta·sign(r) outside
+            q *= r
+            q *= r
+            q *= dt(0.5)
+            loss_out += q
+            return
         a = np.abs(r)
         quad = a <= delta
         np.subtract(a, dt(0.5) * delta, out=loss_out)
         loss_out *= delta
-        np.copyto(loss_out, dt(0.5) * np.square(r), where=quad)
+        q = np.square(r)
+        q *= dt(0.5)
+        np.putmask(loss_out, quad, q)
         if hess_out is not None:
             np.copyto(hess_out, quad, casting="unsafe")
-        np.copyto(r, delta * np.sign(r), where=~quad)
+        np.clip(r, -delta, delta, out=r)  # r inside, exactly delta·sign(r) outside
 
 
 class LogCoshLoss(Loss):

@@ -10,6 +10,7 @@ from service import binary, compute
 from service.deps import RawBody, SettingsDep, run_cpu
 from service.errors import ERROR_RESPONSES, ApiError, error_responses
 from service.openapi import binary_body, json_body
+from service.responses import ChunkedResponse
 from service.schemas.evaluate import (
     BinaryEvaluateHeader,
     CompareRequest,
@@ -34,8 +35,7 @@ router = APIRouter(prefix="/v1", tags=["evaluate"])
 async def evaluate(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
     """Value, per-element losses, gradient and optionally the Hessian diagonal,
     with the semantics of ``losscore.evaluate``."""
-    body = await run_cpu(request, compute.evaluate, raw, settings)
-    return Response(body, media_type="application/json")
+    return ChunkedResponse(await run_cpu(request, compute.evaluate, raw, settings))
 
 
 @router.post(
@@ -48,15 +48,27 @@ async def evaluate(request: Request, raw: RawBody, settings: SettingsDep) -> Res
 )
 async def compare(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
     """One evaluate result per loss, in request order (e.g. L1 vs L2 vs smooth L1)."""
-    body = await run_cpu(request, compute.compare, raw, settings)
-    return Response(body, media_type="application/json")
+    return ChunkedResponse(await run_cpu(request, compute.compare, raw, settings))
 
 
 @router.post(
     "/evaluate/binary",
     operation_id="evaluate_binary",
     response_model=EvaluateResponse,
-    responses=error_responses(400, 413, 415, 422),
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+            "headers": {
+                "X-Losscore-Result": {
+                    "description": "JSON metadata of an application/octet-stream response.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **error_responses(400, 413, 415, 422),
+    },
     openapi_extra=binary_body(BinaryEvaluateHeader),
     summary="Evaluate one loss on binary arrays (raw bytes or .npy)",
 )
@@ -64,8 +76,11 @@ async def evaluate_binary(request: Request, raw: RawBody, settings: SettingsDep)
     """For large arrays: ``application/octet-stream`` (raw little-endian bytes, the JSON
     part in the ``X-Losscore-Request`` header) or ``multipart/form-data`` (``.npy`` files
     ``prediction``, ``target``, ``weight`` and a ``request`` field with the JSON part).
-    Response arrays default to the b64 encoding."""
+    Response arrays default to the b64 encoding; with ``Accept: application/octet-stream``
+    the response is the raw little-endian bytes of elementwise, gradient (and hessian),
+    described by the JSON header ``X-Losscore-Result``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw_output = "application/octet-stream" in request.headers.get("accept", "")
     if content_type == "multipart/form-data":
         request._body = raw  # replay the size-checked body to the multipart parser
         try:
@@ -85,14 +100,14 @@ async def evaluate_binary(request: Request, raw: RawBody, settings: SettingsDep)
                 files[name] = await part.read()
         finally:
             await form.close()
-        body = await run_cpu(request, binary.evaluate_npy, header, files, settings)
+        reply = await run_cpu(request, binary.evaluate_npy, header, files, settings, raw_output)
     elif content_type in ("application/octet-stream", ""):
         header = binary.parse_header(request.headers.get(binary.HEADER), binary.HEADER)
-        body = await run_cpu(request, binary.evaluate_octets, header, raw, settings)
+        reply = await run_cpu(request, binary.evaluate_octets, header, raw, settings, raw_output)
     else:
         raise ApiError(
             415,
             "unsupported_media_type",
             f"content type {content_type!r}: use application/octet-stream or multipart/form-data",
         )
-    return Response(body, media_type="application/json")
+    return ChunkedResponse(reply.chunks, media_type=reply.media_type, headers=reply.headers)

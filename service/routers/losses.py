@@ -11,9 +11,9 @@ from starlette.responses import Response
 
 import losscore
 from service.arrays import encode_array
-from service.compute import dumps
 from service.deps import SettingsDep, run_cpu
 from service.errors import ApiError, error_responses
+from service.responses import dumps
 from service.schemas.catalog import LossInfo, LossList
 from service.schemas.curves import CurveQuery, CurveResponse, param_values
 from service.settings import Settings

@@ -10,10 +10,11 @@ from starlette.responses import Response
 from losscore.norms import evaluate_norm as core_evaluate_norm
 from losscore.norms import list_norms as core_list_norms
 from service.arrays import decode_array, encode_array, encoding_of, out_number
-from service.compute import check_total, dumps
+from service.compute import check_total
 from service.deps import RawBody, SettingsDep, run_cpu
 from service.errors import ERROR_RESPONSES
 from service.openapi import json_body
+from service.responses import ChunkedResponse, dumps, dumps_chunks
 from service.schemas.catalog import NormList
 from service.schemas.norms import NormEvaluateRequest, NormEvaluateResponse
 from service.settings import Settings
@@ -34,13 +35,13 @@ async def list_norms() -> Response:
     return Response(_catalog_bytes(), media_type="application/json")
 
 
-def _evaluate(raw: bytes, settings: Settings) -> bytes:
+def _evaluate(raw: bytes, settings: Settings) -> list[bytes]:
     req = NormEvaluateRequest.model_validate_json(raw)
     x = decode_array("x", req.x, max_elements=settings.max_array_elements)
     check_total(settings, x)
     result = core_evaluate_norm(req.norm.name, x, step=req.step, **req.norm.params())
     encoding = req.encoding or encoding_of(req.x)
-    return dumps(
+    return dumps_chunks(
         {
             "norm": {"name": result.norm, **result.params},
             "value": out_number(result.value),
@@ -63,5 +64,4 @@ def _evaluate(raw: bytes, settings: Settings) -> bytes:
 )
 async def evaluate_norm(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
     """g(x), a (sub)gradient, and prox_{t·g}(x) when ``step`` = t is given."""
-    body = await run_cpu(request, _evaluate, raw, settings)
-    return Response(body, media_type="application/json")
+    return ChunkedResponse(await run_cpu(request, _evaluate, raw, settings))

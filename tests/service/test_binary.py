@@ -129,3 +129,28 @@ def test_binary_bad_header_json_and_media_type(client: Client) -> None:
     assert_error(client.post("/v1/evaluate/binary", files=files, data=data), 422, "target")
     files["target"] = ("t.npy", b"not npy", "application/octet-stream")
     assert_error(client.post("/v1/evaluate/binary", files=files, data=data), 422, "prediction")
+
+
+def test_raw_binary_response(client: Client) -> None:
+    pred = RNG.normal(size=(3, 2))
+    target = RNG.normal(size=(3, 2))
+    header = {"loss": {"name": "log_cosh"}, "prediction_shape": [3, 2], "hessian": True}
+    r = client.post(
+        "/v1/evaluate/binary",
+        content=pred.tobytes() + target.tobytes(),
+        headers={
+            "content-type": "application/octet-stream",
+            "accept": "application/octet-stream",
+            "x-losscore-request": json.dumps(header),
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/octet-stream"
+    meta = json.loads(r.headers["x-losscore-result"])
+    want = losscore.evaluate("log_cosh", pred, target, hessian=True)
+    assert meta["value"] == pytest.approx(want.value)
+    assert [p["name"] for p in meta["parts"]] == ["elementwise", "gradient", "hessian"]
+    parts = np.frombuffer(r.content, dtype="<f8").reshape(3, 3, 2)
+    np.testing.assert_array_equal(parts[0], want.elementwise)
+    np.testing.assert_array_equal(parts[1], want.gradient)
+    np.testing.assert_array_equal(parts[2], want.hessian)

@@ -1,0 +1,285 @@
+"""Service benchmark: HTTP overhead of the losscore service, measured in one run.
+
+Starts one uvicorn process serving the real app (``service.app.create_app``) plus a
+bare FastAPI endpoint ``POST /bare`` that takes the same JSON body through FastAPI's
+default body parsing (a pydantic model of ``list[float]`` fields) and does nothing
+with it. Then it prints
+
+1. requests/s of ``POST /v1/evaluate`` with 1,000-element arrays (nested lists) relative
+   to ``POST /bare`` with the same body (goal >= 0.8);
+2. end-to-end milliseconds (client sends pre-encoded bytes, reads the whole response)
+   for 10**6 float64 elements per encoding, relative to the in-process
+   ``losscore.evaluate`` time on the same arrays (goals: binary <= 3x, b64 <= 5x).
+   The in-process time is measured with glibc's default malloc and with the tuning the
+   server applies (``service.memory``); ratios use the faster of the two.
+
+Usage: ``.venv/bin/python bench/service.py [--seconds 3] [--rounds 5] [--n 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import io
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from pydantic import BaseModel
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import losscore  # noqa: E402
+
+LOSS = {"name": "huber", "delta": 1.0}
+
+
+class BareBody(BaseModel):
+    """The same body as /v1/evaluate, parsed the default FastAPI way."""
+
+    loss: dict[str, Any]
+    prediction: list[float]
+    target: list[float]
+
+
+# -- server ------------------------------------------------------------------------------------
+
+
+def serve(port: int) -> None:
+    """Run the app plus the bare endpoint (in the child process)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    app = create_app()
+
+    @app.post("/bare")
+    async def bare(body: BareBody) -> dict[str, int]:
+        return {"n": len(body.prediction)}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+# -- client ------------------------------------------------------------------------------------
+
+
+def throughput(base: str, path: str, body: bytes, seconds: float, threads: int) -> float:
+    """Requests/s over *seconds* with *threads* keep-alive clients."""
+    stop = time.perf_counter() + seconds
+    counts = [0] * threads
+    errors: list[str] = []
+    headers = {"content-type": "application/json"}
+
+    def work(i: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            while time.perf_counter() < stop:
+                r = c.post(path, content=body, headers=headers)
+                if r.status_code != 200:
+                    errors.append(f"{path}: {r.status_code} {r.text[:200]}")
+                    return
+                counts[i] += 1
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise SystemExit(errors[0])
+    return sum(counts) / (time.perf_counter() - t0)
+
+
+def best_ms(func: Callable[[], Any], rounds: int) -> float:
+    func()  # warm-up
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return min(times) * 1e3
+
+
+def b64(arr: np.ndarray) -> dict[str, Any]:
+    return {
+        "shape": list(arr.shape),
+        "dtype": "float64",
+        "b64": base64.b64encode(arr.tobytes()).decode(),
+    }
+
+
+def npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per throughput measurement")
+    parser.add_argument("--threads", type=int, default=4, help="client threads for throughput")
+    parser.add_argument("--rounds", type=int, default=5, help="best-of rounds for large requests")
+    parser.add_argument("--n", type=int, default=1_000_000, help="elements for large requests")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+
+    print(f"# service benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f}"
+    )
+    proc, base = start_server()
+    try:
+        rng = np.random.default_rng(0)
+        small = {
+            "loss": LOSS,
+            "prediction": rng.normal(size=1000).tolist(),
+            "target": rng.normal(size=1000).tolist(),
+        }
+        body = json.dumps(small).encode()
+        service_rps, bare_rps = [], []
+        for _ in range(2):  # alternate so background load hits both alike
+            service_rps.append(throughput(base, "/v1/evaluate", body, args.seconds, args.threads))
+            bare_rps.append(throughput(base, "/bare", body, args.seconds, args.threads))
+        s, b = max(service_rps), max(bare_rps)
+        print("\n## 1,000-element evaluate (nested lists), requests/s")
+        print(f"service /v1/evaluate : {s:8.0f} req/s")
+        print(f"bare FastAPI /bare   : {b:8.0f} req/s")
+        print(f"ratio service / bare : {s / b:8.2f}   (goal >= 0.8)")
+
+        n = args.n
+        x = rng.normal(size=n)
+        y = rng.normal(size=n)
+
+        def core_call() -> None:
+            losscore.evaluate("huber", x, y, delta=1.0)
+
+        core_default = best_ms(core_call, args.rounds)
+        from service.memory import tune_malloc  # the server process runs with it (default)
+
+        tune_malloc()
+        core_tuned = best_ms(core_call, args.rounds)
+        core = min(core_default, core_tuned)
+        cases: dict[str, tuple[str, dict[str, Any]]] = {}
+        req = {"loss": LOSS}
+        cases["json list"] = (
+            "/v1/evaluate",
+            {
+                "content": json.dumps(
+                    {**req, "prediction": x.tolist(), "target": y.tolist()}
+                ).encode(),
+                "headers": {"content-type": "application/json"},
+            },
+        )
+        cases["json data"] = (
+            "/v1/evaluate",
+            {
+                "content": json.dumps(
+                    {
+                        **req,
+                        "prediction": {"shape": [n], "data": x.tolist()},
+                        "target": {"shape": [n], "data": y.tolist()},
+                    }
+                ).encode(),
+                "headers": {"content-type": "application/json"},
+            },
+        )
+        cases["json b64"] = (
+            "/v1/evaluate",
+            {
+                "content": json.dumps({**req, "prediction": b64(x), "target": b64(y)}).encode(),
+                "headers": {"content-type": "application/json"},
+            },
+        )
+        cases["binary octet-stream"] = (
+            "/v1/evaluate/binary",
+            {
+                "content": x.tobytes() + y.tobytes(),
+                "headers": {
+                    "content-type": "application/octet-stream",
+                    "x-losscore-request": json.dumps(req),
+                    "accept": "application/octet-stream",
+                },
+            },
+        )
+        cases["binary .npy multipart"] = (
+            "/v1/evaluate/binary",
+            {
+                "files": {"prediction": ("p.npy", npy(x)), "target": ("t.npy", npy(y))},
+                "data": {"request": json.dumps(req)},
+                "headers": {"accept": "application/octet-stream"},
+            },
+        )
+        print(
+            f"\n## {n:,} float64 elements, huber value + elementwise + gradient, best of {args.rounds}"
+        )
+        print(
+            f"in-process losscore.evaluate : {core_default:8.1f} ms (default malloc), "
+            f"{core_tuned:.1f} ms (tuned malloc); ratios below use the faster, {core:.1f} ms"
+        )
+        with httpx.Client(base_url=base, timeout=120) as c:
+            for name, (path, kwargs) in cases.items():
+
+                def call(
+                    path: str = path, kwargs: dict[str, Any] = kwargs, name: str = name
+                ) -> None:
+                    r = c.post(path, **kwargs)
+                    if r.status_code != 200:
+                        raise SystemExit(f"{name}: {r.status_code} {r.text[:300]}")
+                    r.read()
+
+                ms = best_ms(call, args.rounds)
+                body_mb = len(kwargs.get("content", b"")) / 1e6
+                print(
+                    f"{name:<28} : {ms:8.1f} ms  {ms / core:6.2f}x in-process"
+                    + (f"  ({body_mb:.0f} MB request)" if body_mb else "")
+                )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
