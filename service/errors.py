@@ -161,6 +161,11 @@ def _reason(err: ErrorDetails) -> str:
         return err["msg"].replace("Input should be", "must be")
     if etype == "literal_error":
         return err["msg"].replace("Input should be", "must be")
+    if etype == "finite_number":
+        value = err.get("input")
+        if isinstance(value, float):
+            found = "NaN" if value != value else ("+Infinity" if value > 0 else "-Infinity")
+            return f"must be finite, found {found}"
     if etype == "json_invalid":
         return f"malformed JSON: {ctx.get('error', err['msg'])}"
     return _REASONS.get(etype, err["msg"].replace("Input should be", "must be"))
@@ -212,7 +217,8 @@ def validation_details(
 
 def from_validation_error(exc: ValidationError) -> ApiError:
     """A pydantic error while parsing a body: 400 for malformed JSON, else 422."""
-    errors = exc.errors(include_input=False, include_url=False, include_context=True)
+    # inputs are only inspected (NaN vs Infinity), never echoed into the response
+    errors = exc.errors(include_input=True, include_url=False, include_context=True)
     if any(e["type"] == "json_invalid" for e in errors):
         e = next(e for e in errors if e["type"] == "json_invalid")
         detail = ErrorDetail(field="body", reason=_reason(e))

@@ -155,6 +155,14 @@ def test_nan_reports_index(client: Client) -> None:
     raw = b'{"loss":{"name":"l1"},"prediction":[[1.0,2.0],[3.0,NaN]],"target":[[0,0],[0,0]]}'
     err = assert_error(client.post("/v1/evaluate", content=raw), 422, "prediction")
     assert err["details"][0]["index"] == [1, 1]
+    assert err["details"][0]["reason"] == "must be finite, found NaN"
+    raw = b'{"loss":{"name":"l1"},"prediction":[1.0],"target":[-Infinity]}'
+    err = assert_error(client.post("/v1/evaluate", content=raw), 422, "target")
+    assert err["details"][0] == {
+        "field": "target",
+        "index": [0],
+        "reason": "must be finite, found -Infinity",
+    }
 
 
 def test_label_error_reports_index(client: Client) -> None:
