@@ -161,6 +161,14 @@ def _reason(err: ErrorDetails) -> str:
         return err["msg"].replace("Input should be", "must be")
     if etype == "literal_error":
         return err["msg"].replace("Input should be", "must be")
+    if etype == "value_error":
+        return err["msg"].removeprefix("Value error, ")
+    if etype in ("too_short", "too_long"):
+        return (
+            err["msg"]
+            .replace("List should have", "must have")
+            .replace("Value should have", "must have")
+        )
     if etype == "finite_number":
         value = err.get("input")
         if isinstance(value, float):
@@ -197,22 +205,44 @@ def validation_details(
     prefer a specific reason (e.g. NaN at an index) over "must be a list".
     """
     best: dict[str, tuple[tuple[int, int], ErrorDetail]] = {}
+    top_types: dict[str, set[str]] = {}
     order: list[str] = []
     for err in errors:
         field, index, depth = _split_loc(err["loc"], skip)
         if query and field.startswith(("query.", "path.")):
             field = field.split(".", 1)[1]
-        generic = err["type"] in ("list_type", "model_type", "model_attributes_type", "dict_type")
+        etype = err["type"]
+        generic = etype in _GENERIC
         rank = (len(index or ()) + depth, 0 if generic else 1)
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        if etype in ("union_tag_invalid", "union_tag_not_found"):
+            if index:  # e.g. losses[1].name
+                field, index = f"{field}[{']['.join(map(str, index))}]", None
             field = f"{field}.name" if field != "body" else "name"
+        if index is None:
+            top_types.setdefault(field, set()).add(etype)
         detail = ErrorDetail(field=field, index=index, reason=_reason(err))
         if field not in best:
             order.append(field)
             best[field] = (rank, detail)
         elif rank > best[field][0]:
             best[field] = (rank, detail)
-    return [best[f][1] for f in order]
+    details = []
+    for field in order:
+        detail = best[field][1]
+        types = top_types.get(field, set())
+        if {"list_type", "float_type"} <= types and types & {"model_type", "model_attributes_type"}:
+            # none of the array encodings matched the value itself
+            detail = ErrorDetail(field=field, reason=_ARRAY_REASON)
+        elif types and types <= _GENERIC and any(f.startswith(field + ".") for f in order):
+            continue  # a sub-field (e.g. prediction.shape) says more: the value was an object
+        details.append(detail)
+    return details
+
+
+_GENERIC = {"list_type", "model_type", "model_attributes_type", "dict_type", "float_type"}
+_ARRAY_REASON = (
+    "must be a nested list of numbers, a number, or a tensor object {shape, dtype, data|b64}"
+)
 
 
 def from_validation_error(exc: ValidationError) -> ApiError:

@@ -25,7 +25,9 @@ JSON_CASES: list[tuple[str, Any, int, str]] = [
     ("bool-in-list", body(prediction=[1.0, True]), 422, "prediction"),
     ("string-in-list", body(target=[1.0, "2"]), 422, "target"),
     ("null-in-list", body(target=[1.0, None]), 422, "target"),
-    ("object-array", body(prediction={"a": 1}), 422, "prediction"),
+    ("object-array", body(prediction={"a": 1}), 422, "prediction.shape"),
+    ("string-array", body(prediction="abc"), 422, "prediction"),
+    ("null-array", body(prediction=None), 422, "prediction"),
     ("shape-mismatch", body(target=[0.0, 1.0, 2.0]), 422, "target"),
     (
         "tensor-length",
@@ -173,6 +175,15 @@ def test_label_error_reports_index(client: Client) -> None:
     )
     assert err["details"][0]["index"] == [1]
     assert "7" in err["details"][0]["reason"]
+
+
+def test_compare_errors_name_the_list_position(client: Client) -> None:
+    base = {"prediction": [1.0], "target": [0.0]}
+    bad_param = {**base, "losses": [{"name": "l1"}, {"name": "huber", "delta": -1}]}
+    assert_error(client.post("/v1/compare", json=bad_param), 422, "losses[1].delta")
+    bad_name = {**base, "losses": [{"name": "l1"}, {"name": "zzz"}]}
+    assert_error(client.post("/v1/compare", json=bad_name), 422, "losses[1].name", "unknown_name")
+    assert_error(client.post("/v1/compare", json={**base, "losses": []}), 422, "losses")
 
 
 def test_unknown_loss_lists_valid_names(client: Client) -> None:
