@@ -81,16 +81,21 @@ def chunk_sums(
 class Problem:
     """Data and penalty of one fit, in solver coordinates (see the module docstring).
 
-    ``k`` is 1 for scalar-score losses and the number of classes for multinomial
-    ones. A parameter vector θ packs V (k·d entries, row-major) followed by the
-    k intercepts when ``fit_intercept``.
+    The solver features z = (x − mean) / scale are never materialised: coefficients are
+    mapped to raw units (w = v / scale, b_raw = b − mean·w) before each block is passed to
+    :func:`chunk_sums`, and gradients are mapped back (g_v = (g_w − mean·g_b) / scale).
+    ``k`` is 1 for scalar-score losses and the number of classes for multinomial ones.
+    A parameter vector θ packs V (k·d entries, row-major) followed by the k intercepts
+    when ``fit_intercept``.
     """
 
-    Z: FloatArray
+    X: FloatArray
+    mean: FloatArray
+    scale: FloatArray
     target: NDArray[Any]
     sample_weight: FloatArray
     class_factor: FloatArray
-    loss: Loss
+    loss: Any  # a losscore Loss, or any object with the same ``pointwise``
     params: Mapping[str, float]
     k: int
     fit_intercept: bool
@@ -100,16 +105,16 @@ class Problem:
     def __post_init__(self) -> None:
         self.weight_total = float(self.sample_weight.sum())
         self.a = self.sample_weight * self.class_factor / self.weight_total
-        _n, d = self.Z.shape
+        d = self.X.shape[1]
         self.chunk_rows = max(1024, CHUNK_ELEMENTS // max(d * self.k, 1))
 
     @property
     def n(self) -> int:
-        return int(self.Z.shape[0])
+        return int(self.X.shape[0])
 
     @property
     def d(self) -> int:
-        return int(self.Z.shape[1])
+        return int(self.X.shape[1])
 
     @property
     def n_coef(self) -> int:
@@ -126,35 +131,58 @@ class Problem:
         b = theta[self.n_coef :] if self.fit_intercept else np.zeros(self.k)
         return coef, b
 
+    def raw(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(w, b_raw) in the user's feature units: f = x·w + b_raw = z·v + b."""
+        coef, b = self.split(theta)
+        w = coef / self.scale
+        return w, b - w @ self.mean
+
     def blocks(self) -> list[slice]:
         n, step = self.n, self.chunk_rows
         return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
+    def rows(self, idx: NDArray[Any] | slice) -> FloatArray:
+        """Solver features z for the given rows."""
+        out: FloatArray = (self.X[idx] - self.mean) / self.scale
+        return out
+
+    def z_matvec(self, v: FloatArray) -> FloatArray:
+        """Z v (k = 1)."""
+        w = v / self.scale
+        out: FloatArray = self.X @ w - float(self.mean @ w)
+        return out
+
+    def z_rmatvec(self, g: FloatArray) -> FloatArray:
+        """Zᵀ g (k = 1)."""
+        out: FloatArray = (g @ self.X - self.mean * g.sum()) / self.scale
+        return out
+
     def data_term(self, theta: FloatArray) -> tuple[float, FloatArray]:
         """(Σ aᵢℓᵢ, its gradient in θ), summed block by block with :func:`chunk_sums`."""
-        coef, b = self.split(theta)
+        w, b_raw = self.raw(theta)
         total = 0.0
-        g_coef = np.zeros_like(coef)
+        g_w = np.zeros_like(w)
         g_b = np.zeros(self.k)
         for sl in self.blocks():
             part = chunk_sums(
                 self.loss,
                 self.params,
-                self.Z[sl],
+                self.X[sl],
                 self.target[sl],
                 self.sample_weight[sl],
                 self.class_factor[sl],
-                coef,
-                b,
+                w,
+                b_raw,
             )
             total += part.loss_sum
-            g_coef += part.grad_coef
+            g_w += part.grad_coef
             g_b += part.grad_intercept
-        scale = 1.0 / self.weight_total
-        grad = (
-            np.concatenate([g_coef.reshape(-1), g_b]) if self.fit_intercept else g_coef.reshape(-1)
-        )
-        return total * scale, grad * scale
+        inv = 1.0 / self.weight_total
+        g_v = (g_w - np.multiply.outer(g_b, self.mean).reshape(g_w.shape)) / self.scale
+        grad = g_v.reshape(-1)
+        if self.fit_intercept:
+            grad = np.concatenate([grad, g_b])
+        return total * inv, grad * inv
 
     def penalty(self, theta: FloatArray) -> float:
         v = theta[: self.n_coef]
@@ -164,6 +192,12 @@ class Problem:
         """The exact objective F at θ."""
         return self.data_term(theta)[0] + self.penalty(theta)
 
+    def objective_at_zero(self) -> float:
+        """F(0, 0) without a pass over X (all scores are zero)."""
+        shape = (self.n,) if self.k == 1 else (self.n, self.k)
+        ell, _, _ = self.loss.pointwise(np.zeros(shape), self.target, self.params)
+        return float(self.a @ ell)
+
     def smooth_value_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:
         """Data term plus the ½λ2v² part (the l1 part is left to the solver)."""
         val, grad = self.data_term(theta)
@@ -172,6 +206,6 @@ class Problem:
         return val + 0.5 * float(self.lam2 @ (v * v)), grad
 
     def scores(self, theta: FloatArray) -> FloatArray:
-        coef, b = self.split(theta)
-        out: FloatArray = self.Z @ coef + b[0] if self.k == 1 else self.Z @ coef.T + b
+        w, b_raw = self.raw(theta)
+        out: FloatArray = self.X @ w + b_raw[0] if self.k == 1 else self.X @ w.T + b_raw
         return out

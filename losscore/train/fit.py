@@ -68,9 +68,15 @@ class _Scaling:
     ) -> _Scaling:
         p = s / s.sum()
         mean = p @ X if center else np.zeros(X.shape[1])
-        var = p @ np.square(X - mean)
-        sigma = np.sqrt(np.maximum(var, 0.0))
+        var = np.zeros(X.shape[1])
+        step = max(1024, (1 << 20) // X.shape[1])
+        for i in range(0, X.shape[0], step):  # blockwise: no n x d temporary
+            D = X[i : i + step] - mean
+            var += p[i : i + step] @ (D * D)
+        sigma = np.sqrt(var)
         constant = sigma <= 1e-12 * np.maximum(1.0, np.abs(mean))
+        if center:
+            mean[constant] = X[0, constant]  # exact: a constant column centres to exact zeros
         sigma[constant] = 1.0
         unit = sigma if standardize else np.ones(X.shape[1])
         raw = np.where(constant, 0.0, np.square(sigma))
@@ -78,16 +84,11 @@ class _Scaling:
         scale[scale == 0] = 1.0
         return cls(mean, sigma, unit, scale, constant)
 
-    def apply(self, X: FloatArray) -> FloatArray:
-        Z = (X - self.mean) / self.scale
-        Z[:, self.constant] = 0.0  # exactly zero: no coefficient is fitted to rounding noise
-        return Z
-
 
 def _solve(problem: Problem, opts: Options, monitor: Monitor) -> SolverOutput:
     """Pick the solver for (loss, penalty). ``tol`` is scaled by max(1, F(0, 0))."""
     name = opts.loss.name
-    opts = replace(opts, tol=opts.tol * max(1.0, problem.objective(np.zeros(problem.size))))
+    opts = replace(opts, tol=opts.tol * max(1.0, problem.objective_at_zero()))
     if name == "perceptron":
         theta = np.zeros(problem.size)
         monitor.record(problem.objective(theta), 0.0)
@@ -109,14 +110,14 @@ def _solve(problem: Problem, opts: Options, monitor: Monitor) -> SolverOutput:
     )
 
 
-def _problem(
-    opts: Options, Z: FloatArray, target: Any, data: Dataset, scaling: _Scaling, k: int
-) -> Problem:
+def _problem(opts: Options, target: Any, data: Dataset, scaling: _Scaling, k: int) -> Problem:
     ratio = scaling.unit / scaling.scale  # p = v · ratio
     lam1 = opts.alpha * opts.l1_ratio * ratio
     lam2 = opts.alpha * (1 - opts.l1_ratio) * np.square(ratio)
     return Problem(
-        Z=Z,
+        X=data.X,
+        mean=scaling.mean,
+        scale=scaling.scale,
         target=target,
         sample_weight=data.sample_weight,
         class_factor=data.class_factor,
@@ -195,7 +196,6 @@ def fit(
         standardize=opts.standardize,
         lam2=opts.alpha * (1 - opts.l1_ratio),
     )
-    Z = scaling.apply(data.X)
     monitor = Monitor(opts.time_limit_s, callback)
     classes = data.classes
     k = 0 if classes is None else len(classes)
@@ -203,16 +203,16 @@ def fit(
     multiclass: str | None = None
     if not classification or (k == 2 and opts.loss.name != "softmax_cross_entropy"):
         target = data.target if not classification else np.where(data.target == 1, 1.0, -1.0)
-        prob = _problem(opts, Z, target, data, scaling, 1)
+        prob = _problem(opts, target, data, scaling, 1)
         outputs.append((_solve(prob, opts, monitor), prob))
     elif opts.loss.name == "softmax_cross_entropy":
         multiclass = "multinomial"
-        prob = _problem(opts, Z, data.target, data, scaling, k)
+        prob = _problem(opts, data.target, data, scaling, k)
         outputs.append((_solve(prob, opts, monitor), prob))
     else:
         multiclass = "ovr"
         for c in range(k):
-            prob = _problem(opts, Z, np.where(data.target == c, 1.0, -1.0), data, scaling, 1)
+            prob = _problem(opts, np.where(data.target == c, 1.0, -1.0), data, scaling, 1)
             outputs.append((_solve(prob, opts, monitor), prob))
 
     # map solver coordinates back to the original feature units

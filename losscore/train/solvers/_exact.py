@@ -35,7 +35,7 @@ class GramQuadratic:
         c = 0.0
         y = problem.target
         for sl in problem.blocks():
-            Z = problem.Z[sl]
+            Z = problem.rows(sl)
             a = problem.a[sl]
             Z1 = np.hstack([Z, np.ones((Z.shape[0], 1))]) if problem.fit_intercept else Z
             aZ = Z1 * a[:, None]
@@ -79,7 +79,7 @@ def solve_squared_error(
         theta = theta + _solve_linear(M, quad.q - M @ theta)
         _, grad = problem.smooth_value_grad(theta)
         opt = kkt_residual(grad, theta, problem.lam1)
-        monitor.record(problem.objective(theta), opt)
+        monitor.record(quad.value_grad(theta)[0], opt)
         return SolverOutput(theta, 1, True, "exact", opt, "normal_equations")
     out = minimize_smooth(
         quad.value_grad,

@@ -40,7 +40,7 @@ from scipy.optimize import linprog
 
 from losscore._arrays import FloatArray
 from losscore.train._problem import Problem
-from losscore.train.solvers._lbfgs import kkt_residual, minimize_smooth
+from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, SolverOutput, inf_norm
 
 __all__ = ["PIECEWISE_LOSSES", "PiecewiseLinear", "solve_lp", "solve_smoothed"]
@@ -48,7 +48,7 @@ __all__ = ["PIECEWISE_LOSSES", "PiecewiseLinear", "solve_lp", "solve_smoothed"]
 PIECEWISE_LOSSES = frozenset(
     {"hinge", "perceptron", "l1", "quantile", "epsilon_insensitive", "smooth_l1"}
 )
-MAX_KINK_TERMS = 4000
+MAX_KINK_TERMS = 4000  # upper cap; the effective cap is 4(d + 1) + 50
 
 
 def is_piecewise(name: str, params: Mapping[str, float]) -> bool:
@@ -113,10 +113,20 @@ class PiecewiseLinear:
         *,
         hessian: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
-        c, g, K, D = self.ramps(target)
         if prediction.ndim != 1:  # pragma: no cover - binary / regression scores only
             raise ValueError("piecewise losses take one score per sample")
-        U = prediction[:, None] - K
+        return self.evaluate(prediction, self.ramps(target), hessian=hessian)
+
+    def evaluate(
+        self,
+        f: FloatArray,
+        ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+        *,
+        hessian: bool = False,
+    ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """Smoothed (μ > 0) or exact ℓ, ℓ' and ℓ'' at scores f, given precomputed ramps."""
+        c, g, K, D = ramps
+        U = f[:, None] - K
         mu = self.mu
         if mu > 0:
             h = np.where(0.5 * mu <= U, U, np.square(np.maximum(U + 0.5 * mu, 0.0)) / (2 * mu))
@@ -124,8 +134,12 @@ class PiecewiseLinear:
         else:
             h = np.maximum(U, 0.0)
             dh = (U > 0).astype(np.float64)
-        value = c + g * prediction + np.sum(D * h, axis=1)
-        grad = g + np.sum(D * dh, axis=1)
+        if K.shape[1] == 1:  # one ramp (hinge, l1, quantile): avoid the reductions
+            value = c + g * f + D[:, 0] * h[:, 0]
+            grad = g + D[:, 0] * dh[:, 0]
+        else:
+            value = c + g * f + np.sum(D * h, axis=1)
+            grad = g + np.sum(D * dh, axis=1)
         hess = None
         if hessian:
             hess = np.sum(D * ((np.abs(U) < 0.5 * mu) / mu if mu > 0 else 0 * U), axis=1)
@@ -145,7 +159,7 @@ def solve_lp(
     a zero piece exists.
     """
     keep = problem.a > 0
-    Z = problem.Z[keep]
+    Z = problem.rows(keep)
     a = problem.a[keep]
     y = problem.target[keep]
     n, d = Z.shape
@@ -196,74 +210,196 @@ def solve_lp(
 # -- smoothing continuation and crossover --------------------------------------------------------
 
 
+def _why(*args: object) -> None:
+    import os
+
+    if os.environ.get("LOSSCORE_DEBUG"):
+        print("   crossover fails:", *args)
+
+
 def _crossover(
-    problem: Problem, pl: PiecewiseLinear, theta: FloatArray, tol: float
+    problem: Problem,
+    pl: PiecewiseLinear,
+    theta: FloatArray,
+    tol: float,
+    ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
 ) -> tuple[FloatArray, float] | None:
-    """Exact KKT solve for the partition read off a smoothed solution (l2 penalty, k = 1)."""
+    """Exact KKT solve for the partition read off a smoothed solution (l2 penalty, k = 1).
+
+    Primal-dual active-set refinement: after each linear solve, kink terms whose β left
+    [0, 1] move to off/on, and fixed terms that crossed their kink join the kink set;
+    success when nothing moves (then every KKT condition holds).
+    """
     mu = pl.mu
     lam2 = problem.lam2
     if problem.lam1.any() or not (lam2 > 0).all():
         return None
-    keep = problem.a > 0
-    Z = problem.Z[keep]
-    a = problem.a[keep]
-    _c, g, K, D = pl.ramps(np.asarray(problem.target[keep], dtype=np.float64))
+    a = problem.a
+    _, g, K, D = ramps
     coef, b = problem.split(theta)
-    f = Z @ coef + b[0]
+    f = problem.z_matvec(coef) + b[0]
     U = f[:, None] - K
-    live = D > 0
+    live = (D > 0) & (a > 0)[:, None]
     at_kink = live & (np.abs(U) < 0.5 * mu)
     on = live & (0.5 * mu <= U)
-    ei, ej = np.nonzero(at_kink)
-    if ei.shape[0] > MAX_KINK_TERMS:
-        return None
-    gfix = g + np.sum(D * on, axis=1)
-    r0z = Z.T @ (a * gfix)
-    r0b = float(a @ gfix)
-    ZE = Z[ei]
-    kE = K[ei, ej]
-    m = ei.shape[0]
-    inv = 1.0 / lam2
-    M = (ZE * inv) @ ZE.T
-    rhs_top = kE + ZE @ (r0z * inv)
-    if problem.fit_intercept:
-        sys: FloatArray = np.zeros((m + 1, m + 1))
-        sys[:m, :m] = -M
-        sys[:m, m] = 1.0
-        sys[m, :m] = 1.0
-        rhs = np.concatenate([rhs_top, [-r0b]])
-    else:
-        sys, rhs = -M, rhs_top
-    if sys.size == 0:
-        sol = np.zeros(0)
-    else:
-        sol = scipy.linalg.lstsq(sys, rhs, check_finite=False, lapack_driver="gelsd")[0]
-    gamma = sol[:m]
-    b_new = float(sol[m]) if problem.fit_intercept else 0.0
-    weight = a[ei] * D[ei, ej]
-    beta = gamma / weight
-    if m and (beta.min() < -1e-9 or beta.max() > 1 + 1e-9):
-        return None
-    beta = np.clip(beta, 0.0, 1.0)
-    gsample = gfix.copy()
-    np.add.at(gsample, ei, D[ei, ej] * beta)
-    v = -(Z.T @ (a * gsample)) * inv
-    f_new = Z @ v + b_new
-    U_new = f_new[:, None] - K
-    scale = 1.0 + float(np.max(np.abs(K))) if K.size else 1.0
+    limit = min(MAX_KINK_TERMS, 2 * (problem.d + 1) + 10)
+    scale = 1.0 + (float(np.max(np.abs(K))) if K.size else 0.0)
     ftol = 1e-9 * scale
-    off = live & ~on & ~at_kink
-    if (U_new[on] < -ftol).any() or (U_new[off] > ftol).any():
-        return None
-    if m and np.max(np.abs(U_new[ei, ej])) > ftol * 10:
-        return None
-    grad_v = lam2 * v + Z.T @ (a * gsample)
-    grad_b = float(a @ gsample) if problem.fit_intercept else 0.0
-    resid = max(inf_norm(grad_v), abs(grad_b))
-    if resid > tol:
-        return None
-    theta_new = np.concatenate([v, [b_new]]) if problem.fit_intercept else v
-    return theta_new, resid
+    inv = 1.0 / lam2
+    for _round in range(4):
+        ei, ej = np.nonzero(at_kink)
+        m = ei.shape[0]
+        if m > limit:
+            _why("kink set too large", m)
+            return None
+        gfix = g + np.sum(D * on, axis=1)
+        r0z = problem.z_rmatvec(a * gfix)
+        r0b = float(a @ gfix)
+        ZE = problem.rows(ei)
+        M = (ZE * inv) @ ZE.T
+        rhs_top = K[ei, ej] + ZE @ (r0z * inv)
+        if problem.fit_intercept:
+            sys: FloatArray = np.zeros((m + 1, m + 1))
+            sys[:m, :m] = -M
+            sys[:m, m] = 1.0
+            sys[m, :m] = 1.0
+            rhs = np.concatenate([rhs_top, [-r0b]])
+        else:
+            sys, rhs = -M, rhs_top
+        sol = (
+            scipy.linalg.lstsq(sys, rhs, check_finite=False, lapack_driver="gelsd")[0]
+            if sys.size
+            else np.zeros(0)
+        )
+        b_new = float(sol[m]) if problem.fit_intercept else 0.0
+        beta = sol[:m] / (a[ei] * D[ei, ej])
+        gsample = gfix.copy()
+        np.add.at(gsample, ei, D[ei, ej] * np.clip(beta, 0.0, 1.0))
+        v = -problem.z_rmatvec(a * gsample) * inv
+        U_new = (problem.z_matvec(v) + b_new)[:, None] - K
+        off = live & ~on & ~at_kink
+        low = beta < -1e-9
+        high = beta > 1 + 1e-9
+        cross_on = on & (U_new < -ftol)
+        cross_off = off & (U_new > ftol)
+        if not (low.any() or high.any() or cross_on.any() or cross_off.any()):
+            if m and np.max(np.abs(U_new[ei, ej])) > 10 * ftol:
+                _why("kink residual", np.max(np.abs(U_new[ei, ej])))
+                return None
+            grad_v = lam2 * v + problem.z_rmatvec(a * gsample)
+            grad_b = float(a @ gsample) if problem.fit_intercept else 0.0
+            resid = max(inf_norm(grad_v), abs(grad_b))
+            if resid > tol:
+                _why("resid", resid, tol)
+                return None
+            theta_new = np.concatenate([v, [b_new]]) if problem.fit_intercept else v
+            return theta_new, resid
+        # move the single worst β violator out, or bring the worst few crossers in
+        if low.any() or high.any():
+            viol = np.maximum(-beta, beta - 1.0)
+            worst = int(np.argmax(viol))
+            at_kink[ei[worst], ej[worst]] = False
+            if beta[worst] > 1:
+                on[ei[worst], ej[worst]] = True
+        else:
+            crossing = cross_on | cross_off
+            ci, cj = np.nonzero(crossing)
+            size = np.abs(U_new[ci, cj])
+            pick = np.argsort(size)[::-1][:5]
+            at_kink[ci[pick], cj[pick]] = True
+            on[ci[pick], cj[pick]] = False
+    _why("active set did not settle")
+    return None
+
+
+def _newton_smoothed(
+    problem: Problem,
+    pl: PiecewiseLinear,
+    theta: FloatArray,
+    ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    *,
+    gtol: float,
+    max_iter: int,
+    monitor: Monitor,
+) -> tuple[FloatArray, int, float]:
+    """Semismooth Newton on the smoothed problem (l2 penalty λ2 > 0, no l1, k = 1).
+
+    H = Z₁ᵀ diag(aᵢ ℓ''_μ) Z₁ + diag(λ2, ε) is built from the rows in a quadratic zone
+    only; the direction p = −H⁻¹g is followed with an exact line search: φ(t) = F_μ(θ + tp)
+    is convex and piecewise quadratic, and with Zp computed once, φ'(t) and φ''(t) cost
+    O(n) each (safeguarded Newton–bisection on φ').
+    """
+    a = problem.a
+    nb = 1 if problem.fit_intercept else 0
+    d = problem.d
+    lam2 = problem.lam2
+    coef, b = problem.split(theta)
+    f = problem.z_matvec(coef) + b[0]
+    it = 0
+    while True:
+        val, gl, hl = pl.evaluate(f, ramps, hessian=True)
+        assert hl is not None
+        ag = a * gl
+        grad = problem.z_rmatvec(ag) + lam2 * theta[:d]
+        if nb:
+            grad = np.concatenate([grad, [ag.sum()]])
+        opt = inf_norm(grad)
+        if it:
+            monitor.record(float(a @ val) + 0.5 * float(lam2 @ np.square(theta[:d])), opt)
+        if opt <= gtol or it >= max_iter or monitor.out_of_time():
+            return theta, it, opt
+        idx = np.nonzero(hl * a > 0)[0]
+        ZE = problem.rows(idx)
+        if nb:
+            ZE = np.hstack([ZE, np.ones((idx.shape[0], 1))])
+        H = ZE.T @ (ZE * (a[idx] * hl[idx])[:, None])
+        H[np.arange(d), np.arange(d)] += lam2
+        H[np.diag_indices_from(H)] += 1e-12 * max(float(np.trace(H)) / H.shape[0], 1e-300)
+        try:
+            step = -scipy.linalg.solve(H, grad, assume_a="pos", check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            step = -grad / max(float(np.max(np.diag(H))), 1e-300)
+        Zp = problem.z_matvec(step[:d]) + (step[d] if nb else 0.0)
+        v, p = theta[:d], step[:d]
+        pp, vp = float(lam2 @ (p * p)), float(lam2 @ (v * p))
+        slope0 = float(grad @ step)
+        if slope0 >= 0:  # pragma: no cover - H is positive definite
+            return theta, it, opt
+
+        def dphi(
+            t: float, f: FloatArray = f, Zp: FloatArray = Zp, vp: float = vp, pp: float = pp
+        ) -> tuple[float, float]:
+            """φ'(t), φ''(t) for φ(t) = F_μ(θ + t·p)."""
+            _, g1, h1 = pl.evaluate(f + t * Zp, ramps, hessian=True)
+            assert h1 is not None
+            return float((a * g1) @ Zp) + vp + t * pp, float((a * h1) @ (Zp * Zp)) + pp
+
+        # φ' is increasing: bracket its root, then Newton steps inside the bracket,
+        # falling back to Illinois false position (superlinear, robust to the kinks of φ')
+        lo, dlo, hi, dhi, t = 0.0, slope0, np.inf, np.nan, 1.0
+        for _ in range(50):
+            d1, d2 = dphi(t)
+            if abs(d1) <= 0.1 * abs(slope0):  # strong-Wolfe curvature condition
+                break
+            if d1 > 0:
+                if np.isfinite(hi) and d1 > 0 and dhi > 0:
+                    dlo *= 0.5  # Illinois: the lower end was retained twice
+                hi, dhi = t, d1
+            else:
+                if np.isfinite(hi):
+                    dhi *= 0.5
+                lo, dlo = t, d1
+            t_new = t - d1 / d2 if d2 > 0 else np.inf
+            if not lo < t_new < hi:
+                t_new = lo - dlo * (hi - lo) / (dhi - dlo) if np.isfinite(hi) else 4.0 * t
+            if abs(t_new - t) <= 1e-12 * max(t, 1e-300):
+                break
+            t = t_new
+        if t <= 0:
+            return theta, it, opt
+        theta = theta + t * step
+        f = f + t * Zp
+        it += 1
 
 
 def _scale(problem: Problem, pl: PiecewiseLinear) -> float:
@@ -279,61 +415,67 @@ def _scale(problem: Problem, pl: PiecewiseLinear) -> float:
 def solve_smoothed(
     problem: Problem, pl: PiecewiseLinear, *, tol: float, max_iter: int, monitor: Monitor
 ) -> SolverOutput:
-    """Smoothing continuation (μ ÷ 10 per stage) with a crossover attempt after each stage."""
+    """Smoothing continuation (μ ÷ 10 per stage) with a crossover attempt after each stage.
+
+    Each stage is solved by semismooth Newton (l2 penalty) or L-BFGS-B (elastic net).
+    """
     scale = _scale(problem, pl)
     theta: FloatArray = np.zeros(problem.size)
+    y = np.asarray(problem.target, dtype=np.float64)
     if problem.fit_intercept and pl.name not in ("hinge", "perceptron"):
-        y = np.asarray(problem.target, dtype=np.float64)
         theta[-1] = float(np.median(y))
     best_theta, best_F = theta, problem.objective(theta)
     total_iter = 0
-    mu = scale
-    last_opt = float("inf")
-    jump_total = float(
-        problem.a @ np.sum(pl.ramps(np.asarray(problem.target, dtype=np.float64))[3], axis=1)
-    )
+    mu = 0.1 * scale
+    ramps = pl.ramps(y)
+    jump_total = float(problem.a @ np.sum(ramps[3], axis=1))
+    newton = not problem.lam1.any() and problem.k == 1
+    name = "smoothing_newton" if newton else "smoothing_lbfgs_b"
     while True:
         spl = pl.with_mu(mu)
-        sp = replace(problem, loss=spl)  # type: ignore[arg-type]
-        out = minimize_smooth(
-            sp.smooth_value_grad,
-            theta,
-            problem.lam1,
-            tol=max(tol, 1e-3 * mu / scale * tol**0.5),
-            max_iter=max(max_iter - total_iter, 1),
-            monitor=monitor,
-            solver_name="smoothing_lbfgs_b",
-        )
-        total_iter += out.n_iter
-        theta = out.theta
+        stage_tol = max(tol, 1e-3 * mu / scale * tol**0.5)
+        if newton:
+            theta, n_it, stage_opt = _newton_smoothed(
+                problem,
+                spl,
+                theta,
+                ramps,
+                gtol=stage_tol,
+                max_iter=max(max_iter - total_iter, 1),
+                monitor=monitor,
+            )
+        else:
+            sp = replace(problem, loss=spl)
+            out = minimize_smooth(
+                sp.smooth_value_grad,
+                theta,
+                problem.lam1,
+                tol=stage_tol,
+                max_iter=max(max_iter - total_iter, 1),
+                monitor=monitor,
+                solver_name=name,
+            )
+            theta, n_it, stage_opt = out.theta, out.n_iter, out.optimality
+        total_iter += n_it
         F = problem.objective(theta)
         if best_F > F:
             best_theta, best_F = theta, F
-        crossed = _crossover(problem, spl, theta, tol)
+        crossed = _crossover(problem, spl, theta, tol, ramps)
         if crossed is not None:
             th, resid = crossed
-            if problem.objective(th) <= best_F * (1 + 1e-12) + 1e-300:
-                monitor.record(problem.objective(th), resid)
-                return SolverOutput(th, total_iter, True, "tolerance", resid, "smoothing_crossover")
-        # F − min F ≤ (F − F_μ at θ) + (F_μ(θ) − min F_μ) + (min F_μ − min F) ≤ μ·Σaᵢ·ΣΔ/8 + ...
-        last_opt = mu * jump_total / 8 + out.optimality
+            F_x = problem.objective(th)
+            if best_F * (1 + 1e-12) + 1e-300 >= F_x:
+                monitor.record(F_x, resid)
+                return SolverOutput(th, total_iter, True, "tolerance", resid, name + "_crossover")
+        # F(θ) − min F ≤ μ·Σᵢaᵢ·ΣⱼΔᵢⱼ/8 + (suboptimality of θ for the smoothed problem)
+        bound = mu * jump_total / 8
+        last_opt = bound + stage_opt
         if monitor.timed_out:
-            return SolverOutput(
-                best_theta, total_iter, False, "time_limit", last_opt, "smoothing_lbfgs_b"
-            )
+            return SolverOutput(best_theta, total_iter, False, "time_limit", last_opt, name)
         if total_iter >= max_iter:
-            return SolverOutput(
-                best_theta, total_iter, False, "max_iter", last_opt, "smoothing_lbfgs_b"
-            )
-        if mu * jump_total / 8 <= tol * max(1.0, abs(best_F)) * 1e-2:
-            _, grad = sp.smooth_value_grad(theta)
-            opt = mu * jump_total / 8 + kkt_residual(grad, theta, problem.lam1)
-            return SolverOutput(
-                best_theta,
-                total_iter,
-                opt <= max(tol, 1e-9 * abs(best_F)),
-                "tolerance",
-                opt,
-                "smoothing_lbfgs_b",
-            )
+            return SolverOutput(best_theta, total_iter, False, "max_iter", last_opt, name)
+        if bound <= tol * max(1.0, abs(best_F)):
+            ok = stage_opt <= max(tol, 1e-9 * abs(best_F))
+            reason = "tolerance" if ok else "no_progress"
+            return SolverOutput(best_theta, total_iter, ok, reason, last_opt, name)
         mu /= 10.0
