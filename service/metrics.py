@@ -43,7 +43,7 @@ class _Histogram:
                 cumulative += count
                 le = "+Inf" if bound == float("inf") else f"{bound:g}"
                 lines.append(f'{name}_bucket{{{base},le="{le}"}} {cumulative}')
-            lines.append(f"{name}_sum{{{base}}} {self.sums[labels]:.6g}")
+            lines.append(f"{name}_sum{{{base}}} {self.sums[labels]!r}")
             lines.append(f"{name}_count{{{base}}} {cumulative}")
         return lines
 

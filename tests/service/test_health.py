@@ -30,3 +30,23 @@ def test_metrics_prometheus_text(client: Client) -> None:
     assert "losscore_http_response_size_bytes_count" in text
     for line in text.splitlines():
         assert line.startswith("#") or len(line.rsplit(" ", 1)) == 2
+
+
+def test_metrics_count_body_bytes(client: Client) -> None:
+    body = b'{"loss": {"name": "l2"}, "prediction": [1.0], "target": [0.0]}'
+    before = _sum(
+        client.get("/metrics").text, "losscore_http_request_size_bytes_sum", "/v1/evaluate"
+    )
+    client.post("/v1/evaluate", content=body)
+    after = _sum(
+        client.get("/metrics").text, "losscore_http_request_size_bytes_sum", "/v1/evaluate"
+    )
+    assert after - before == len(body)
+
+
+def _sum(text: str, metric: str, route: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(metric + "{") and f'route="{route}"' in line and 'status="200"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
