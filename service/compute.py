@@ -1,8 +1,8 @@
 """Request → losscore → response, as plain synchronous functions (run in worker threads).
 
-No FastAPI here: each function takes a validated request (or raw bytes), calls
-:mod:`losscore` and returns a JSON-ready dict whose arrays are NumPy (orjson
-serialises them without a Python-level loop).
+No FastAPI here: each function takes the raw body (or decoded inputs), calls
+:mod:`losscore` and builds a response dict whose arrays are NumPy or base64 blobs,
+serialised by :mod:`service.responses` into chunks without a Python-level loop.
 """
 
 from __future__ import annotations
