@@ -172,6 +172,10 @@ def header(n: int, repeat: int) -> list[str]:
     blas = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
     lines.append(f"env:         {blas or 'OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset'}")
     lines.append(f"size:        {n:,} float64 elements, reduction='mean', best of {repeat}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines.append(
+        f"load:        {load} (1/5/15-min load average at start; other processes share the CPUs)"
+    )
     return lines
 
 
@@ -209,8 +213,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=10**7, help="elements (default 10**7)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per case (best is kept)")
     p.add_argument("--loss", action="append", choices=LOSSES, help="only these losses")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="thread count for both: sets LOSSCORE_NUM_THREADS and torch.set_num_threads",
+    )
     args = p.parse_args(argv)
     names = args.loss or list(LOSSES)
+    if args.threads:
+        os.environ["LOSSCORE_NUM_THREADS"] = str(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     for line in header(args.n, args.repeat):
         print(line)
     print()

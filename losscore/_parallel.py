@@ -56,7 +56,7 @@ def scratch(slot: int, n: int, dtype: np.dtype[Any]) -> NDArray[Any]:
         return np.empty(n, dtype=dtype)
     bufs: dict[tuple[int, np.dtype[Any]], NDArray[Any]] = _scratch.__dict__.setdefault("bufs", {})
     buf = bufs.get((slot, dtype))
-    if buf is None:
+    if buf is None or buf.shape[0] < n:
         buf = bufs[(slot, dtype)] = np.empty(CHUNK_ELEMENTS, dtype=dtype)
     return buf[:n]
 
