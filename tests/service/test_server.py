@@ -125,5 +125,5 @@ def test_healthz_stays_fast_during_heavy_requests(server: str) -> None:
     # A blocked event loop would make some ping wait about as long as a heavy request;
     # bounds are relative to that so a loaded CI machine does not make the test flaky.
     median = sorted(latencies)[len(latencies) // 2]
-    assert median < 0.1, (latencies, durations)
+    assert median < max(0.1, 0.2 * min(durations)), (latencies, durations)
     assert max(latencies) < max(0.25, 0.5 * min(durations)), (latencies, durations)
