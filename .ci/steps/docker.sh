@@ -104,7 +104,7 @@ log "starting dockerd (data-root $CACHE/docker)"
 dockerd --data-root "$CACHE/docker" --exec-root "$RUN_DIR/exec" \
   --pidfile "$RUN_DIR/dockerd.pid" -H "unix://$SOCK" \
   --storage-driver vfs --iptables=false --ip6tables=false --bridge=none \
-  >"$RUN_DIR/dockerd.log" 2>&1 &
+  >"$RUN_DIR/dockerd.log" 2>&1 9>&- &   # 9>&-: the lock belongs to this script only
 DOCKERD_PID=$!
 for _ in $(seq 1 120); do
   "$DOCKER" version >/dev/null 2>&1 && break
