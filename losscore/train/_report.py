@@ -43,7 +43,7 @@ def data_hash(X: FloatArray, y: Any, sample_weight: Any) -> str:
     """sha256 of the float64 features, the labels and the weights (with shapes)."""
     h = hashlib.sha256()
     h.update(repr(X.shape).encode())
-    h.update(np.ascontiguousarray(X).tobytes())
+    h.update(np.ascontiguousarray(X).data)
     ya = np.asarray(y)
     h.update(repr((ya.shape, ya.dtype.str)).encode())
     h.update(ya.tobytes() if ya.dtype.kind != "O" else repr(ya.tolist()).encode())
