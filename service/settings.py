@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         ge=1,
         description="CPU-bound requests running at once (threads); others wait their turn.",
     )
+    inline_max_bytes: int = Field(
+        65536,
+        ge=0,
+        description="Bodies up to this size are computed on the event loop (no thread hop).",
+    )
     tune_malloc: bool = Field(
         True, description="Keep freed memory for reuse (glibc): fewer page faults per request."
     )

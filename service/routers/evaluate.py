@@ -7,7 +7,7 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 from service import binary, compute
-from service.deps import RawBody, SettingsDep, run_cpu
+from service.deps import RawBody, SettingsDep, run_cpu, run_sized
 from service.errors import ERROR_RESPONSES, ApiError, error_responses
 from service.openapi import binary_body, json_body
 from service.responses import ChunkedResponse
@@ -35,7 +35,7 @@ router = APIRouter(prefix="/v1", tags=["evaluate"])
 async def evaluate(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
     """Value, per-element losses, gradient and optionally the Hessian diagonal,
     with the semantics of ``losscore.evaluate``."""
-    return ChunkedResponse(await run_cpu(request, compute.evaluate, raw, settings))
+    return ChunkedResponse(await run_sized(request, len(raw), compute.evaluate, raw, settings))
 
 
 @router.post(
@@ -48,7 +48,7 @@ async def evaluate(request: Request, raw: RawBody, settings: SettingsDep) -> Res
 )
 async def compare(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
     """One evaluate result per loss, in request order (e.g. L1 vs L2 vs smooth L1)."""
-    return ChunkedResponse(await run_cpu(request, compute.compare, raw, settings))
+    return ChunkedResponse(await run_sized(request, len(raw), compute.compare, raw, settings))
 
 
 @router.post(

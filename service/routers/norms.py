@@ -11,7 +11,7 @@ from losscore.norms import evaluate_norm as core_evaluate_norm
 from losscore.norms import list_norms as core_list_norms
 from service.arrays import decode_array, encode_array, encoding_of, out_number
 from service.compute import check_total
-from service.deps import RawBody, SettingsDep, run_cpu
+from service.deps import RawBody, SettingsDep, run_sized
 from service.errors import ERROR_RESPONSES
 from service.openapi import json_body
 from service.responses import ChunkedResponse, dumps, dumps_chunks
@@ -64,4 +64,4 @@ def _evaluate(raw: bytes, settings: Settings) -> list[bytes]:
 )
 async def evaluate_norm(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
     """g(x), a (sub)gradient, and prox_{t·g}(x) when ``step`` = t is given."""
-    return ChunkedResponse(await run_cpu(request, _evaluate, raw, settings))
+    return ChunkedResponse(await run_sized(request, len(raw), _evaluate, raw, settings))

@@ -72,6 +72,7 @@ def small_client() -> Iterator[Client]:
         max_request_elements=120,
         max_curve_points=100,
         max_compare_losses=2,
+        inline_max_bytes=0,  # every request through the worker threads
     )
     c = Client(create_app(settings))
     yield c
