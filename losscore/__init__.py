@@ -6,6 +6,7 @@ Public surface::
     losscore.get_loss(name) / losscore.list_losses() / losscore.loss_names()
     losscore.loss_curve(loss, start=-3, stop=3, num=201, **params)
     losscore.evaluate_norm(norm, x, *, step=None, **params) / get_norm / list_norms / norm_names
+    losscore.fit(X, y, *, task, loss, penalty="l2", alpha=...) -> FitResult / losscore.predict(model, X)
     losscore.errors  (LosscoreError and subclasses; all are ValueError)
 """
 
@@ -20,12 +21,14 @@ from losscore.evaluate import Evaluation, Reduction, evaluate
 from losscore.losses import Loss, get_loss, list_losses, loss_names
 from losscore.norms import Norm, NormResult, evaluate_norm, get_norm, list_norms, norm_names
 from losscore.spec import Interval, LossSpec, NormSpec, ParamSpec
+from losscore.train import FitResult, Prediction, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Curve",
     "Evaluation",
+    "FitResult",
     "Interval",
     "InvalidInputError",
     "InvalidParameterError",
@@ -36,11 +39,13 @@ __all__ = [
     "NormResult",
     "NormSpec",
     "ParamSpec",
+    "Prediction",
     "Reduction",
     "UnknownNameError",
     "__version__",
     "evaluate",
     "evaluate_norm",
+    "fit",
     "get_loss",
     "get_norm",
     "list_losses",
@@ -48,4 +53,5 @@ __all__ = [
     "loss_curve",
     "loss_names",
     "norm_names",
+    "predict",
 ]
