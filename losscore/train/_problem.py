@@ -192,6 +192,12 @@ class Problem:
         """The exact objective F at θ."""
         return self.data_term(theta)[0] + self.penalty(theta)
 
+    def objective_and_scores(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        """(F(θ), scores) with one pass over X and no gradient."""
+        f = self.scores(theta)
+        ell, _, _ = self.loss.pointwise(f, self.target, self.params)
+        return float(self.a @ ell) + self.penalty(theta), f
+
     def objective_at_zero(self) -> float:
         """F(0, 0) without a pass over X (all scores are zero)."""
         shape = (self.n,) if self.k == 1 else (self.n, self.k)

@@ -32,7 +32,6 @@ from losscore.train._options import Options, resolve_options
 from losscore.train._problem import Problem
 from losscore.train._report import classification_metrics, data_hash, provenance, regression_metrics
 from losscore.train._result import FitResult
-from losscore.train.predict import decision_function
 from losscore.train.solvers._exact import solve_squared_error
 from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, ProgressCallback, SolverOutput
@@ -216,13 +215,15 @@ def fit(
             outputs.append((_solve(prob, opts, monitor), prob))
 
     # map solver coordinates back to the original feature units
-    coefs, intercepts, objectives = [], [], []
+    coefs, intercepts, objectives, score_cols = [], [], [], []
     for out, prob in outputs:
         V, b = prob.split(out.theta)
         W = np.atleast_2d(V) / scaling.scale
         coefs.append(W)
         intercepts.append(np.atleast_1d(b) - W @ scaling.mean)
-        objectives.append(prob.objective(out.theta))
+        F, f = prob.objective_and_scores(out.theta)  # one pass: F and the training scores
+        objectives.append(F)
+        score_cols.append(f)
     coef_all = np.vstack(coefs)
     icpt_all = np.concatenate(intercepts)
     if coef_all.shape[0] == 1:
@@ -260,7 +261,7 @@ def fit(
         feature_mean=scaling.mean if opts.standardize else None,
         feature_scale=scaling.sigma if opts.standardize else None,
     )
-    scores = decision_function(result, data.X)
+    scores = score_cols[0] if len(score_cols) == 1 else np.column_stack(score_cols)
     if classification:
         pred = (scores > 0).astype(np.intp) if scores.ndim == 1 else np.argmax(scores, axis=1)
         metrics = classification_metrics(data.target, pred, k)
