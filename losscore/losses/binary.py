@@ -392,6 +392,10 @@ class BinaryCrossEntropyLoss(Loss):
         inv_q = np.divide(dt(1), q, out=np.zeros_like(p), where=live_q)
         np.multiply(one_minus_t, inv_q, out=grad_out)
         grad_out -= np.divide(t, p, out=np.zeros_like(p), where=live_p)  # t/p: no 0·inf
+        # Where no clamp is active, (p - t) / (p (1 - p)) is the same derivative without the
+        # cancellation of -t/p + (1-t)/(1-p) when p is close to t.
+        both = live_p & live_q
+        np.divide(p - t, p * q, out=grad_out, where=both)
         if hess_out is not None:
             # (t / p) / p, not t · (1/p)²: in float32 1/p (p < 3e-39) or 1/p² (p < 5e-20)
             # overflows, and t = 0 would then give 0·inf = NaN instead of 0.
