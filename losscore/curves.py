@@ -58,7 +58,7 @@ def loss_curve(
         if loss_obj.name == "binary_cross_entropy":
             if start < 0.0 or stop > 1.0:
                 raise InvalidParameterError(
-                    "start",
+                    "start" if start < 0.0 else "stop",
                     "for binary_cross_entropy x is a probability: "
                     "start and stop must lie in [0, 1]",
                 )

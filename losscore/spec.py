@@ -10,9 +10,12 @@ generated from these objects, so there is exactly one source of truth.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import numpy as np
 
 from losscore.errors import InvalidParameterError
 
@@ -104,7 +107,7 @@ def resolve_params(
     out: dict[str, float] = {}
     for p in specs:
         raw = given.get(p.name, p.default)
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
+        if isinstance(raw, bool | np.bool_) or not isinstance(raw, numbers.Real):
             raise InvalidParameterError(
                 f"{field_prefix}.{p.name}", f"must be a number, got {raw!r}"
             )

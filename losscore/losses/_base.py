@@ -102,7 +102,10 @@ class Loss(ABC):
         loss = np.empty(self.elementwise_shape(prediction.shape), dtype=dtype)
         grad = np.empty_like(prediction)
         hess = np.empty_like(prediction) if hessian else None
-        self.kernel(prediction, target, params, loss, grad, hess)
+        # Same floating-point policy as evaluate: overflow to inf where the true value exceeds
+        # the float range is documented behaviour, not a warning.
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            self.kernel(prediction, target, params, loss, grad, hess)
         return loss, grad, hess
 
 
