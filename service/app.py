@@ -43,7 +43,9 @@ def default_routers() -> list[APIRouter]:
         log.warning("norm routes disabled: %s", exc)
     else:
         routers.append(norms.router)
-    routers += [plots.router, health.router]
+    from service.routers import models, train
+
+    routers += [plots.router, train.router, models.router, health.router]
     return routers
 
 

@@ -65,6 +65,51 @@ class FitResult:
     def n_features(self) -> int:
         return int(self.coef.shape[-1])
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FitResult:
+        """Inverse of :meth:`to_dict` (JSON floats round-trip exactly, so predictions match)."""
+        loss = dict(data["loss"])
+        name = loss.pop("name")
+        penalty = data["penalty"]
+        coef = np.asarray(data["coef"], dtype=np.float64)
+        icpt = data["intercept"]
+        intercept: float | FloatArray = (
+            float(icpt) if np.ndim(icpt) == 0 else np.asarray(icpt, dtype=np.float64)
+        )
+        classes = None if data.get("classes") is None else np.asarray(data["classes"])
+
+        def opt(key: str) -> FloatArray | None:
+            v = data.get(key)
+            return None if v is None else np.asarray(v, dtype=np.float64)
+
+        return cls(
+            task=data["task"],
+            loss=name,
+            loss_params={k: float(v) for k, v in loss.items()},
+            penalty=penalty["name"],
+            alpha=float(penalty["alpha"]),
+            l1_ratio=float(penalty["l1_ratio"]),
+            fit_intercept=bool(data["fit_intercept"]),
+            standardize=bool(data["standardize"]),
+            coef=coef,
+            intercept=intercept,
+            classes=classes,
+            multiclass=data.get("multiclass"),
+            objective=float(data["objective"]),
+            objectives=[float(v) for v in data.get("objectives", [])],
+            history=[float(v) for v in data.get("history", [])],
+            n_iter=int(data["n_iter"]),
+            converged=bool(data["converged"]),
+            stop_reason=str(data["stop_reason"]),
+            optimality=float(data["optimality"]),
+            solver=str(data["solver"]),
+            metrics={k: float(v) for k, v in data.get("metrics", {}).items()},
+            elapsed_ms=float(data["elapsed_ms"]),
+            provenance=dict(data.get("provenance", {})),
+            feature_mean=opt("feature_mean"),
+            feature_scale=opt("feature_scale"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible data (lists, floats, strings); no pickle needed."""
 

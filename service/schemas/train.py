@@ -1,0 +1,55 @@
+"""Request bodies of ``/v1/train`` and ``/v1/models/{id}/predict``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+__all__ = ["LossIn", "PenaltyIn", "PredictRequest", "TrainRequest"]
+
+
+class LossIn(BaseModel):
+    """A loss by name with its parameters, exactly as in ``/v1/evaluate``."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class PenaltyIn(BaseModel):
+    """R(w) and its strength: F = mean loss + alpha·R(w)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["none", "l2", "l1", "elastic_net"] = "l2"
+    alpha: float = Field(1e-4, ge=0.0)
+    l1_ratio: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class TrainRequest(BaseModel):
+    """Fit a linear model on (X, y); see docs/TRAINING.md for the objective and solvers."""
+
+    model_config = ConfigDict(extra="forbid")
+    task: Literal["classification", "regression"]
+    loss: LossIn
+    penalty: PenaltyIn = PenaltyIn()
+    X: list[list[float]]
+    y: list[StrictInt | StrictFloat | StrictStr | StrictBool]
+    sample_weight: list[float] | None = None
+    class_weight: dict[str, float] | Literal["balanced"] | None = None
+    fit_intercept: bool = True
+    standardize: bool = False
+    max_iter: int = Field(1000, ge=1)
+    tol: float = Field(1e-8, gt=0.0)
+    time_limit_s: float | None = Field(None, gt=0.0)
+    random_state: int | None = 0
+    on_time_limit: Literal["return", "error"] = "return"
+
+
+class PredictRequest(BaseModel):
+    """Rows to predict, shape (n, d) with the model's d."""
+
+    model_config = ConfigDict(extra="forbid")
+    X: list[list[float]]
