@@ -18,6 +18,7 @@ Several classes: multinomial for ``softmax_cross_entropy``, one-vs-rest otherwis
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -129,6 +130,11 @@ def _problem(opts: Options, target: Any, data: Dataset, scaling: _Scaling, k: in
     )
 
 
+def _joined(thread: threading.Thread, digest: list[str]) -> str:
+    thread.join()
+    return digest[0]
+
+
 def fit(
     X: Any,
     y: Any,
@@ -188,6 +194,10 @@ def fit(
     data = encode_dataset(
         X, y, classification=classification, sample_weight=sample_weight, class_weight=class_weight
     )
+    # the sha256 of the data runs on another core while the solver works (hashlib releases the GIL)
+    digest: list[str] = []
+    hasher = threading.Thread(target=lambda: digest.append(data_hash(data.X, y, sample_weight)))
+    hasher.start()
     scaling = _Scaling.of(
         data.X,
         data.sample_weight,
@@ -257,7 +267,7 @@ def fit(
         solver=outputs[0][0].solver,
         metrics={},
         elapsed_ms=0.0,
-        provenance=provenance(random_state, data_hash(data.X, y, sample_weight)),
+        provenance=provenance(random_state, _joined(hasher, digest)),
         feature_mean=scaling.mean if opts.standardize else None,
         feature_scale=scaling.sigma if opts.standardize else None,
     )

@@ -24,7 +24,7 @@ from losscore.train._problem import Problem
 from losscore.train.solvers._lbfgs import kkt_residual
 from losscore.train.solvers._monitor import Monitor, SolverOutput
 
-__all__ = ["GramQuadratic", "solve_squared_error"]
+__all__ = ["GramQuadratic", "solve_linear", "solve_squared_error"]
 
 
 class GramQuadratic:
@@ -61,7 +61,7 @@ class GramQuadratic:
         return val, 2 * Ht - 2 * self.q + self.lam2 * theta
 
 
-def _solve_linear(M: FloatArray, rhs: FloatArray) -> FloatArray:
+def solve_linear(M: FloatArray, rhs: FloatArray) -> FloatArray:
     try:
         factor = scipy.linalg.cho_factor(M, lower=True, check_finite=False)
         diag = np.diag(factor[0])
@@ -82,9 +82,9 @@ def solve_squared_error(
     quad = GramQuadratic(problem)
     if not problem.lam1.any():
         M = quad.H + 0.5 * np.diag(quad.lam2)
-        theta = _solve_linear(M, quad.q)
+        theta = solve_linear(M, quad.q)
         # one step of iterative refinement against the exact normal equations
-        theta = theta + _solve_linear(M, quad.q - M @ theta)
+        theta = theta + solve_linear(M, quad.q - M @ theta)
         _, grad = problem.smooth_value_grad(theta)
         opt = kkt_residual(grad, theta, problem.lam1)
         monitor.record(quad.value_grad(theta)[0], opt)
