@@ -31,7 +31,9 @@ from losscore.losses import Loss
 
 __all__ = ["ChunkSums", "Problem", "chunk_sums"]
 
-CHUNK_ELEMENTS = 1 << 22  # rows per block x features ≈ 4M doubles (32 MB)
+CHUNK_ELEMENTS = 1 << 18  # rows per block x features ≈ 262k doubles (2 MB, cache-sized)
+# Cache-sized blocks matter: OpenBLAS's threaded x·A and A·Wᵀ (k small) on a tall matrix run
+# 3x-30x slower than the same products done block by block (measured at 10⁶ x 20).
 
 
 @dataclass
@@ -147,14 +149,20 @@ class Problem:
         return out
 
     def z_matvec(self, v: FloatArray) -> FloatArray:
-        """Z v (k = 1)."""
+        """Z v (k = 1), block by block."""
         w = v / self.scale
-        out: FloatArray = self.X @ w - float(self.mean @ w)
+        out: FloatArray = np.empty(self.n)
+        for sl in self.blocks():
+            np.matmul(self.X[sl], w, out=out[sl])
+        out -= float(self.mean @ w)
         return out
 
     def z_rmatvec(self, g: FloatArray) -> FloatArray:
-        """Zᵀ g (k = 1)."""
-        out: FloatArray = (g @ self.X - self.mean * g.sum()) / self.scale
+        """Zᵀ g (k = 1), block by block."""
+        acc = np.zeros(self.d)
+        for sl in self.blocks():
+            acc += g[sl] @ self.X[sl]
+        out: FloatArray = (acc - self.mean * g.sum()) / self.scale
         return out
 
     def data_term(self, theta: FloatArray) -> tuple[float, FloatArray]:
@@ -212,6 +220,11 @@ class Problem:
         return val + 0.5 * float(self.lam2 @ (v * v)), grad
 
     def scores(self, theta: FloatArray) -> FloatArray:
+        """x·w + b for every row (n,) or (n, k), block by block."""
         w, b_raw = self.raw(theta)
-        out: FloatArray = self.X @ w + b_raw[0] if self.k == 1 else self.X @ w.T + b_raw
+        out: FloatArray = np.empty((self.n,) if self.k == 1 else (self.n, self.k))
+        wt = w if self.k == 1 else w.T
+        for sl in self.blocks():
+            np.matmul(self.X[sl], wt, out=out[sl])
+        out += b_raw[0] if self.k == 1 else b_raw
         return out

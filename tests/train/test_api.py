@@ -98,8 +98,8 @@ def test_standardize_reports_original_units_and_handles_constant_columns():
 
 def test_time_limit_returns_best_so_far():
     rng = np.random.default_rng(4)
-    X = rng.normal(size=(20_000, 30))
-    y = np.where(X @ rng.normal(size=30) + rng.normal(size=20_000) > 0, 1, -1)
+    X = rng.normal(size=(100_000, 30))
+    y = np.where(X @ rng.normal(size=30) + rng.normal(size=100_000) > 0, 1, -1)
     r = fit(
         X,
         y,
