@@ -173,3 +173,29 @@ def test_binary_losses_l1_and_elastic_net_are_consistent(blobs, loss):
                     loss, X, ys, w, r.intercept, alpha=0.05, penalty=penalty, l1_ratio=0.5
                 )
                 assert Fj >= F - 1e-9
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_fused_softmax_oracle_matches_registry_loss(smoothing):
+    from losscore.train._problem import _softmax_sums
+
+    rng = np.random.default_rng(6)
+    Z = rng.normal(size=(50, 4))
+    t = rng.integers(0, 3, size=50)
+    w = rng.uniform(0.5, 2.0, size=50)
+    W = rng.normal(size=(3, 4))
+    b = rng.normal(size=3)
+    fused = _softmax_sums(Z, t, w, W, b, {"label_smoothing": smoothing}, float(w.sum()))
+    ev = losscore.evaluate(
+        "softmax_cross_entropy",
+        Z @ W.T + b,
+        t,
+        weight=w,
+        reduction="sum",
+        label_smoothing=smoothing,
+    )
+    assert fused.loss_sum == pytest.approx(ev.value, rel=1e-13)
+    np.testing.assert_allclose(fused.grad_coef, ev.gradient.T @ Z, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        fused.grad_intercept, ev.gradient.sum(axis=0), rtol=1e-12, atol=1e-14
+    )
