@@ -7,12 +7,17 @@ with it. Then it prints
 
 1. requests/s of ``POST /v1/evaluate`` with 1,000-element arrays (nested lists) relative
    to ``POST /bare`` with the same body (goal >= 0.8);
-2. end-to-end milliseconds (the client, ``http.client``, sends pre-encoded bytes and
-   reads the whole response)
-   for 10**6 float64 elements per encoding, relative to the in-process
-   ``losscore.evaluate`` time on the same arrays (goals: binary <= 3x, b64 <= 5x).
+2. end-to-end milliseconds for 10**6 float64 elements per encoding, relative to the
+   in-process ``losscore.evaluate`` time on the same arrays (goals: binary <= 3x,
+   b64 <= 5x). The client (:class:`RawHTTP`, a plain keep-alive socket) sends
+   pre-encoded bytes with ``sendall`` and reads the whole response with ``recv_into``
+   a preallocated buffer; ``--client http.client`` uses the standard library instead.
    The in-process time is measured with glibc's default malloc and with the tuning the
    server applies (``service.memory``); ratios use the faster of the two.
+   Two transport rows bound what HTTP can reach: an ``/echo`` endpoint in the same
+   server (reads the body, sends it back) and a plain-socket echo in another process
+   (blocking sockets, ``recv_into`` + ``sendall``, no HTTP: the loopback floor for
+   moving the same bytes in and out from Python).
 
 Usage: ``.venv/bin/python bench/service.py [--seconds 3] [--rounds 5] [--n 1000000]``.
 """
@@ -79,6 +84,79 @@ def serve(port: int) -> None:
         return Response(await request.body(), media_type="application/octet-stream")
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def serve_socket_echo(port: int) -> None:
+    """Plain-socket echo (in the child process): 8-byte length, payload; payload back."""
+    srv = socket.create_server(("127.0.0.1", port))
+    buf = bytearray(64 << 20)
+    view = memoryview(buf)
+    while True:
+        conn, _ = srv.accept()
+        with conn:
+            while True:
+                head = conn.recv(8, socket.MSG_WAITALL)
+                if len(head) < 8:
+                    break
+                n = int.from_bytes(head, "big")
+                got = 0
+                while got < n:
+                    k = conn.recv_into(view[got:n])
+                    if not k:
+                        return
+                    got += k
+                conn.sendall(view[:n])
+
+
+class RawHTTP:
+    """Keep-alive HTTP/1.1 client over a plain socket, for large bodies.
+
+    The request body is sent with ``sendall`` as it is; the response body is read with
+    ``recv_into`` a preallocated buffer, sized by ``Content-Length`` (no chunked
+    responses). ``http.client`` allocates a fresh ``bytes`` per response instead.
+    """
+
+    def __init__(self, port: int, size: int = 128 << 20) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray(size)
+        self.view = memoryview(self.buf)
+
+    def post(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, memoryview]:
+        lines = [f"POST {path} HTTP/1.1", "host: 127.0.0.1", f"content-length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "content-length"]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.sock.sendall(body)
+        got = 0
+        while (end := self.buf.find(b"\r\n\r\n", 0, got)) < 0:
+            k = self.sock.recv_into(self.view[got:], 65536)
+            if not k:
+                raise ConnectionError("server closed the connection")
+            got += k
+        head = bytes(self.view[:end]).decode("latin-1").split("\r\n")
+        fields = dict(line.split(":", 1) for line in head[1:])
+        length = int({k.lower(): v for k, v in fields.items()}["content-length"])
+        total = end + 4 + length
+        while got < total:
+            k = self.sock.recv_into(self.view[got:total])
+            if not k:
+                raise ConnectionError("server closed the connection")
+            got += k
+        return int(head[0].split()[1]), self.view[end + 4 : total]
+
+    def socket_echo(self, body: bytes) -> None:
+        """One round trip through :func:`serve_socket_echo`."""
+        self.sock.sendall(len(body).to_bytes(8, "big"))
+        self.sock.sendall(body)
+        got = 0
+        while got < len(body):
+            k = self.sock.recv_into(self.view[got : len(body)])
+            if not k:
+                raise ConnectionError("echo server closed the connection")
+            got += k
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def free_port() -> int:
@@ -168,6 +246,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--socket-echo", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--client",
+        choices=("raw", "http.client"),
+        default="raw",
+        help="client for the large requests (default: raw socket)",
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="per throughput measurement")
     parser.add_argument("--threads", type=int, default=4, help="client threads for throughput")
     parser.add_argument("--pairs", type=int, default=3, help="service/bare throughput pairs")
@@ -176,6 +261,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
+        return
+    if args.socket_echo:
+        serve_socket_echo(args.socket_echo)
         return
 
     print(f"# service benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
@@ -281,9 +369,9 @@ def main() -> None:
             f"in-process losscore.evaluate : {core_default:8.1f} ms (default malloc), "
             f"{core_tuned:.1f} ms (tuned malloc); ratios below use the faster, {core:.1f} ms"
         )
-        # Requests are encoded once (httpx builds the multipart body), then sent with the
-        # standard library's http.client over one keep-alive connection: it reads a response
-        # with one large recv, where httpx's pure-Python h11 adds ~20 ms per 16 MB.
+        # Requests are encoded once (httpx builds the multipart body), then sent over one
+        # keep-alive connection: by default a plain socket (sendall, recv_into a
+        # preallocated buffer); httpx's pure-Python h11 would add ~20 ms per 16 MB.
         prepared: dict[str, tuple[str, dict[str, str], bytes]] = {}
         for name, (path, kwargs) in cases.items():
             request = httpx.Request("POST", base + path, **kwargs)
@@ -291,29 +379,58 @@ def main() -> None:
             headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
             prepared[name] = (path, headers, body)
         port = int(base.rsplit(":", 1)[1])
+        floor_name = "plain-socket echo (no HTTP)"
+        echo_port = free_port()
+        echo_proc = subprocess.Popen(
+            [sys.executable, __file__, "--socket-echo", str(echo_port)], cwd=ROOT
+        )
+        echo_body = prepared["echo endpoint (same bytes)"][2]
+        raw = RawHTTP(port)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                floor_client = RawHTTP(echo_port)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
         def call(name: str) -> None:
+            if name == floor_name:
+                floor_client.socket_echo(echo_body)
+                return
             path, headers, body = prepared[name]
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            if response.status != 200:
-                raise SystemExit(f"{name}: {response.status} {data[:300]!r}")
+            if args.client == "raw":
+                status, data = raw.post(path, headers, body)
+            else:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                status, data = response.status, memoryview(response.read())
+            if status != 200:
+                raise SystemExit(f"{name}: {status} {bytes(data[:300])!r}")
 
+        names = [*cases, floor_name]
         best: dict[str, float] = {}
         try:
-            for name in cases:  # warm-up
+            for name in names:  # warm-up
                 call(name)
             # round-robin, so background load hits every case alike; best of the rounds
             for _ in range(args.rounds):
-                for name in cases:
+                for name in names:
                     t0 = time.perf_counter()
                     call(name)
                     ms = (time.perf_counter() - t0) * 1e3
                     best[name] = min(best.get(name, ms), ms)
         finally:
+            raw.close()
             conn.close()
+            floor_client.close()
+            echo_proc.terminate()
+            echo_proc.wait(timeout=10)
+        prepared[floor_name] = ("", {}, echo_body)
+        print(f"client: {args.client}; load average now {os.getloadavg()[0]:.2f}")
         for name, (_, _, body) in prepared.items():
             print(
                 f"{name:<28} : {best[name]:8.1f} ms  {best[name] / core:6.2f}x in-process"

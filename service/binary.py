@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from service.arrays import out_number
 from service.compute import Inputs, check_total, evaluation_dict, run_loss
 from service.errors import ApiError, from_validation_error
-from service.responses import dumps, dumps_chunks
+from service.responses import Chunk, array_chunk, dumps, dumps_chunks
 from service.schemas.evaluate import BinaryEvaluateHeader
 from service.settings import Settings
 
@@ -54,7 +55,7 @@ def parse_header(text: str | None, field: str) -> BinaryEvaluateHeader:
 class Reply:
     """Response chunks with their media type and extra headers."""
 
-    chunks: list[bytes]
+    chunks: Sequence[Chunk]
     media_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -76,7 +77,7 @@ def _run(header: BinaryEvaluateHeader, inputs: Inputs, raw_output: bool) -> Repl
         "parts": [{"name": n, "shape": list(a.shape)} for n, a in parts],
     }
     return Reply(
-        [a.tobytes() for a in little],
+        [array_chunk(a) for a in little],  # views of the result arrays: no copies
         "application/octet-stream",
         {RESULT_HEADER: dumps(meta).decode("ascii")},
     )

@@ -9,14 +9,20 @@ so a 10⁶-element response is neither concatenated nor decoded to ``str``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import orjson
+from numpy.typing import NDArray
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["Blob", "ChunkedResponse", "dumps", "dumps_chunks"]
+__all__ = ["Blob", "Chunk", "ChunkedResponse", "array_chunk", "dumps", "dumps_chunks"]
+
+Chunk = bytes | memoryview
+"""A piece of a response body: bytes, or a byte view of a NumPy buffer (sent without a copy)."""
 
 _MARK = re.compile(rb'"@@losscore-blob-(\d+)@@"')
 
@@ -57,6 +63,16 @@ def dumps_chunks(obj: Any) -> list[bytes]:
     return chunks
 
 
+def array_chunk(arr: NDArray[Any]) -> memoryview:
+    """The bytes of *arr* in memory order as a flat view, without copying.
+
+    *arr* must be C-contiguous; the view keeps the array alive until it is sent.
+    """
+    if not arr.flags.c_contiguous:
+        raise ValueError("array_chunk needs a C-contiguous array")
+    return arr.reshape(-1).view(np.uint8).data
+
+
 def dumps(obj: Any) -> bytes:
     """JSON of *obj* as one ``bytes``."""
     chunks = dumps_chunks(obj)
@@ -64,11 +80,15 @@ def dumps(obj: Any) -> bytes:
 
 
 class ChunkedResponse(Response):
-    """A response whose body is sent as several ASGI messages (known total length)."""
+    """A response whose body is sent as several ASGI messages (known total length).
+
+    Chunks may be memoryviews of NumPy buffers: uvicorn hands them to the transport
+    as they are, so megabytes of results are never copied into ``bytes`` first.
+    """
 
     def __init__(
         self,
-        chunks: list[bytes],
+        chunks: Sequence[Chunk],
         status_code: int = 200,
         media_type: str = "application/json",
         headers: dict[str, str] | None = None,
