@@ -10,6 +10,8 @@ The x axis depends on the loss kind:
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,20 +37,40 @@ class Curve:
     gradient: FloatArray
 
 
+def _grid(start: float, stop: float, num: int) -> FloatArray:
+    """``np.linspace(start, stop, num)``; where stop − start exceeds the float range (linspace
+    gives NaN there) the same grid as (1 − t)·start + t·stop, exact at both ends."""
+    if math.isfinite(stop - start):
+        return np.linspace(start, stop, num)
+    t = np.linspace(0.0, 1.0, num)
+    x: FloatArray = (1.0 - t) * start + t * stop
+    x[0], x[-1] = start, stop
+    return x
+
+
 def loss_curve(
     loss: str | Loss, *, start: float = -3.0, stop: float = 3.0, num: int = 201, **params: Any
 ) -> Curve:
     """ℓ(x) and dℓ/dx on ``np.linspace(start, stop, num)`` (see the module docstring for x)."""
     loss_obj = get_loss(loss)
-    if not (np.isfinite(start) and np.isfinite(stop)):
-        raise InvalidParameterError("start" if not np.isfinite(start) else "stop", "must be finite")
+    for field, bound in (("start", start), ("stop", stop)):
+        if isinstance(bound, bool | np.bool_) or not isinstance(bound, numbers.Real):
+            raise InvalidParameterError(field, f"must be a number, got {bound!r}")
+        if not math.isfinite(bound):
+            raise InvalidParameterError(field, "must be finite")
+    start, stop = float(start), float(stop)
     if start >= stop:
         raise InvalidParameterError("stop", f"must be greater than start ({start!r}), got {stop!r}")
-    if isinstance(num, bool) or not isinstance(num, int) or not 2 <= num <= MAX_CURVE_POINTS:
+    if (
+        isinstance(num, bool | np.bool_)
+        or not isinstance(num, numbers.Integral)
+        or not 2 <= num <= MAX_CURVE_POINTS
+    ):
         raise InvalidParameterError(
             "num", f"must be an integer in [2, {MAX_CURVE_POINTS}], got {num!r}"
         )
-    x = np.linspace(start, stop, num)
+    num = int(num)
+    x = _grid(start, stop, num)
     if loss_obj.kind == "regression":
         result = evaluate(loss_obj, x, np.zeros_like(x), reduction="none", **params)
         return Curve(

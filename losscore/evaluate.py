@@ -12,7 +12,8 @@ Conventions (the same for every loss):
 * ``hessian`` is the diagonal of the second derivative of the same quantity.
 
 Dtypes: float32 stays float32; float64, integers and mixed widths compute in
-float64. Class-index and binary-label targets do not take part in the dtype choice.
+float64. Class-index and binary-label targets do not take part in the dtype choice
+(class-probability targets do).
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def _prediction_array(
     pred_raw = as_numeric("prediction", prediction)
     target_raw = as_numeric("target", target)
     weight_raw = None if weight is None else as_numeric("weight", weight)
-    label_target = loss.kind == "multiclass" or (
+    # Labels and class indices do not take part in the dtype choice; class probabilities
+    # (a multiclass target of the prediction's shape) do, like any real-valued target.
+    label_target = (loss.kind == "multiclass" and target_raw.shape != pred_raw.shape) or (
         loss.kind == "binary" and loss.name != "binary_cross_entropy"
     )
     dtype = common_float_dtype(pred_raw, None if label_target else target_raw, weight_raw)
@@ -150,8 +153,12 @@ def evaluate(
     dtype = pred.dtype
 
     w = None if weight_raw is None else _prepare_weight(weight_raw, el_shape, dtype)
-    weight_sum = float(n) if w is None else float(np.sum(w, dtype=np.float64))
-    has_zero_weight = w is not None and not bool(np.all(w))
+    # The weighted mean uses w' = w·2^-e with the largest w' in [1, 2) for its value and
+    # gradient (exact scaling; Σw'ℓ / Σw' = Σwℓ / Σw): Σw', 1/Σw' and w'·ℓ' then stay in
+    # range for weights of any magnitude (1e-320 or 1e308). `elementwise` keeps w·ℓ.
+    w_mean, exponent = _mean_weights(w) if reduction == "mean" and n else (w, 0)
+    weight_sum = float(n) if w_mean is None else float(np.sum(w_mean, dtype=np.float64))
+    has_zero_weight = w_mean is not None and not bool(np.all(w_mean))
     if reduction == "mean":
         if n == 0:
             raise InvalidInputError(
@@ -175,18 +182,24 @@ def evaluate(
             h = None if hess is None else hess[lo:hi]
             el = elementwise[lo:hi]
             loss_obj.kernel(pred_flat[lo:hi], target_flat[lo:hi], resolved, el, g, h)
-            if w is not None:
-                wc = w[lo:hi]
+            partial = None
+            if w is not None and w_mean is not None:
+                wc, wm = w[lo:hi], w_mean[lo:hi]
+                if exponent:  # the mean's value is Σw'ℓ, not Σwℓ (see above)
+                    scaled = el * wm
+                    if has_zero_weight:
+                        scaled[wm == 0] = 0
+                    partial = float(np.sum(scaled, dtype=np.float64))
                 el *= wc
-                wg = wc[:, None] if multiclass else wc
+                wg = wm[:, None] if multiclass else wm
                 g *= wg
                 if h is not None:
                     h *= wg
                 if has_zero_weight:
                     # A zero weight removes the element: 0·∞ (e.g. exponential loss at
                     # z < -709) must give 0, not NaN.
-                    zero = wc == 0
-                    el[zero] = 0
+                    el[wc == 0] = 0
+                    zero = wm == 0
                     g[zero] = 0
                     if h is not None:
                         h[zero] = 0
@@ -194,7 +207,7 @@ def evaluate(
                 g *= c
                 if h is not None:
                     h *= c
-            return float(np.sum(el, dtype=np.float64))
+            return float(np.sum(el, dtype=np.float64)) if partial is None else partial
 
     partial_sums = map_chunks(run, chunk_bounds(n, rows_per_chunk))
     with np.errstate(over="ignore", invalid="ignore"):
@@ -213,8 +226,9 @@ def evaluate(
         reduced = total * scale if reduction == "mean" else total
         if reduction == "mean" and math.isinf(reduced):
             # Σ w·ℓ beyond the float64 range does not make the mean infinite: rescale first
-            with np.errstate(over="ignore"):
-                reduced = float(np.sum(elementwise.astype(np.float64) * scale))
+            with np.errstate(over="ignore", under="ignore"):
+                terms = np.ldexp(elementwise.astype(np.float64), -exponent)
+                reduced = float(np.sum(terms * scale))
         with np.errstate(over="ignore"):  # a float32 total beyond its range is inf
             value = float(dtype.type(reduced))
 
@@ -226,5 +240,27 @@ def evaluate(
         elementwise=elementwise.reshape(el_shape),
         gradient=gradient.reshape(pred.shape),
         hessian=None if hess is None else hess.reshape(pred.shape),
-        weight_sum=weight_sum,
+        weight_sum=_ldexp(weight_sum, exponent),
     )
+
+
+def _mean_weights(w: FloatArray | None) -> tuple[FloatArray | None, int]:
+    """``(w·2^-e, e)`` with the largest scaled weight in [1, 2); ``(w, 0)`` when no scaling."""
+    if w is None:
+        return None, 0
+    top = float(np.max(w))
+    if top == 0.0:
+        return w, 0
+    exponent = math.frexp(top)[1] - 1
+    if exponent == 0:
+        return w, 0
+    with np.errstate(under="ignore"):
+        return np.ldexp(w, -exponent), exponent
+
+
+def _ldexp(x: float, exponent: int) -> float:
+    """x·2**exponent, +inf instead of OverflowError."""
+    try:
+        return math.ldexp(x, exponent)
+    except OverflowError:
+        return math.inf

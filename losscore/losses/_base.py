@@ -4,7 +4,7 @@ A kernel computes per-element loss ℓ, derivative ∂ℓ/∂f and second deriva
 ∂²ℓ/∂f² for a contiguous chunk of *validated* inputs and writes them into
 caller-owned buffers. Validation (shapes, finiteness, labels, domains) happens
 once, in :meth:`Loss.check_prediction` / :meth:`Loss.prepare_target`, before
-any kernel runs; the engine in :mod:`losscore._evaluate` handles chunking,
+any kernel runs; the engine in :mod:`losscore.evaluate` handles chunking,
 threads, weights and reductions. Solvers call :meth:`Loss.pointwise` directly.
 """
 

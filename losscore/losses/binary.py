@@ -387,7 +387,7 @@ class BinaryCrossEntropyLoss(Loss):
         np.maximum(log_q, dt(_LOG_CLAMP), out=log_q)
         np.multiply(t, log_p, out=loss_out)
         loss_out += one_minus_t * log_q
-        np.negative(loss_out, out=loss_out)
+        np.subtract(0, loss_out, out=loss_out)  # -(·) without -0.0 where the loss is 0
         q = dt(1) - p
         inv_q = np.divide(dt(1), q, out=np.zeros_like(p), where=live_q)
         np.multiply(one_minus_t, inv_q, out=grad_out)

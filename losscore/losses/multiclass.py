@@ -249,7 +249,7 @@ class MulticlassHingeLoss(MulticlassLoss):
         active = (loss_out > 0).astype(prediction.dtype)
         grad_out.fill(0)
         grad_out[rows, best] = active
-        grad_out[rows, target] = -active
+        grad_out[rows, target] -= active  # 0 - 0 = +0: no -0.0 where the hinge is 0
         if hess_out is not None:
             hess_out.fill(0)
 

@@ -535,6 +535,21 @@ def test_float64_stays_float64_and_mixed_widths_give_float64(name: str) -> None:
         assert losscore.evaluate(name, f, y.astype(np.float32)).gradient.dtype == np.float64
 
 
+def test_class_probability_targets_take_part_in_the_dtype_rule() -> None:
+    """Probabilities are real-valued targets: float32 scores with float64 rows give float64;
+    class indices (labels) never widen float32 scores."""
+    f32 = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], dtype=np.float32)
+    probs = np.array([[0.2, 0.5, 0.3], [0.0, 0.0, 1.0]])
+    res = losscore.evaluate("softmax_cross_entropy", f32, probs)
+    assert res.gradient.dtype == np.float64
+    ref = losscore.evaluate("softmax_cross_entropy", f32.astype(np.float64), probs)
+    np.testing.assert_array_equal(res.gradient, ref.gradient)
+    both32 = losscore.evaluate("softmax_cross_entropy", f32, probs.astype(np.float32))
+    assert both32.gradient.dtype == np.float32
+    indices = losscore.evaluate("softmax_cross_entropy", f32, np.array([1, 2]))
+    assert indices.gradient.dtype == np.float32
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_integer_inputs_become_float64(name: str) -> None:
     spec = losscore.get_loss(name).spec

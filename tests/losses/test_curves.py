@@ -182,3 +182,23 @@ def test_curve_parameter_and_name_errors() -> None:
     assert info.value.field == "loss.beta"
     with pytest.raises(UnknownNameError):
         losscore.loss_curve("nope")
+
+
+def test_range_wider_than_the_float_range() -> None:
+    """stop − start beyond float64 max: np.linspace would give NaN; the grid stays exact."""
+    c = losscore.loss_curve("l1", start=-1.5e308, stop=1.5e308, num=5)
+    want = [-1.5e308, -7.5e307, 0.0, 7.5e307, 1.5e308]
+    assert c.x.tolist() == want
+    assert c.value.tolist() == [abs(v) for v in want]  # |r|, exact
+    assert c.gradient.tolist() == [-1.0, -1.0, 0.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("bound", ["1", None, True, [1.0]])
+def test_non_number_bounds(bound: Any) -> None:
+    with pytest.raises(InvalidParameterError) as info:
+        losscore.loss_curve("l2", start=bound)
+    assert info.value.field == "start"
+
+
+def test_numpy_integer_num() -> None:
+    assert losscore.loss_curve("l2", num=np.int64(3)).x.tolist() == [-3.0, 0.0, 3.0]

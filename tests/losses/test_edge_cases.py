@@ -248,6 +248,43 @@ def test_zero_weight_removes_an_infinite_term(reduction: str) -> None:
         assert res.value == pytest.approx(2 * math.exp(-1.0) * scale, rel=1e-15)
 
 
+@pytest.mark.parametrize(
+    ("dtype", "weights"),
+    [
+        (np.float64, [1e308, 1e308, 5e307]),  # Σw overflows float64
+        (np.float64, [1e-320, 3e-320, 2e-320]),  # 1/Σw overflows float64
+        (np.float64, [5e-324, 0.0, 5e-324]),  # smallest subnormal, and a zero
+        (np.float32, [3e38, 3e38, 1e38]),  # w·ℓ' overflows float32
+        (np.float32, [1e-45, 3e-45, 1e-45]),  # 1/Σw overflows float32
+    ],
+)
+def test_weighted_mean_with_extreme_weights(dtype: type, weights: list[float]) -> None:
+    """Σwℓ/Σw and wℓ'/Σw do not depend on the weights' scale: no inf, no 0, no NaN.
+
+    Oracle: exact rational arithmetic on the weights as stored (l2, r = 1, 2, 3).
+    """
+    from fractions import Fraction
+
+    f = np.array([1.0, 2.0, 3.0], dtype=dtype)
+    w = np.array(weights, dtype=dtype)
+    res = losscore.evaluate("l2", f, np.zeros(3, dtype), weight=w, hessian=True)
+    fw = [Fraction(float(x)) for x in w]
+    total = sum(fw, Fraction(0))
+    want_value = float(sum((wi * (i + 1) ** 2 for i, wi in enumerate(fw)), Fraction(0)) / total)
+    want_grad = [float(wi * 2 * (i + 1) / total) for i, wi in enumerate(fw)]
+    want_hess = [float(wi * 2 / total) for wi in fw]
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    assert res.gradient.dtype == dtype
+    assert res.value == pytest.approx(want_value, rel=rtol)
+    np.testing.assert_allclose(res.gradient, want_grad, rtol=rtol)
+    np.testing.assert_allclose(res.hessian, want_hess, rtol=rtol)  # type: ignore[arg-type]
+    want_sum = float(total) if total <= Fraction(F64_MAX) else math.inf
+    assert res.weight_sum == pytest.approx(want_sum, rel=1e-15)
+    # elementwise stays w·ℓ (here overflowing only where the true w·ℓ exceeds the range)
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(res.elementwise, w * f * f, rtol=rtol)
+
+
 def test_float32_sum_overflowing_is_inf_but_mean_is_not() -> None:
     f = np.full(4, 1.5e19, dtype=np.float32)  # r² = 2.25e38 each, sum 9e38 > float32 max
     zeros = np.zeros(4, dtype=np.float32)
@@ -472,3 +509,13 @@ def test_no_nan_anywhere_at_extreme_finite_inputs(name: str, dtype: type[np.floa
             for reduction in ("sum", "mean"):
                 total = losscore.evaluate(name, f, y, reduction=reduction, **params).value  # type: ignore[arg-type]
                 assert total is not None and not math.isnan(total)
+
+
+def test_no_negative_zero_where_the_loss_is_zero() -> None:
+    """A zero loss or gradient is +0.0 (JSON clients see "-0.0" otherwise)."""
+    bce = _none("binary_cross_entropy", [1.0, 0.0], [1.0, 0.0])
+    assert bce.elementwise.tolist() == [0.0, 0.0]
+    assert not np.signbit(bce.elementwise).any()
+    hinge = _none("multiclass_hinge", [[5.0, 0.0, 1.0]], [0])
+    assert hinge.elementwise.tolist() == [0.0]
+    assert not np.signbit(hinge.gradient).any()
