@@ -37,6 +37,27 @@ class Curve:
     gradient: FloatArray
 
 
+def _finite_real(field: str, value: object) -> float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise InvalidParameterError(field, f"must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise InvalidParameterError(field, "must be finite")
+    return float(value)
+
+
+def _point_count(value: object) -> int:
+    count = (
+        int(value)
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+        else None
+    )
+    if count is None or not 2 <= count <= MAX_CURVE_POINTS:
+        raise InvalidParameterError(
+            "num", f"must be an integer in [2, {MAX_CURVE_POINTS}], got {value!r}"
+        )
+    return count
+
+
 def _grid(start: float, stop: float, num: int) -> FloatArray:
     """``np.linspace(start, stop, num)``; where stop − start exceeds the float range (linspace
     gives NaN there) the same grid as (1 − t)·start + t·stop, exact at both ends."""
@@ -53,23 +74,10 @@ def loss_curve(
 ) -> Curve:
     """ℓ(x) and dℓ/dx on ``np.linspace(start, stop, num)`` (see the module docstring for x)."""
     loss_obj = get_loss(loss)
-    for field, bound in (("start", start), ("stop", stop)):
-        if isinstance(bound, bool | np.bool_) or not isinstance(bound, numbers.Real):
-            raise InvalidParameterError(field, f"must be a number, got {bound!r}")
-        if not math.isfinite(bound):
-            raise InvalidParameterError(field, "must be finite")
-    start, stop = float(start), float(stop)
+    start, stop = _finite_real("start", start), _finite_real("stop", stop)
     if start >= stop:
         raise InvalidParameterError("stop", f"must be greater than start ({start!r}), got {stop!r}")
-    if (
-        isinstance(num, bool | np.bool_)
-        or not isinstance(num, numbers.Integral)
-        or not 2 <= num <= MAX_CURVE_POINTS
-    ):
-        raise InvalidParameterError(
-            "num", f"must be an integer in [2, {MAX_CURVE_POINTS}], got {num!r}"
-        )
-    num = int(num)
+    num = _point_count(num)
     x = _grid(start, stop, num)
     if loss_obj.kind == "regression":
         result = evaluate(loss_obj, x, np.zeros_like(x), reduction="none", **params)
