@@ -46,11 +46,9 @@ def _finite_real(field: str, value: object) -> float:
 
 
 def _point_count(value: object) -> int:
-    count = (
-        int(value)
-        if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
-        else None
-    )
+    count = None
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        count = int(value)
     if count is None or not 2 <= count <= MAX_CURVE_POINTS:
         raise InvalidParameterError(
             "num", f"must be an integer in [2, {MAX_CURVE_POINTS}], got {value!r}"
