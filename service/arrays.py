@@ -35,6 +35,7 @@ __all__ = [
     "OutNumber",
     "Tensor",
     "TensorOut",
+    "check_shape",
     "decode_array",
     "encode_array",
     "encoding_of",
@@ -197,6 +198,22 @@ def _check_count(field: str, n: int, max_elements: int) -> None:
         )
 
 
+def check_shape(field: str, shape: list[int], max_elements: int) -> int:
+    """The element count of *shape*; 422 when it, or any one dimension, exceeds the limit.
+
+    Checking each dimension too keeps empty arrays such as ``[0, 10**30]`` (which NumPy
+    cannot represent) from reaching NumPy.
+    """
+    n = math.prod(shape)
+    _check_count(field, n, max_elements)
+    if any(d > max_elements for d in shape):
+        raise ApiError.invalid(
+            field,
+            f"shape {shape} has a dimension larger than the limit of {max_elements} elements",
+        )
+    return n
+
+
 def decode_array(field: str, value: Any, *, max_elements: int) -> NDArray[Any]:
     """Decode one request array (already validated by pydantic) into a NumPy array.
 
@@ -217,8 +234,7 @@ def decode_array(field: str, value: Any, *, max_elements: int) -> NDArray[Any]:
 
 
 def _decode_tensor(field: str, t: Tensor, max_elements: int) -> NDArray[Any]:
-    n = math.prod(t.shape)
-    _check_count(field, n, max_elements)
+    n = check_shape(field, t.shape, max_elements)
     dtype = np.dtype(t.dtype)
     if t.data is not None:
         if len(t.data) != n:

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import ValidationError
 
-from service.arrays import out_number
+from service.arrays import check_shape, out_number
 from service.compute import Inputs, check_total, evaluation_dict, run_loss
 from service.errors import ApiError, from_validation_error
 from service.responses import Chunk, array_chunk, dumps, dumps_chunks
@@ -107,11 +107,15 @@ def evaluate_octets(
             )
         p_shape = [rest // 2]
     t_shape = header.target_shape if header.target_shape is not None else p_shape
-    sizes = [math.prod(p_shape), math.prod(t_shape), w_n or 0]
     limit = settings.max_array_elements
-    for name, n in zip(("prediction", "target", "weight"), sizes, strict=True):
-        if n > limit:
-            raise ApiError.invalid(name, f"has {n} elements, more than the limit of {limit}")
+    sizes = [
+        check_shape(name, shape, limit) if shape is not None else 0
+        for name, shape in (
+            ("prediction", p_shape),
+            ("target", t_shape),
+            ("weight", header.weight_shape),
+        )
+    ]
     if sum(sizes) != total:
         raise ApiError.invalid(
             "body",

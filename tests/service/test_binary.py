@@ -105,6 +105,17 @@ def test_npy_refuses_pickles(client: Client) -> None:
             b"",
             "X-Losscore-Request.prediction_shape",
         ),
+        # empty, but not representable by NumPy: was a 500 ("Maximum allowed dimension")
+        (
+            {"loss": {"name": "l1"}, "reduction": "sum", "prediction_shape": [0, 10**30]},
+            b"",
+            "prediction",
+        ),
+        (
+            {"loss": {"name": "l1"}, "prediction_shape": [1], "target_shape": [1, 0, 10**20]},
+            np.zeros(1).tobytes(),
+            "target",
+        ),
     ],
 )
 def test_octet_stream_errors(client: Client, header: Any, raw: bytes, field: str) -> None:

@@ -71,6 +71,16 @@ JSON_CASES: list[tuple[str, Any, int, str]] = [
         422,
         "prediction.shape",
     ),
+    (  # empty, but NumPy cannot represent the shape: was a 500
+        "tensor-empty-huge-dim",
+        body(
+            prediction={"shape": [0, 10**30], "data": []},
+            target={"shape": [0, 10**30], "b64": ""},
+            reduction="sum",
+        ),
+        422,
+        "prediction",
+    ),
     (
         "float32-overflow",
         body(prediction={"shape": [2], "dtype": "float32", "data": [1e39, 0]}),
