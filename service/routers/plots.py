@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 import losscore
 from service.deps import SettingsDep, run_cpu
-from service.errors import ApiError, error_responses
+from service.errors import ApiError, ErrorDetail, error_responses
 from service.schemas.curves import PlotQuery, param_values
 from service.settings import Settings
 
@@ -52,7 +53,13 @@ def _plot(query: PlotQuery, settings: Settings) -> bytes:
             raise
     for unused in sorted(set(params) - used):
         raise ApiError.invalid(unused, f"none of the chosen losses has a parameter {unused!r}")
-    return losses_svg(curves)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # matplotlib's limits near 1e308
+            return losses_svg(curves)
+    except (ValueError, OverflowError) as exc:  # e.g. tick spacing beyond the float range
+        reason = f"the chart cannot be drawn over [{query.start:g}, {query.stop:g}] ({exc})"
+        details = [ErrorDetail(field=f, reason=reason) for f in ("start", "stop")]
+        raise ApiError(422, "invalid_input", f"start, stop: {reason}", details) from None
 
 
 @router.get(

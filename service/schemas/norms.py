@@ -35,7 +35,11 @@ class NormEvaluateRequest(BaseModel):
     norm: NormIn
     x: ArrayIn = Field(description="A vector (any shape is flattened), or a matrix for nuclear.")
     step: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="Prox step t > 0: prox_{t·g}(x)."
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        strict=True,
+        description="Prox step t > 0: prox_{t·g}(x).",
     )
     encoding: Encoding | None = Field(
         None, description="Encoding of response arrays; default: that of `x`."

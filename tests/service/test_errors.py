@@ -250,6 +250,9 @@ def test_too_many_compare_losses(small_client: Client) -> None:
         ("/v1/plots/losses.svg?names=", 422, "names"),
         ("/v1/plots/losses.svg?names=l1&delta=2", 422, "delta"),
         ("/v1/plots/losses.svg?names=huber&delta=nan", 422, "delta"),
+        # matplotlib cannot place ticks here: was a 500
+        ("/v1/plots/losses.svg?names=l1&start=1e308&stop=1.7e308", 422, "start"),
+        ("/v1/plots/losses.svg?names=l1&start=1e308&stop=1.7e308", 422, "stop"),
     ],
 )
 def test_hostile_queries(client: Client, url: str, status: int, field: str) -> None:
@@ -278,6 +281,9 @@ def test_unknown_route_and_method(client: Client) -> None:
         ({"norm": {"name": "elastic_net", "l1_ratio": 2.0}, "x": [1.0]}, "norm.l1_ratio"),
         ({"norm": {"name": "l1"}, "x": [1.0], "step": 0}, "step"),
         ({"norm": {"name": "l1"}, "x": [1.0], "step": -1}, "step"),
+        # were silently coerced to 1.0, unlike every other number in the API
+        ({"norm": {"name": "l1"}, "x": [1.0], "step": True}, "step"),
+        ({"norm": {"name": "l1"}, "x": [1.0], "step": "1"}, "step"),
         ({"norm": {"name": "l1"}, "x": [1.0, "a"]}, "x"),
         ({"norm": {"name": "nuclear"}, "x": [1.0, 2.0]}, "x"),
     ],
@@ -286,6 +292,23 @@ def test_hostile_norms(client: Client, payload: Any, field: str) -> None:
     assert_error(client.post("/v1/norms/evaluate", json=payload), 422, field)
 
 
+def test_norm_integer_step_is_a_number(client: Client) -> None:
+    r = client.post("/v1/norms/evaluate", json={"norm": {"name": "l1"}, "x": [3.0], "step": 1})
+    assert r.status_code == 200, r.text
+    assert r.json()["prox"] == [2.0]
+
+
 def test_norm_nan_literal(client: Client) -> None:
     raw = b'{"norm": {"name": "l2"}, "x": [1.0, Infinity]}'
     assert_error(client.post("/v1/norms/evaluate", content=raw), 422, "x")
+
+
+def test_curve_over_a_range_wider_than_the_float_range(client: Client) -> None:
+    """stop - start overflows float64: the curve is still exact (it was a 422 naming
+    'prediction', a field the request does not have, from np.linspace's NaN)."""
+    r = client.get("/v1/losses/l1/curve", params={"start": -1.5e308, "stop": 1.5e308, "num": 3})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["x"] == [-1.5e308, 0.0, 1.5e308]
+    assert got["value"] == [1.5e308, 0.0, 1.5e308]
+    assert got["gradient"] == [-1.0, 0.0, 1.0]
