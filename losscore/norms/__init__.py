@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from losscore._arrays import FloatArray, as_numeric, check_finite, common_float_dtype
-from losscore.errors import InvalidInputError, InvalidParameterError, UnknownNameError
+from losscore._registry import Registry
+from losscore.errors import InvalidInputError, InvalidParameterError
 from losscore.norms._base import Norm
 from losscore.norms.entrywise import ENTRYWISE_NORMS
 from losscore.norms.matrix import MATRIX_NORMS
@@ -46,41 +47,24 @@ from losscore.spec import NormSpec
 
 __all__ = ["Norm", "NormResult", "evaluate_norm", "get_norm", "list_norms", "norm_names"]
 
-_NORMS: dict[str, Norm] = {}
-_ALIASES: dict[str, str] = {}
-
-
-def _register(norm: Norm) -> None:
-    spec = norm.spec
-    for key in (spec.name, *spec.aliases):
-        if key in _ALIASES:
-            raise RuntimeError(f"norm name {key!r} registered twice")
-        _ALIASES[key] = spec.name
-    _NORMS[spec.name] = norm
-
-
+_REGISTRY: Registry[Norm] = Registry("norm", Norm)
 for _cls in (*ENTRYWISE_NORMS, *MATRIX_NORMS):
-    _register(_cls())
+    _REGISTRY.register(_cls())
 
 
 def norm_names() -> tuple[str, ...]:
     """Canonical names, in catalog order."""
-    return tuple(_NORMS)
+    return _REGISTRY.names()
 
 
 def get_norm(name: str | Norm, *, field: str = "norm.name") -> Norm:
     """The norm registered under *name* (a canonical name or an alias, case-insensitive)."""
-    if isinstance(name, Norm):
-        return name
-    key = _ALIASES.get(name.strip().lower()) if isinstance(name, str) else None
-    if key is None:
-        raise UnknownNameError(field, str(name), norm_names())
-    return _NORMS[key]
+    return _REGISTRY.get(name, field)
 
 
 def list_norms() -> list[NormSpec]:
     """Every norm's spec, in catalog order."""
-    return [norm.spec for norm in _NORMS.values()]
+    return [norm.spec for norm in _REGISTRY.items()]
 
 
 @dataclass(frozen=True)

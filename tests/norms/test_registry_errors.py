@@ -181,3 +181,20 @@ def test_parameter_free_norms_reject_parameters(name: str) -> None:
 def test_errors_are_value_errors() -> None:
     with pytest.raises(ValueError, match="step"):
         evaluate_norm("l1", [1.0], step=-1)
+
+
+def test_shared_registry_refuses_a_name_twice() -> None:
+    """Loss and norm catalogs share one registry; an alias clash is a startup error."""
+    from losscore._registry import Registry
+    from losscore.norms import Norm, get_norm
+
+    reg: Registry[Norm] = Registry("norm", Norm)
+    reg.register(get_norm("l1"))
+    with pytest.raises(RuntimeError, match="'manhattan' registered twice"):
+        reg.register(
+            type("Clash", (), {"spec": type("S", (), {"name": "x", "aliases": ("manhattan",)})})()
+        )  # type: ignore[arg-type]
+    assert reg.get(" MANHATTAN ", "f") is get_norm("l1")
+    with pytest.raises(losscore.UnknownNameError) as info:
+        reg.get("l2", "norm.name")
+    assert info.value.valid == ("l1",)
