@@ -148,6 +148,23 @@ def _class_factors(
     return per_class[codes]
 
 
+def _encode_labels(labels: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """(sorted distinct labels, index of each label in them), as ``np.unique(...,
+    return_inverse=True)``; integer labels over a small range skip the O(n log n) sort."""
+    if labels.shape[0] > 0 and (
+        labels.dtype.kind == "i" or (labels.dtype.kind == "u" and labels.dtype.itemsize < 8)
+    ):
+        lo, hi = int(labels.min()), int(labels.max())
+        if hi - lo < 1 << 16:
+            offset = labels.astype(np.int64) - lo
+            present = np.bincount(offset, minlength=hi - lo + 1) > 0
+            lookup = np.cumsum(present) - 1
+            classes = (np.flatnonzero(present) + lo).astype(labels.dtype)
+            return classes, lookup[offset].astype(np.intp)
+    classes, codes = np.unique(labels, return_inverse=True)
+    return classes, codes.astype(np.intp).reshape(-1)
+
+
 def encode_dataset(
     X: Any,
     y: Any,
@@ -170,8 +187,7 @@ def encode_dataset(
             )
         target = np.ascontiguousarray(labels, dtype=np.float64)
         return Dataset(Xf, target, s, np.ones(n), None)
-    classes, codes = np.unique(labels, return_inverse=True)
-    codes = codes.astype(np.intp).reshape(-1)
+    classes, codes = _encode_labels(labels)
     if len(classes) < 2:
         raise InvalidInputError(
             "y", f"classification needs at least two classes, found only {classes.tolist()!r}"

@@ -60,21 +60,27 @@ def chunk_sums(
     class_factor: FloatArray,
     coef: FloatArray,
     intercept: FloatArray,
+    *,
+    scores_out: FloatArray | None = None,
 ) -> ChunkSums:
     """Loss and gradient sums of one block of rows (the streaming primitive).
 
     ``coef`` has shape (d,) with a scalar-shaped ``intercept`` (1,), or (k, d)
     with ``intercept`` (k,) for multinomial losses (scores f = Z Vᵀ + b).
+    ``scores_out`` (rows,) or (rows, k), if given, receives the scores f.
     """
     w = sample_weight * class_factor
     if coef.ndim == 2 and getattr(loss, "name", "") == "softmax_cross_entropy" and target.ndim == 1:
-        return _softmax_sums(Z, target, w, coef, intercept, params, float(sample_weight.sum()))
+        return _softmax_sums(
+            Z, target, w, coef, intercept, params, float(sample_weight.sum()), scores_out
+        )
     if coef.ndim == 1:
-        f = Z @ coef + intercept[0]
+        f = np.matmul(Z, coef, out=scores_out)
+        f += intercept[0]
         ell, g, _ = loss.pointwise(f, target, params)
         wg = w * g
         return ChunkSums(float(w @ ell), Z.T @ wg, np.array([wg.sum()]), float(sample_weight.sum()))
-    F = Z @ coef.T
+    F = np.matmul(Z, coef.T, out=scores_out)
     F += intercept
     ell, G, _ = loss.pointwise(F, target, params)
     G *= w[:, None]
@@ -89,6 +95,7 @@ def _softmax_sums(
     intercept: FloatArray,
     params: Mapping[str, float],
     weight_sum: float,
+    scores_out: FloatArray | None = None,
 ) -> ChunkSums:
     """Softmax cross-entropy sums with classes on the leading axis (k, rows).
 
@@ -100,6 +107,8 @@ def _softmax_sums(
     smoothing = float(params.get("label_smoothing", 0.0))
     FT = coef @ Z.T
     FT += intercept[:, None]
+    if scores_out is not None:
+        scores_out[...] = FT.T
     rows = np.arange(FT.shape[1])
     m = FT.max(axis=0)
     FT -= m  # ≤ 0
@@ -141,12 +150,32 @@ class Problem:
     fit_intercept: bool
     lam1: FloatArray  # (k·d,) per-coefficient l1 strength
     lam2: FloatArray  # (k·d,) per-coefficient l2 strength
+    # Σᵢ aᵢ(xᵢ − m)(xᵢ − m)ᵀ in raw feature units, when the caller already has it (aᵢ = sᵢ/Σs,
+    # i.e. unit class factors); (x − m)ᵀ a·target likewise. Used by the Gram-based solvers.
+    gram: FloatArray | None = None
+    gram_target: FloatArray | None = None
 
     def __post_init__(self) -> None:
         self.weight_total = float(self.sample_weight.sum())
         self.a = self.sample_weight * self.class_factor / self.weight_total
         d = self.X.shape[1]
         self.chunk_rows = max(1024, CHUNK_ELEMENTS // max(d * self.k, 1))
+        # the last full evaluation: θ, data term, its gradient (or None), the scores
+        self._last: tuple[FloatArray, float, FloatArray | None, FloatArray] | None = None
+        self._buf: FloatArray | None = None  # scores buffer owned by data_term
+
+    def remember(
+        self, theta: FloatArray, value: float, grad: FloatArray | None, scores: FloatArray
+    ) -> None:
+        """Keep the data term (and gradient) with the scores at θ, so that the final objective
+        and the training metrics at the solution need no further pass over X."""
+        self._last = (theta.copy(), value, None if grad is None else grad.copy(), scores)
+
+    def _recall(self, theta: FloatArray) -> tuple[float, FloatArray | None, FloatArray] | None:
+        last = self._last
+        if last is None or not np.array_equal(last[0], theta):
+            return None
+        return last[1], last[2], last[3]
 
     @property
     def n(self) -> int:
@@ -204,7 +233,18 @@ class Problem:
         return out
 
     def data_term(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        """(Σ aᵢℓᵢ, its gradient in θ), summed block by block with :func:`chunk_sums`."""
+        """(Σ aᵢℓᵢ, its gradient in θ), summed block by block with :func:`chunk_sums`.
+
+        The scores of the pass are kept (one buffer per problem) with θ, the value and the
+        gradient: a repeated call at the same θ, or :meth:`objective_and_scores`, reuses them.
+        """
+        hit = self._recall(theta)
+        if hit is not None and hit[1] is not None:
+            return hit[0], hit[1].copy()
+        self._last = None
+        buf = self._buf
+        if buf is None:
+            buf = self._buf = np.empty((self.n,) if self.k == 1 else (self.n, self.k))
         w, b_raw = self.raw(theta)
         total = 0.0
         g_w = np.zeros_like(w)
@@ -219,6 +259,7 @@ class Problem:
                 self.class_factor[sl],
                 w,
                 b_raw,
+                scores_out=buf[sl],
             )
             total += part.loss_sum
             g_w += part.grad_coef
@@ -228,7 +269,9 @@ class Problem:
         grad = g_v.reshape(-1)
         if self.fit_intercept:
             grad = np.concatenate([grad, g_b])
-        return total * inv, grad * inv
+        value, grad = total * inv, grad * inv
+        self._last = (theta.copy(), value, grad.copy(), buf)
+        return value, grad
 
     def penalty(self, theta: FloatArray) -> float:
         v = theta[: self.n_coef]
@@ -239,15 +282,49 @@ class Problem:
         return self.data_term(theta)[0] + self.penalty(theta)
 
     def objective_and_scores(self, theta: FloatArray) -> tuple[float, FloatArray]:
-        """(F(θ), scores) with one pass over X and no gradient."""
-        f = self.scores(theta)
+        """(F(θ), scores): reuses the last evaluation at this θ, else one pass over X.
+
+        The returned scores may be the problem's own buffer: the caller owns them from then
+        on (a later :meth:`data_term` writes a fresh buffer).
+        """
+        hit = self._recall(theta)
+        if hit is None:
+            f = self.scores(theta)
+        else:
+            f = hit[2]
+            if f is self._buf:
+                self._buf = None  # hand the buffer over to the caller
+            if getattr(self.loss, "name", "") != "softmax_cross_entropy":
+                # the same registry loss on the same scores (only the summation order differs)
+                return hit[0] + self.penalty(theta), f
+        return self.objective_from_scores(theta, f), f
+
+    def objective_from_scores(self, theta: FloatArray, f: FloatArray) -> float:
+        """F(θ) from its scores f = x·w + b (no pass over X); the registry loss gives ℓ."""
         ell, _, _ = self.loss.pointwise(f, self.target, self.params)
-        return float(self.a @ ell) + self.penalty(theta), f
+        return float(self.a @ ell) + self.penalty(theta)
 
     def objective_at_zero(self) -> float:
-        """F(0, 0) without a pass over X (all scores are zero)."""
+        """F(0, 0) without a pass over X (all scores are zero).
+
+        For labels (class codes, or ±1) ℓ(yᵢ, 0) takes one value per label, so the loss is
+        evaluated once per label and weighted by Σ aᵢ over that label.
+        """
+        t = self.target
+        if self.k > 1 and t.ndim == 1 and t.dtype.kind in "iu":
+            per_class = np.bincount(t, weights=self.a, minlength=self.k)
+            ell, _, _ = self.loss.pointwise(
+                np.zeros((self.k, self.k)), np.arange(self.k, dtype=t.dtype), self.params
+            )
+            return float(per_class @ ell)
+        if self.k == 1 and t.dtype.kind == "f":
+            pos = t == 1.0
+            if int(np.count_nonzero(pos)) + int(np.count_nonzero(t == -1.0)) == t.shape[0]:
+                a_pos = float(self.a[pos].sum())
+                ell, _, _ = self.loss.pointwise(np.zeros(2), np.array([-1.0, 1.0]), self.params)
+                return float(ell[0]) * (float(self.a.sum()) - a_pos) + float(ell[1]) * a_pos
         shape = (self.n,) if self.k == 1 else (self.n, self.k)
-        ell, _, _ = self.loss.pointwise(np.zeros(shape), self.target, self.params)
+        ell, _, _ = self.loss.pointwise(np.zeros(shape), t, self.params)
         return float(self.a @ ell)
 
     def smooth_value_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
+from losscore.train._blas import single_threaded_blas
 from losscore.train._data import ClassWeight, Dataset, encode_dataset
 from losscore.train._options import Options, resolve_options
 from losscore.train._problem import Problem
@@ -46,6 +47,91 @@ from losscore.train.solvers._piecewise import (
 __all__ = ["fit"]
 
 
+MOMENT_BLOCK_ELEMENTS = 1 << 17  # rows x features per block of the moments pass (1 MB)
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Weighted column moments of X (weights p = s/Σs), from one blocked pass.
+
+    ``mean`` (zeros without centring), ``var`` = Σ p (x − m)², and optionally the centred
+    Gram matrix Σ p (x − m)(x − m)ᵀ and the cross moment Σ p (x − m)(y − ȳ) with a target.
+    Blocks are merged with Chan et al.'s pairwise update (block means, centred block
+    products, a rank-one correction), so no Σx² − m² cancellation occurs.
+    """
+
+    mean: FloatArray
+    var: FloatArray
+    gram: FloatArray | None
+    cross: FloatArray | None
+
+    @classmethod
+    def of(
+        cls,
+        X: FloatArray,
+        p: FloatArray,
+        *,
+        center: bool,
+        gram: bool,
+        y: FloatArray | None = None,
+    ) -> _Moments:
+        n, d = X.shape
+        rows = max(256, MOMENT_BLOCK_ELEMENTS // d)
+        uniform = bool(p.min() == p.max())
+        buf = np.empty((min(rows, n), d))
+        W = 0.0
+        mean = np.zeros(d)
+        M: FloatArray = np.zeros((d, d)) if gram else np.zeros(d)
+        cross = np.zeros(d) if y is not None else None
+        ybar = 0.0
+        for i in range(0, n, rows):
+            Xb = X[i : i + rows]
+            pb = p[i : i + rows]
+            m = Xb.shape[0]
+            wb = float(pb[0]) * m if uniform else float(pb.sum())
+            if wb <= 0:
+                continue
+            if center:
+                mb = (pb @ Xb) / wb
+                Db = np.subtract(Xb, mb, out=buf[:m])
+            else:
+                mb, Db = np.zeros(d), Xb
+            if y is not None:
+                yb = y[i : i + rows]
+                yb_bar = float(pb @ yb) / wb if center else 0.0
+                cb = (pb * (yb - yb_bar)) @ Db
+            Mb: FloatArray
+            if gram:
+                if uniform:
+                    Mb = (Db.T @ Db) * float(pb[0])  # syrk
+                else:
+                    S = Db * np.sqrt(pb)[:, None]
+                    Mb = S.T @ S
+            else:
+                Sq = np.multiply(Db, Db, out=buf[:m]) if center else Db * Db
+                Mb = pb @ Sq
+            Wn = W + wb
+            delta = mb - mean
+            c = W * wb / Wn
+            M += Mb
+            if center and W > 0:
+                M += c * (np.outer(delta, delta) if gram else delta * delta)
+            if y is not None and cross is not None:
+                cross += cb
+                if center and W > 0:
+                    cross += c * delta * (yb_bar - ybar)
+                ybar += (yb_bar - ybar) * (wb / Wn)
+            mean += delta * (wb / Wn)
+            W = Wn
+        var = np.diag(M).copy() if gram else M.copy()
+        return cls(
+            mean,
+            var / W,
+            M / W if gram else None,
+            None if cross is None else cross / W,
+        )
+
+
 @dataclass(frozen=True)
 class _Scaling:
     """Solver features z = (x − mean) / scale; user-penalised coefficients p = w · unit.
@@ -54,6 +140,8 @@ class _Scaling:
     and 1 otherwise, so p = w·σ are the standardised coefficients. ``scale`` preconditions
     the solvers: scaleⱼ = sqrt(σⱼ² + λ2·unitⱼ²) makes the Hessian diagonal of
     data term + l2 penalty ≈ 1 in every coordinate (exact reparametrisation; F unchanged).
+    ``gram`` / ``cross``: the centred Gram matrix and target cross moment in raw units
+    (constant columns zeroed), when requested for the Gram-based solvers.
     """
 
     mean: FloatArray
@@ -61,19 +149,25 @@ class _Scaling:
     unit: FloatArray
     scale: FloatArray
     constant: NDArray[np.bool_]
+    gram: FloatArray | None = None
+    cross: FloatArray | None = None
 
     @classmethod
     def of(
-        cls, X: FloatArray, s: FloatArray, *, center: bool, standardize: bool, lam2: float
+        cls,
+        X: FloatArray,
+        s: FloatArray,
+        *,
+        center: bool,
+        standardize: bool,
+        lam2: float,
+        gram: bool = False,
+        y: FloatArray | None = None,
     ) -> _Scaling:
         p = s / s.sum()
-        mean = p @ X if center else np.zeros(X.shape[1])
-        var = np.zeros(X.shape[1])
-        step = max(1024, (1 << 20) // X.shape[1])
-        for i in range(0, X.shape[0], step):  # blockwise: no n x d temporary
-            D = X[i : i + step] - mean
-            var += p[i : i + step] @ (D * D)
-        sigma = np.sqrt(var)
+        mom = _Moments.of(X, p, center=center, gram=gram, y=y)
+        mean = mom.mean
+        sigma = np.sqrt(np.maximum(mom.var, 0.0))
         constant = sigma <= 1e-12 * np.maximum(1.0, np.abs(mean))
         if center:
             mean[constant] = X[0, constant]  # exact: a constant column centres to exact zeros
@@ -82,7 +176,13 @@ class _Scaling:
         raw = np.where(constant, 0.0, np.square(sigma))
         scale = np.sqrt(raw + lam2 * np.square(unit))
         scale[scale == 0] = 1.0
-        return cls(mean, sigma, unit, scale, constant)
+        G, cross = mom.gram, mom.cross
+        if G is not None and constant.any():
+            G[constant, :] = 0.0  # after exact centring these columns are zero
+            G[:, constant] = 0.0
+        if cross is not None:
+            cross[constant] = 0.0
+        return cls(mean, sigma, unit, scale, constant, G, cross)
 
 
 def _solve(problem: Problem, opts: Options, monitor: Monitor) -> SolverOutput:
@@ -110,6 +210,18 @@ def _solve(problem: Problem, opts: Options, monitor: Monitor) -> SolverOutput:
     )
 
 
+def _wants_gram(opts: Options, data: Dataset) -> bool:
+    """Whether a Gram-based solver will run: squared error, or a piecewise-linear loss with an
+    l2 part (ridge warm start); the precomputed Gram assumes unit class factors."""
+    name = opts.loss.name
+    if opts.task == "classification" and not bool(np.all(data.class_factor == 1.0)):
+        return False
+    if name == "l2":
+        return True
+    has_l2 = opts.alpha > 0 and opts.l1_ratio < 1
+    return has_l2 and is_piecewise(name, opts.loss_params) and name != "perceptron"
+
+
 def _problem(opts: Options, target: Any, data: Dataset, scaling: _Scaling, k: int) -> Problem:
     ratio = scaling.unit / scaling.scale  # p = v · ratio
     lam1 = opts.alpha * opts.l1_ratio * ratio
@@ -127,6 +239,8 @@ def _problem(opts: Options, target: Any, data: Dataset, scaling: _Scaling, k: in
         fit_intercept=opts.fit_intercept,
         lam1=np.tile(lam1, k),
         lam2=np.tile(lam2, k),
+        gram=scaling.gram if k == 1 else None,
+        gram_target=scaling.cross if k == 1 and opts.task == "regression" else None,
     )
 
 
@@ -198,52 +312,65 @@ def fit(
     digest: list[str] = []
     hasher = threading.Thread(target=lambda: digest.append(data_hash(data.X, y, sample_weight)))
     hasher.start()
-    scaling = _Scaling.of(
-        data.X,
-        data.sample_weight,
-        center=opts.fit_intercept,
-        standardize=opts.standardize,
-        lam2=opts.alpha * (1 - opts.l1_ratio),
-    )
-    monitor = Monitor(opts.time_limit_s, callback)
     classes = data.classes
     k = 0 if classes is None else len(classes)
-    outputs: list[tuple[SolverOutput, Problem]] = []
-    multiclass: str | None = None
-    if not classification or (k == 2 and opts.loss.name != "softmax_cross_entropy"):
-        target = data.target if not classification else np.where(data.target == 1, 1.0, -1.0)
-        prob = _problem(opts, target, data, scaling, 1)
-        outputs.append((_solve(prob, opts, monitor), prob))
-    elif opts.loss.name == "softmax_cross_entropy":
-        multiclass = "multinomial"
-        prob = _problem(opts, data.target, data, scaling, k)
-        outputs.append((_solve(prob, opts, monitor), prob))
-    else:
-        multiclass = "ovr"
-        for c in range(k):
-            prob = _problem(opts, np.where(data.target == c, 1.0, -1.0), data, scaling, 1)
+    width = data.X.shape[1] * (k if opts.loss.name == "softmax_cross_entropy" else 1)
+    with single_threaded_blas(data.X.shape[0], width):
+        scaling = _Scaling.of(
+            data.X,
+            data.sample_weight,
+            center=opts.fit_intercept,
+            standardize=opts.standardize,
+            lam2=opts.alpha * (1 - opts.l1_ratio),
+            gram=_wants_gram(opts, data),
+            y=data.target if opts.task == "regression" else None,
+        )
+        monitor = Monitor(opts.time_limit_s, callback)
+        outputs: list[tuple[SolverOutput, Problem]] = []
+        multiclass: str | None = None
+        if not classification or (k == 2 and opts.loss.name != "softmax_cross_entropy"):
+            target = data.target if not classification else np.where(data.target == 1, 1.0, -1.0)
+            prob = _problem(opts, target, data, scaling, 1)
             outputs.append((_solve(prob, opts, monitor), prob))
+        elif opts.loss.name == "softmax_cross_entropy":
+            multiclass = "multinomial"
+            prob = _problem(opts, data.target, data, scaling, k)
+            outputs.append((_solve(prob, opts, monitor), prob))
+        else:
+            multiclass = "ovr"
+            for c in range(k):
+                prob = _problem(opts, np.where(data.target == c, 1.0, -1.0), data, scaling, 1)
+                outputs.append((_solve(prob, opts, monitor), prob))
 
-    # map solver coordinates back to the original feature units
-    coefs, intercepts, objectives, score_cols = [], [], [], []
-    for out, prob in outputs:
-        V, b = prob.split(out.theta)
-        W = np.atleast_2d(V) / scaling.scale
-        coefs.append(W)
-        intercepts.append(np.atleast_1d(b) - W @ scaling.mean)
-        F, f = prob.objective_and_scores(out.theta)  # one pass: F and the training scores
-        objectives.append(F)
-        score_cols.append(f)
-    coef_all = np.vstack(coefs)
-    icpt_all = np.concatenate(intercepts)
-    if coef_all.shape[0] == 1:
-        coef: FloatArray = coef_all[0]
-        intercept: float | FloatArray = float(icpt_all[0])
-    else:
-        coef, intercept = coef_all, icpt_all
-    converged = all(o.converged for o, _ in outputs)
-    reasons = [o.stop_reason for o, _ in outputs]
-    worst = next((r for r in ("time_limit", "max_iter", "no_progress") if r in reasons), reasons[0])
+        # map solver coordinates back to the original feature units
+        coefs, intercepts, objectives, score_cols = [], [], [], []
+        for out, prob in outputs:
+            V, b = prob.split(out.theta)
+            W = np.atleast_2d(V) / scaling.scale
+            coefs.append(W)
+            intercepts.append(np.atleast_1d(b) - W @ scaling.mean)
+            F, f = prob.objective_and_scores(out.theta)  # one pass: F and the training scores
+            objectives.append(F)
+            score_cols.append(f)
+        coef_all = np.vstack(coefs)
+        icpt_all = np.concatenate(intercepts)
+        if coef_all.shape[0] == 1:
+            coef: FloatArray = coef_all[0]
+            intercept: float | FloatArray = float(icpt_all[0])
+        else:
+            coef, intercept = coef_all, icpt_all
+        converged = all(o.converged for o, _ in outputs)
+        reasons = [o.stop_reason for o, _ in outputs]
+        worst = next(
+            (r for r in ("time_limit", "max_iter", "no_progress") if r in reasons), reasons[0]
+        )
+        scores = score_cols[0] if len(score_cols) == 1 else np.column_stack(score_cols)
+        if classification:
+            pred = (scores > 0).astype(np.intp) if scores.ndim == 1 else np.argmax(scores, axis=1)
+            metrics = classification_metrics(data.target, pred, k)
+        else:
+            metrics = regression_metrics(data.target, scores)
+    # the hash thread is joined last: everything above overlaps with it
     result = FitResult(
         task=opts.task,
         loss=opts.loss.name,
@@ -271,12 +398,6 @@ def fit(
         feature_mean=scaling.mean if opts.standardize else None,
         feature_scale=scaling.sigma if opts.standardize else None,
     )
-    scores = score_cols[0] if len(score_cols) == 1 else np.column_stack(score_cols)
-    if classification:
-        pred = (scores > 0).astype(np.intp) if scores.ndim == 1 else np.argmax(scores, axis=1)
-        metrics = classification_metrics(data.target, pred, k)
-    else:
-        metrics = regression_metrics(data.target, scores)
     result.metrics.update(metrics)
     object.__setattr__(result, "elapsed_ms", (time.perf_counter() - started) * 1e3)
     return result

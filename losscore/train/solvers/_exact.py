@@ -33,6 +33,10 @@ class GramQuadratic:
     def __init__(self, problem: Problem) -> None:
         d = problem.d
         m = d + 1 if problem.fit_intercept else d
+        self.lam2 = np.concatenate([problem.lam2, np.zeros(m - d)])
+        if problem.gram is not None:
+            self._from_moments(problem, problem.gram, m)
+            return
         H = np.zeros((m, m))
         q = np.zeros(m)
         c = 0.0
@@ -51,7 +55,27 @@ class GramQuadratic:
                 q[d] += float(a @ y[sl])
             c += float(a @ (y[sl] * y[sl]))
         self.H, self.q, self.c = H, q, c
-        self.lam2 = np.concatenate([problem.lam2, np.zeros(m - d)])
+
+    def _from_moments(self, problem: Problem, gram: FloatArray, m: int) -> None:
+        """H, q, c from the centred Gram Σ aᵢ(xᵢ − mean)(xᵢ − mean)ᵀ computed with the scaling
+        statistics (aᵢ = sᵢ/Σs): no pass for H; q from the cross moment when given, else one
+        blocked Zᵀ(a·y). With an intercept Σ aᵢzᵢ = 0 exactly (z is centred with the same
+        weights), so the intercept row of H is (0, …, 0, Σa)."""
+        d = problem.d
+        a = problem.a
+        y = np.asarray(problem.target, dtype=np.float64)
+        inv = 1.0 / problem.scale
+        H = np.zeros((m, m))
+        H[:d, :d] = gram * np.multiply.outer(inv, inv)
+        q = np.zeros(m)
+        if problem.gram_target is not None:
+            q[:d] = problem.gram_target * inv
+        else:
+            q[:d] = problem.z_rmatvec(a * y)
+        if problem.fit_intercept:
+            H[d, d] = float(a.sum())
+            q[d] = float(a @ y)
+        self.H, self.q, self.c = H, q, float(a @ (y * y))
 
     def value_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:
         """Data term + ½Σλ2v² and its gradient, in O(d²)."""

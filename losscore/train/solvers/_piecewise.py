@@ -230,12 +230,14 @@ def _crossover(
     theta: FloatArray,
     tol: float,
     ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
-) -> tuple[FloatArray, float] | None:
+    f: FloatArray,
+) -> tuple[FloatArray, float, FloatArray] | None:
     """Exact KKT solve for the partition read off a smoothed solution (l2 penalty, k = 1).
 
     Primal-dual active-set refinement: after each linear solve, kink terms whose β left
     [0, 1] move to off/on, and fixed terms that crossed their kink join the kink set;
-    success when nothing moves (then every KKT condition holds).
+    success when nothing moves (then every KKT condition holds). ``f`` are the scores at θ;
+    on success the new θ, its KKT residual and its scores are returned.
     """
     mu = pl.mu
     lam2 = problem.lam2
@@ -243,8 +245,6 @@ def _crossover(
         return None
     a = problem.a
     _, g, K, D = ramps
-    coef, b = problem.split(theta)
-    f = problem.z_matvec(coef) + b[0]
     U = f[:, None] - K
     live = (D > 0) & (a > 0)[:, None]
     at_kink = live & (np.abs(U) < 0.5 * mu)
@@ -283,7 +283,9 @@ def _crossover(
         gsample = gfix.copy()
         np.add.at(gsample, ei, D[ei, ej] * np.clip(beta, 0.0, 1.0))
         v = -problem.z_rmatvec(a * gsample) * inv
-        U_new = (problem.z_matvec(v) + b_new)[:, None] - K
+        f_new = problem.z_matvec(v)
+        f_new += b_new
+        U_new = f_new[:, None] - K
         off = live & ~on & ~at_kink
         low = beta < -1e-9
         high = beta > 1 + 1e-9
@@ -300,7 +302,7 @@ def _crossover(
                 _why("resid", resid, tol)
                 return None
             theta_new = np.concatenate([v, [b_new]]) if problem.fit_intercept else v
-            return theta_new, resid
+            return theta_new, resid, f_new
         # move the single worst β violator out, or bring the worst few crossers in
         if low.any() or high.any():
             viol = np.maximum(-beta, beta - 1.0)
@@ -328,20 +330,20 @@ def _newton_smoothed(
     gtol: float,
     max_iter: int,
     monitor: Monitor,
-) -> tuple[FloatArray, int, float]:
+    f: FloatArray,
+) -> tuple[FloatArray, int, float, FloatArray]:
     """Semismooth Newton on the smoothed problem (l2 penalty λ2 > 0, no l1, k = 1).
 
     H = Z₁ᵀ diag(aᵢ ℓ''_μ) Z₁ + diag(λ2, ε) is built from the rows in a quadratic zone
     only; the direction p = −H⁻¹g is followed with an exact line search: φ(t) = F_μ(θ + tp)
     is convex and piecewise quadratic, and with Zp computed once, φ'(t) and φ''(t) cost
-    O(n) each (safeguarded Newton–bisection on φ').
+    O(n) each (safeguarded Newton–bisection on φ'). ``f`` are the scores at θ; the scores
+    at the returned θ come back with it.
     """
     a = problem.a
     nb = 1 if problem.fit_intercept else 0
     d = problem.d
     lam2 = problem.lam2
-    coef, b = problem.split(theta)
-    f = problem.z_matvec(coef) + b[0]
     it = 0
     while True:
         val, gl, hl = pl.evaluate(f, ramps, hessian=True)
@@ -354,7 +356,7 @@ def _newton_smoothed(
         if it:
             monitor.record(float(a @ val) + 0.5 * float(lam2 @ np.square(theta[:d])), opt)
         if opt <= gtol or it >= max_iter or monitor.out_of_time():
-            return theta, it, opt
+            return theta, it, opt, f
         idx = np.nonzero(hl * a > 0)[0]
         ZE = problem.rows(idx)
         if nb:
@@ -371,7 +373,7 @@ def _newton_smoothed(
         pp, vp = float(lam2 @ (p * p)), float(lam2 @ (v * p))
         slope0 = float(grad @ step)
         if slope0 >= 0:  # pragma: no cover - H is positive definite
-            return theta, it, opt
+            return theta, it, opt, f
 
         def dphi(
             t: float, f: FloatArray = f, Zp: FloatArray = Zp, vp: float = vp, pp: float = pp
@@ -403,7 +405,7 @@ def _newton_smoothed(
                 break
             t = t_new
         if t <= 0:
-            return theta, it, opt
+            return theta, it, opt, f
         theta = theta + t * step
         f = f + t * Zp
         it += 1
@@ -443,7 +445,8 @@ def solve_smoothed(
     scale = _scale(problem, pl)
     y = np.asarray(problem.target, dtype=np.float64)
     theta = _warm_start(problem, y)
-    best_theta, best_F = theta, problem.objective_and_scores(theta)[0]
+    best_F, f = problem.objective_and_scores(theta)
+    best_theta, best_f = theta, f
     total_iter = 0
     mu = 0.1 * scale
     ramps = pl.ramps(y)
@@ -456,7 +459,7 @@ def solve_smoothed(
         # gradient level at which F_μ(θ) − min F_μ ≤ ‖g‖²/(2λmin) is below tol/2
         stage_tol = max(min(tol, float(np.sqrt(tol * lam_min / problem.size))), 1e-13)
         if newton:
-            theta, n_it, stage_opt = _newton_smoothed(
+            theta, n_it, stage_opt, f = _newton_smoothed(
                 problem,
                 spl,
                 theta,
@@ -464,7 +467,9 @@ def solve_smoothed(
                 gtol=stage_tol,
                 max_iter=max(max_iter - total_iter, 1),
                 monitor=monitor,
+                f=f,
             )
+            F = problem.objective_from_scores(theta, f)
         else:
             sp = replace(problem, loss=spl)
             out = minimize_smooth(
@@ -477,21 +482,24 @@ def solve_smoothed(
                 solver_name=name,
             )
             theta, n_it, stage_opt = out.theta, out.n_iter, out.optimality
+            F, f = problem.objective_and_scores(theta)
         total_iter += n_it
-        F = problem.objective_and_scores(theta)[0]
         if best_F > F:
-            best_theta, best_F = theta, F
-        crossed = _crossover(problem, spl, theta, tol, ramps)
+            best_theta, best_F, best_f = theta, F, f
+        crossed = _crossover(problem, spl, theta, tol, ramps, f) if newton else None
         if crossed is not None:
-            th, resid = crossed
-            F_x = problem.objective_and_scores(th)[0]
+            th, resid, f_x = crossed
+            F_x = problem.objective_from_scores(th, f_x)
             if best_F * (1 + 1e-12) + 1e-300 >= F_x:
                 monitor.record(F_x, resid)
+                problem.remember(th, F_x - problem.penalty(th), None, f_x)
                 return SolverOutput(th, total_iter, True, "tolerance", resid, name + "_crossover")
         # F(θ) − min F ≤ μ·Σᵢaᵢ·ΣⱼΔᵢⱼ/8 + (suboptimality of θ for the smoothed problem)
         bound = mu * jump_total / 8
         # F(θ) − F* ≤ bound + (F_μ(θ) − min F_μ) since F ≤ F_μ ≤ F + bound
         last_opt = bound + problem.size * stage_opt**2 / (2 * lam_min)
+        # the reported objective and the training metrics reuse the scores of best_theta
+        problem.remember(best_theta, best_F - problem.penalty(best_theta), None, best_f)
         if monitor.timed_out:
             return SolverOutput(best_theta, total_iter, False, "time_limit", last_opt, name)
         if total_iter >= max_iter:
