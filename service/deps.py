@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from service.errors import ApiError
 from service.settings import Settings
 
-__all__ = ["RawBody", "SettingsDep", "get_settings", "read_body", "run_cpu", "run_sized"]
+__all__ = ["RawBody", "SettingsDep", "get_settings", "read_body", "run_cpu", "run_fit", "run_sized"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -79,6 +79,28 @@ async def run_cpu(request: Request, func: Callable[P, T], *args: P.args, **kwarg
         return func(*args, **kwargs)
 
     return await anyio.to_thread.run_sync(call, limiter=_limiter(request))
+
+
+def _fit_limiter(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "fit_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(get_settings(request).train_max_jobs)
+        state.fit_limiter = limiter
+    return limiter
+
+
+async def run_fit(request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a fit in a worker thread, at most ``LOSSCORE_TRAIN_MAX_JOBS`` at once.
+
+    Fits have their own limiter so that long fits cannot take every slot of the CPU
+    limiter from short requests; further fits wait their turn.
+    """
+
+    def call() -> T:
+        return func(*args, **kwargs)
+
+    return await anyio.to_thread.run_sync(call, limiter=_fit_limiter(request))
 
 
 async def run_sized(

@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-__all__ = ["TAGS", "binary_body", "build_openapi", "json_body"]
+__all__ = ["TAGS", "binary_body", "build_openapi", "json_body", "json_or_form_body"]
 
 REF = "#/components/schemas/{model}"
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
@@ -87,6 +87,33 @@ def binary_body(header_model: type[BaseModel]) -> dict[str, Any]:
         },
         "x-header-schema": ref,
     }
+
+
+def json_or_form_body(
+    model: type[BaseModel], form_model: type[BaseModel], files: dict[str, str]
+) -> dict[str, Any]:
+    """``openapi_extra``: *model* as JSON, or ``multipart/form-data`` with a ``request``
+    field (JSON text of *form_model*) and the file parts *files* (name → description)."""
+    extra = json_body(model)
+    _BODY_MODELS[form_model.__name__] = form_model
+    properties: dict[str, Any] = {
+        "request": {
+            "type": "string",
+            "description": f"JSON text of a {form_model.__name__}.",
+        }
+    }
+    for name, description in files.items():
+        properties[name] = {"type": "string", "format": "binary", "description": description}
+    body = extra["requestBody"]
+    body["content"]["multipart/form-data"] = {
+        "schema": {"type": "object", "required": ["request"], "properties": properties}
+    }
+    # The body is needed (an empty one is a 400), but openapi-python-client 0.29 emits
+    # `body: A | B | Unset` without importing Unset when a multi-content body is required
+    # (openapi-generators/openapi-python-client#1451): declared optional so clients import.
+    body["required"] = False
+    extra["x-header-schema"] = {"$ref": REF.format(model=form_model.__name__)}
+    return extra
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:

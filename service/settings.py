@@ -39,7 +39,12 @@ class Settings(BaseSettings):
         6_000_000, ge=1, description="Most elements over all input arrays of one request."
     )
     max_curve_points: int = Field(10_001, ge=2, description="Largest `num` for curves and plots.")
-    max_compare_losses: int = Field(16, ge=1, description="Most losses in one compare request.")
+    max_compare_losses: int = Field(
+        16,
+        ge=1,
+        le=32,
+        description="Most losses in one compare request (at most 32, the schema's ceiling).",
+    )
     max_cpu_jobs: int = Field(
         default_factory=lambda: max(1, os.cpu_count() or 1),
         ge=1,
@@ -54,6 +59,26 @@ class Settings(BaseSettings):
         True, description="Keep freed memory for reuse (glibc): fewer page faults per request."
     )
     data_dir: Path = Field(Path("data"), description="Directory for stored models (training).")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the model store; unset: SQLite (WAL) at <data_dir>/models.db.",
+    )
+    train_max_elements: int = Field(
+        2_000_000, ge=1, description="Most feature values n·d in one training request (413)."
+    )
+    train_max_iter: int = Field(
+        100_000, ge=1, description="Largest `max_iter` a training request may ask for (422)."
+    )
+    train_max_seconds: float = Field(
+        60.0,
+        gt=0.0,
+        description="Wall-time limit of every fit: the default `time_limit_s` and its cap (422).",
+    )
+    train_max_jobs: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
+        ge=1,
+        description="Fits running at once (worker threads); further fits wait their turn.",
+    )
     proxy_headers: bool = Field(
         True, description="Trust X-Forwarded-For/-Proto from forwarded_allow_ips."
     )

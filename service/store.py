@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
 import uuid
@@ -139,8 +138,11 @@ _lock = threading.Lock()
 
 
 def get_store(data_dir: Path, url: str | None = None) -> ModelStore:
-    """The store for *url* (default: SQLite under *data_dir*), created once per process."""
-    url = url or os.environ.get("LOSSCORE_DATABASE_URL")
+    """The store for *url* (default: SQLite under *data_dir*), created once per process.
+
+    The routes pass ``Settings.data_dir`` and ``Settings.database_url``
+    (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``).
+    """
     if not url:
         data_dir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{(data_dir / 'models.db').resolve()}"

@@ -35,7 +35,7 @@ def list_models(
     limit: int = Query(50, ge=1, le=500),
 ) -> Response:
     """A page of model summaries: id, creation time, task, loss, number of features."""
-    total, items = get_store(settings.data_dir).list(offset, limit)
+    total, items = get_store(settings.data_dir, settings.database_url).list(offset, limit)
     return JSONResponse({"total": total, "offset": offset, "limit": limit, "models": items})
 
 
@@ -44,7 +44,7 @@ def list_models(
 )
 def get_model(model_id: str, settings: SettingsDep) -> Response:
     """Everything the fit returned (coef, intercept, classes, objective, history, ...)."""
-    data = get_store(settings.data_dir).get(model_id)
+    data = get_store(settings.data_dir, settings.database_url).get(model_id)
     if data is None:
         raise _not_found(model_id)
     return JSONResponse(data)
@@ -52,7 +52,7 @@ def get_model(model_id: str, settings: SettingsDep) -> Response:
 
 def _predict(model_id: str, raw: bytes, settings: Settings) -> dict[str, Any]:
     req = PredictRequest.model_validate_json(raw)
-    model = get_store(settings.data_dir).load(model_id)
+    model = get_store(settings.data_dir, settings.database_url).load(model_id)
     if model is None:
         raise _not_found(model_id)
     if len(req.X) * model.n_features > settings.max_array_elements:
@@ -92,6 +92,6 @@ async def predict_route(
 )
 def delete_model(model_id: str, settings: SettingsDep) -> Response:
     """Removes the model; 404 if there is none."""
-    if not get_store(settings.data_dir).delete(model_id):
+    if not get_store(settings.data_dir, settings.database_url).delete(model_id):
         raise _not_found(model_id)
     return Response(status_code=204)

@@ -6,7 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-__all__ = ["LossIn", "PenaltyIn", "PredictRequest", "TrainRequest"]
+__all__ = [
+    "LossIn",
+    "PenaltyIn",
+    "PredictRequest",
+    "TrainOptions",
+    "TrainRequest",
+    "TrainUpload",
+]
 
 
 class LossIn(BaseModel):
@@ -28,24 +35,49 @@ class PenaltyIn(BaseModel):
     l1_ratio: float = Field(0.5, ge=0.0, le=1.0)
 
 
-class TrainRequest(BaseModel):
-    """Fit a linear model on (X, y); see docs/TRAINING.md for the objective and solvers."""
+class TrainOptions(BaseModel):
+    """The options of a fit (everything but the data)."""
 
     model_config = ConfigDict(extra="forbid")
     task: Literal["classification", "regression"]
     loss: LossIn
     penalty: PenaltyIn = PenaltyIn()
-    X: list[list[float]]
-    y: list[StrictInt | StrictFloat | StrictStr | StrictBool]
-    sample_weight: list[float] | None = None
     class_weight: dict[str, float] | Literal["balanced"] | None = None
     fit_intercept: bool = True
     standardize: bool = False
-    max_iter: int = Field(1000, ge=1)
+    max_iter: int = Field(1000, ge=1, description="At most `LOSSCORE_TRAIN_MAX_ITER`.")
     tol: float = Field(1e-8, gt=0.0)
-    time_limit_s: float | None = Field(None, gt=0.0)
+    time_limit_s: float | None = Field(
+        None,
+        gt=0.0,
+        description="Wall-time limit in seconds; default and cap `LOSSCORE_TRAIN_MAX_SECONDS`.",
+    )
     random_state: int | None = 0
-    on_time_limit: Literal["return", "error"] = "return"
+    on_time_limit: Literal["return", "error"] = Field(
+        "return",
+        description=(
+            "When the time limit stops the fit: `return` the best model so far "
+            "(`converged: false`, `stop_reason: time_limit`), or answer a 422 `time_limit` error."
+        ),
+    )
+
+
+class TrainRequest(TrainOptions):
+    """Fit a linear model on (X, y); see docs/TRAINING.md for the objective and solvers."""
+
+    X: list[list[float]]
+    y: list[StrictInt | StrictFloat | StrictStr | StrictBool]
+    sample_weight: list[float] | None = None
+
+
+class TrainUpload(TrainOptions):
+    """The ``request`` form field of a multipart training upload (JSON text).
+
+    With a ``data`` CSV file part, ``target`` names the column holding y (every other
+    column is a feature); with ``X`` and ``y`` ``.npy`` file parts it is not used.
+    """
+
+    target: str | None = Field(None, min_length=1, description="The CSV column holding y.")
 
 
 class PredictRequest(BaseModel):

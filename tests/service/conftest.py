@@ -52,8 +52,9 @@ class Client:
 
 
 @pytest.fixture(scope="session")
-def app() -> FastAPI:
-    return create_app(Settings())
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    # models trained by the tests go to a temporary store, not ./data
+    return create_app(Settings(data_dir=tmp_path_factory.mktemp("data"), database_url=None))
 
 
 @pytest.fixture(scope="session")

@@ -128,6 +128,32 @@ def test_every_endpoint_through_the_generated_client(generated: ModuleType, clie
                     x_losscore_request=json.dumps({"loss": {"name": "l1"}, "encoding": "list"}),
                 )
             ).parsed
+            fit = {
+                "task": "classification",
+                "loss": {"name": "hinge"},
+                "X": [[0.0], [1.0], [2.0], [3.0]],
+                "y": ["a", "a", "b", "b"],
+            }
+            trained = await call("training.train", body=models.TrainRequest.from_dict(fit))
+            out["train"] = json.loads(trained.content)
+            model_id = out["train"]["model_id"]
+            upload = models.TrainFilesBody(
+                request=json.dumps({"task": "regression", "loss": {"name": "l2"}, "target": "t"}),
+                data=types.File(
+                    payload=b"x,t\n0,1\n1,3\n2,5\n", file_name="d.csv", mime_type="text/csv"
+                ),
+            )
+            out["train_upload"] = json.loads((await call("training.train", body=upload)).content)
+            stream = await call("training.train_stream", body=models.TrainRequest.from_dict(fit))
+            out["train_stream"] = stream.content
+            listed = await call("models.list_models", limit=10)
+            out["list_models"] = json.loads(listed.content)
+            out["get_model"] = json.loads((await call("models.get_model", model_id)).content)
+            rows = models.PredictRequest.from_dict({"X": [[0.0], [3.0]]})
+            predicted = await call("models.predict", model_id, body=rows)
+            out["predict"] = json.loads(predicted.content)
+            delete = importlib.import_module(f"{api}.models.delete_model")
+            out["delete_model"] = (await delete.asyncio_detailed(model_id, client=c)).status_code
         return out
 
     out = client.call(scenario)
@@ -143,3 +169,10 @@ def test_every_endpoint_through_the_generated_client(generated: ModuleType, clie
     assert [r.value for r in out["compare"].results] == pytest.approx([1.75, 4.625])
     assert out["evaluate_norm"].prox == pytest.approx([2.0, 0.0])
     assert out["evaluate_binary"].value == pytest.approx(1.5)
+    assert out["train"]["classes"] == ["a", "b"]
+    assert out["train_upload"]["coef"] == pytest.approx([2.0], abs=1e-3)
+    assert out["train_stream"].rstrip().split(b"\n\n")[-1].startswith(b"event: result")
+    assert out["list_models"]["total"] >= 3
+    assert out["get_model"]["model_id"] == out["train"]["model_id"]
+    assert out["predict"]["prediction"] == ["a", "b"]
+    assert out["delete_model"] == 204

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import hypothesis
 import pytest
 import schemathesis
@@ -10,7 +13,9 @@ from schemathesis import GenerationMode, checks
 from service.app import create_app
 from service.settings import Settings
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings()))
+# fitted models go to a temporary store, not ./data
+_settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="losscore-st-")), database_url=None)
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_settings))
 # schema-valid and schema-violating inputs alike: neither may produce a 5xx
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import socket
@@ -28,9 +29,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "warning",
+        "LOSSCORE_DATA_DIR": str(tmp_path_factory.mktemp("models")),
+    }
+    env.pop("LOSSCORE_DATABASE_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "service"],
         cwd=ROOT,
@@ -127,3 +135,59 @@ def test_healthz_stays_fast_during_heavy_requests(server: str) -> None:
     median = sorted(latencies)[len(latencies) // 2]
     assert median < max(0.1, 0.2 * min(durations)), (latencies, durations)
     assert max(latencies) < max(0.25, 0.5 * min(durations)), (latencies, durations)
+
+
+@pytest.mark.slow
+def test_healthz_stays_fast_during_a_long_fit(server: str) -> None:
+    """A fit of about 2 s (stopped by its time limit) runs off the event loop."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20_000, 50))
+    y = np.sign(X @ rng.normal(size=50) + rng.normal(size=20_000))
+    parts = {}
+    for name, arr in (("X", X), ("y", y)):
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        parts[name] = (f"{name}.npy", buf.getvalue(), "application/octet-stream")
+    options = {
+        "task": "classification",
+        "loss": {"name": "hinge"},
+        "penalty": {"name": "l2", "alpha": 1e-6},
+        "tol": 1e-15,
+        "max_iter": 100_000,
+        "time_limit_s": 2.0,
+    }
+    done = threading.Event()
+    results: list[httpx.Response] = []
+    durations: list[float] = []
+
+    def fit() -> None:
+        try:
+            with httpx.Client(base_url=server, timeout=120) as c:
+                t0 = time.perf_counter()
+                r = c.post("/v1/train", data={"request": json.dumps(options)}, files=parts)
+                durations.append(time.perf_counter() - t0)
+                results.append(r)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=fit)
+    thread.start()
+    latencies = []
+    with httpx.Client(base_url=server, timeout=10) as c:
+        time.sleep(0.3)  # let the upload arrive and the fit start
+        while not done.is_set() and len(latencies) < 200:
+            t0 = time.perf_counter()
+            assert c.get("/healthz").status_code == 200
+            latencies.append(time.perf_counter() - t0)
+            time.sleep(0.02)
+    thread.join(timeout=120)
+    assert results and results[0].status_code == 200, results[0].text if results else None
+    body = results[0].json()
+    assert body["stop_reason"] == "time_limit"
+    assert body["converged"] is False
+    assert durations[0] >= 2.0
+    assert len(latencies) >= 10
+    # a blocked loop would make a ping wait for the rest of the fit (seconds)
+    median = sorted(latencies)[len(latencies) // 2]
+    assert median < max(0.1, 0.05 * durations[0]), (latencies, durations)
+    assert max(latencies) < max(0.25, 0.25 * durations[0]), (latencies, durations)

@@ -1,0 +1,242 @@
+"""Training data uploaded as files (``multipart/form-data`` to ``/v1/train``).
+
+The form has a ``request`` field with the JSON text of a
+:class:`~service.schemas.train.TrainUpload` (the fit options) and either
+
+* ``data``: a CSV file with a header row; ``request.target`` names the column holding y,
+  every other column is a feature. Parsing is strict: every feature cell must be a finite
+  number, every row must have as many cells as the header, the target column must exist.
+  Target cells are numbers (regression) or any labels (classification: integers if every
+  cell is one, else numbers if every cell is one, else the text of the cell); or
+* ``X`` and ``y``: ``.npy`` files (``np.load(allow_pickle=False)``); y may hold strings
+  for classification.
+
+An optional ``sample_weight`` ``.npy`` file applies to both. Every error is a 422 naming
+the form field and, for CSV, the column and line; n·d over ``LOSSCORE_TRAIN_MAX_ELEMENTS``
+is a 413.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ValidationError
+
+from service.errors import ApiError, from_validation_error
+
+__all__ = [
+    "FILE_PARTS",
+    "TrainData",
+    "check_elements",
+    "load_npy_pair",
+    "load_sample_weight",
+    "parse_csv",
+    "parse_json_part",
+]
+
+FILE_PARTS = ("data", "X", "y", "sample_weight")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """Uploaded features, targets and optional sample weights."""
+
+    X: NDArray[np.float64]
+    y: NDArray[Any]
+    sample_weight: NDArray[Any] | None = None
+
+
+def parse_json_part(model: type[M], text: str | None, field: str) -> M:
+    """Validate a JSON form field; error details are prefixed with *field*."""
+    if text is None:
+        raise ApiError.invalid(field, "is required: the JSON text of the training options")
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        err = from_validation_error(exc)
+        for d in err.details:
+            d.field = f"{field}.{d.field}" if d.field != "body" else field
+        err.message = "; ".join(f"{d.field}: {d.reason}" for d in err.details) or err.message
+        raise err from None
+
+
+def check_elements(n: int, d: int, limit: int) -> None:
+    """413 when the feature matrix has more than *limit* values."""
+    if n * d > limit:
+        raise ApiError(
+            413,
+            "too_many_elements",
+            f"X has n·d = {n}·{d} = {n * d} values, over the training limit of {limit} "
+            "(LOSSCORE_TRAIN_MAX_ELEMENTS)",
+        )
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+
+
+def _first_bad_number(cells: list[str]) -> int:
+    """Index of the first cell that is not a finite number (-1 if none)."""
+    for i, cell in enumerate(cells):
+        try:
+            value = float(cell)
+        except ValueError:
+            return i
+        if not math.isfinite(value):
+            return i
+    return -1
+
+
+def _numbers(cells: list[str]) -> NDArray[np.float64] | None:
+    """The cells as finite float64, or None if some cell is not one."""
+    try:
+        arr = np.array(cells, dtype=np.float64)
+    except ValueError:
+        return None
+    return arr if bool(np.isfinite(arr).all()) else None
+
+
+def _labels(cells: list[str]) -> NDArray[Any]:
+    """Class labels: integers if every cell is one, else numbers, else the (stripped) text."""
+    try:
+        return np.array([int(c) for c in cells], dtype=np.int64)
+    except (ValueError, OverflowError):
+        pass
+    nums = _numbers(cells)
+    return nums if nums is not None else np.array([c.strip() for c in cells])
+
+
+def parse_csv(
+    data: bytes, target: str | None, *, classification: bool, max_elements: int, field: str = "data"
+) -> tuple[NDArray[np.float64], NDArray[Any]]:
+    """X (n, d) and y from CSV text with a header row; *target* names y's column."""
+    if target is None:
+        raise ApiError.invalid(
+            "request.target", "is required with a CSV upload: the name of the column holding y"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApiError.invalid(field, f"is not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        raise ApiError.invalid(
+            field, "is empty: a header row and at least one data row are needed (n = 0)"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise ApiError.invalid(field, f"the header names column {name!r} twice")
+            seen.add(name)
+        if target not in seen:
+            raise ApiError.invalid(
+                "request.target",
+                f"column {target!r} is not in the CSV header (columns: {', '.join(header)})",
+            )
+        t = header.index(target)
+        feature_names = [h for i, h in enumerate(header) if i != t]
+        d = len(feature_names)
+        if d == 0:
+            raise ApiError.invalid(
+                field, f"has no feature columns (d = 0): only the target column {target!r}"
+            )
+        width = len(header)
+        features: list[list[str]] = []
+        targets: list[str] = []
+        lines: list[int] = []
+        for row in reader:
+            if not row:  # a blank line
+                continue
+            if len(row) != width:
+                raise ApiError.invalid(
+                    field,
+                    f"line {reader.line_num} (data row {len(features) + 1}) has {len(row)} "
+                    f"cells; the header has {width}",
+                    index=[len(features)],
+                )
+            if (len(features) + 1) * d > max_elements:
+                check_elements(len(features) + 1, d, max_elements)
+            targets.append(row[t])
+            del row[t]
+            features.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise ApiError.invalid(field, f"is not valid CSV (line {reader.line_num}: {exc})") from None
+    if not features:
+        raise ApiError.invalid(field, "has a header but no data rows (n = 0)")
+    X = _numbers([c for row in features for c in row])
+    if X is None:
+        for r, row in enumerate(features):
+            j = _first_bad_number(row)
+            if j >= 0:
+                raise ApiError.invalid(
+                    field,
+                    f"column {feature_names[j]!r}, line {lines[r]}: {row[j]!r} is not a finite "
+                    "number (every feature cell must be one)",
+                    index=[r, j],
+                )
+        raise AssertionError("unreachable: some cell failed to parse")  # pragma: no cover
+    if classification:
+        y = _labels(targets)
+        if y.dtype.kind == "U":
+            for r, cell in enumerate(targets):
+                if not cell.strip():
+                    raise ApiError.invalid(
+                        field, f"column {target!r}, line {lines[r]}: the label is empty", index=[r]
+                    )
+    else:
+        nums = _numbers(targets)
+        if nums is None:
+            r = _first_bad_number(targets)
+            raise ApiError.invalid(
+                field,
+                f"column {target!r}, line {lines[r]}: {targets[r]!r} is not a finite number "
+                "(regression targets must be numbers)",
+                index=[r],
+            )
+        y = nums
+    return X.reshape(len(features), d), y
+
+
+# -- .npy -----------------------------------------------------------------------------------------
+
+
+def _load_npy(field: str, data: bytes, kinds: str) -> NDArray[Any]:
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError) as exc:
+        raise ApiError.invalid(field, f"not a readable .npy file ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        raise ApiError.invalid(field, "must be a single .npy array, not an .npz archive")
+    if arr.dtype.kind not in kinds:
+        allowed = "real numbers or strings" if "U" in kinds else "real numbers"
+        raise ApiError.invalid(field, f"must hold {allowed}, got dtype {arr.dtype}")
+    return arr
+
+
+def load_npy_pair(files: dict[str, bytes], max_elements: int) -> TrainData:
+    """X (2-d, real) and y (1-d, real or strings) from ``.npy`` parts, optional sample_weight."""
+    for name in ("X", "y"):
+        if name not in files:
+            raise ApiError.invalid(name, "is required with a .npy upload (a file part)")
+    X = _load_npy("X", files["X"], "biuf")
+    if X.ndim != 2:
+        raise ApiError.invalid("X", f"must be a 2-d array (n, d), got shape {list(X.shape)}")
+    check_elements(X.shape[0], X.shape[1], max_elements)
+    y = _load_npy("y", files["y"], "biufU")
+    w = load_sample_weight(files.get("sample_weight"))
+    return TrainData(X.astype(np.float64, copy=False), y, w)
+
+
+def load_sample_weight(data: bytes | None) -> NDArray[Any] | None:
+    """The optional ``sample_weight`` ``.npy`` part (real numbers)."""
+    return None if data is None else _load_npy("sample_weight", data, "biuf")
