@@ -253,6 +253,8 @@ def _crossover(
     scale = 1.0 + (float(np.max(np.abs(K))) if K.size else 0.0)
     ftol = 1e-9 * scale
     inv = 1.0 / lam2
+    gfix_prev: FloatArray | None = None
+    r0z: FloatArray = np.zeros(problem.d)
     for _round in range(4):
         ei, ej = np.nonzero(at_kink)
         m = ei.shape[0]
@@ -260,7 +262,14 @@ def _crossover(
             _why("kink set too large", m)
             return None
         gfix = g + np.sum(D * on, axis=1)
-        r0z = problem.z_rmatvec(a * gfix)
+        if gfix_prev is None:
+            r0z = problem.z_rmatvec(a * gfix)
+        else:  # only the samples whose on/off state moved change Zᵀ(a·gfix)
+            moved = np.nonzero(gfix != gfix_prev)[0]
+            if moved.size:
+                dg = a[moved] * (gfix[moved] - gfix_prev[moved])
+                r0z = r0z + problem.rows(moved).T @ dg
+        gfix_prev = gfix
         r0b = float(a @ gfix)
         ZE = problem.rows(ei)
         M = (ZE * inv) @ ZE.T
@@ -280,9 +289,11 @@ def _crossover(
         )
         b_new = float(sol[m]) if problem.fit_intercept else 0.0
         beta = sol[:m] / (a[ei] * D[ei, ej])
+        kink_g = D[ei, ej] * np.clip(beta, 0.0, 1.0)
         gsample = gfix.copy()
-        np.add.at(gsample, ei, D[ei, ej] * np.clip(beta, 0.0, 1.0))
-        v = -problem.z_rmatvec(a * gsample) * inv
+        np.add.at(gsample, ei, kink_g)
+        # Zᵀ(a·gsample) = Zᵀ(a·gfix) + Σ over kink terms of aᵢ·Δ·β·zᵢ (rows ZE at hand)
+        v = -(r0z + ZE.T @ (a[ei] * kink_g)) * inv
         f_new = problem.z_matvec(v)
         f_new += b_new
         U_new = f_new[:, None] - K
@@ -358,10 +369,19 @@ def _newton_smoothed(
         if opt <= gtol or it >= max_iter or monitor.out_of_time():
             return theta, it, opt, f
         idx = np.nonzero(hl * a > 0)[0]
-        ZE = problem.rows(idx)
+        root = np.sqrt(a[idx] * hl[idx])
+        # √(aᵢℓ''ᵢ)·zᵢ for the rows in a quadratic zone, formed in place (one gathered copy)
+        SZ = problem.X[idx]
+        SZ -= problem.mean
+        SZ *= 1.0 / problem.scale
+        SZ *= root[:, None]
+        H = np.empty((d + nb, d + nb))
+        H[:d, :d] = SZ.T @ SZ  # syrk
         if nb:
-            ZE = np.hstack([ZE, np.ones((idx.shape[0], 1))])
-        H = ZE.T @ (ZE * (a[idx] * hl[idx])[:, None])
+            col = root @ SZ
+            H[:d, d] = col
+            H[d, :d] = col
+            H[d, d] = float(root @ root)
         H[np.arange(d), np.arange(d)] += lam2
         H[np.diag_indices_from(H)] += 1e-12 * max(float(np.trace(H)) / H.shape[0], 1e-300)
         try:
@@ -375,13 +395,7 @@ def _newton_smoothed(
         if slope0 >= 0:  # pragma: no cover - H is positive definite
             return theta, it, opt, f
 
-        def dphi(
-            t: float, f: FloatArray = f, Zp: FloatArray = Zp, vp: float = vp, pp: float = pp
-        ) -> tuple[float, float]:
-            """φ'(t), φ''(t) for φ(t) = F_μ(θ + t·p)."""
-            _, g1, h1 = pl.evaluate(f + t * Zp, ramps, hessian=True)
-            assert h1 is not None
-            return float((a * g1) @ Zp) + vp + t * pp, float((a * h1) @ (Zp * Zp)) + pp
+        dphi = _LineDerivatives(f, Zp, a, ramps, pl.mu, vp, pp)
 
         # φ' is increasing: bracket its root, then Newton steps inside the bracket,
         # falling back to Illinois false position (superlinear, robust to the kinks of φ')
@@ -409,6 +423,57 @@ def _newton_smoothed(
         theta = theta + t * step
         f = f + t * Zp
         it += 1
+
+
+class _LineDerivatives:
+    """φ'(t), φ''(t) of φ(t) = F_μ(θ + t·p) along one Newton direction, in O(n) per ramp.
+
+    With fₜ = f + t·Zp and uⱼ = fₜ − κⱼ, the smoothed ramp has h'(u) = clip(u + μ/2, 0, μ)/μ
+    and h''(u) = [|u| < μ/2]/μ, so
+    φ'(t) = Σ aᵢgᵢZpᵢ + Σⱼ (Δⱼ·a·Zp)·h'(uⱼ) + λ2·(v + t·p)·p and
+    φ''(t) = Σⱼ (Δⱼ·a·Zp²)·h''(uⱼ) + λ2·p·p; the weights Δⱼ·a·Zp and Δⱼ·a·Zp² are formed once
+    per direction (the loss value, unused by the line search, is never computed).
+    """
+
+    def __init__(
+        self,
+        f: FloatArray,
+        Zp: FloatArray,
+        a: FloatArray,
+        ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+        mu: float,
+        vp: float,
+        pp: float,
+    ) -> None:
+        _, g, K, D = ramps
+        aZp = a * Zp
+        self.f, self.Zp, self.K, self.mu = f, Zp, K, mu
+        self.const = float(g @ aZp) + vp
+        self.pp = pp
+        self.w1 = [np.ascontiguousarray(D[:, j] * aZp) for j in range(K.shape[1])]
+        aZp *= Zp
+        self.w2 = [np.ascontiguousarray(D[:, j] * aZp) for j in range(K.shape[1])]
+        self.ft = np.empty_like(f)
+        self.tt = np.empty_like(f)
+        self.mask = np.empty(f.shape, dtype=bool)
+        self.inside = np.empty(f.shape, dtype=bool)
+
+    def __call__(self, t: float) -> tuple[float, float]:
+        mu = self.mu
+        ft, tt, mask, inside = self.ft, self.tt, self.mask, self.inside
+        np.multiply(self.Zp, t, out=ft)
+        ft += self.f
+        ft += 0.5 * mu
+        d1, d2 = self.const + t * self.pp, self.pp
+        for j in range(self.K.shape[1]):
+            np.subtract(ft, self.K[:, j], out=tt)  # u + μ/2
+            np.greater(tt, 0.0, out=mask)
+            np.less(tt, mu, out=inside)
+            mask &= inside  # |u| < μ/2
+            np.clip(tt, 0.0, mu, out=tt)
+            d1 += float(self.w1[j] @ tt) / mu
+            d2 += float(self.w2[j] @ mask) / mu
+        return d1, d2
 
 
 def _scale(problem: Problem, pl: PiecewiseLinear) -> float:
