@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
 from losscore.train import predict
+from service.arrays import decode_array, encode_array, encoding_of
 from service.deps import RawBody, SettingsDep, run_cpu
 from service.errors import ApiError, error_responses
 from service.openapi import json_body
+from service.responses import ChunkedResponse, dumps_chunks
 from service.schemas.train import PredictRequest
 from service.settings import Settings
 from service.store import get_store, json_safe
@@ -55,16 +57,12 @@ def _predict(model_id: str, raw: bytes, settings: Settings) -> dict[str, Any]:
     model = get_store(settings.data_dir, settings.database_url).load(model_id)
     if model is None:
         raise _not_found(model_id)
-    if len(req.X) * model.n_features > settings.max_array_elements:
-        raise ApiError(413, "too_many_elements", "X is over LOSSCORE_MAX_ARRAY_ELEMENTS")
-    p = predict(model, req.X)
-    out: dict[str, Any] = json_safe(
-        {
-            "prediction": np.asarray(p.prediction).tolist(),
-            "decision_function": p.decision_function.tolist(),
-            "probability": None if p.probability is None else p.probability.tolist(),
-        }
-    )
+    X = decode_array("X", req.X, max_elements=settings.max_array_elements)
+    p = predict(model, X)
+    encoding = encoding_of(req.X)
+    out: dict[str, Any] = json_safe({"prediction": np.asarray(p.prediction).tolist()})
+    out["decision_function"] = encode_array(p.decision_function, encoding)
+    out["probability"] = None if p.probability is None else encode_array(p.probability, encoding)
     return out
 
 
@@ -80,7 +78,7 @@ async def predict_route(
 ) -> Response:
     """Labels (from ``classes``) or values, decision function, and probabilities for
     log_loss / softmax models (null otherwise)."""
-    return JSONResponse(await run_cpu(request, _predict, model_id, raw, settings))
+    return ChunkedResponse(dumps_chunks(await run_cpu(request, _predict, model_id, raw, settings)))
 
 
 @router.delete(

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from losscore.errors import LosscoreError
 from losscore.train import FitResult, fit
 from service import uploads
+from service.arrays import Tensor, decode_array
 from service.deps import RawBody, SettingsDep, run_cpu, run_fit
 from service.errors import ApiError, ErrorDetail, error_responses, from_losscore_error
 from service.openapi import json_or_form_body
@@ -136,12 +137,23 @@ def _fit_and_store(job: _Job, settings: Settings, callback: Any = None) -> dict[
     return out
 
 
-def _parse_json(raw: bytes) -> _Job:
+def _parse_json(raw: bytes, settings: Settings) -> _Job:
     req = TrainRequest.model_validate_json(raw)
-    n = len(req.X)
-    if n == 0:
+    limit = settings.max_request_elements
+    X = decode_array("X", req.X, max_elements=limit)
+    if X.ndim != 2:
+        if X.ndim == 1 and X.shape[0] == 0:
+            raise ApiError.invalid("X", "has no rows (n = 0); at least one sample is needed")
+        raise ApiError.invalid(
+            "X", f"must be 2-d (n samples, d features), got shape {list(X.shape)}"
+        )
+    if X.shape[0] == 0:
         raise ApiError.invalid("X", "has no rows (n = 0); at least one sample is needed")
-    return _Job(req, req.X, req.y, req.sample_weight, n, len(req.X[0]))
+    y: Any = decode_array("y", req.y, max_elements=limit) if isinstance(req.y, Tensor) else req.y
+    sw = None
+    if req.sample_weight is not None:
+        sw = decode_array("sample_weight", req.sample_weight, max_elements=limit)
+    return _Job(req, X, y, sw, X.shape[0], X.shape[1])
 
 
 def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings) -> _Job:
@@ -206,7 +218,7 @@ async def _read_job(request: Request, raw: bytes, settings: Settings) -> _Job:
             "unsupported_media_type",
             f"content type {content_type!r}: use application/json or multipart/form-data",
         )
-    return await run_cpu(request, _parse_json, raw)
+    return await run_cpu(request, _parse_json, raw, settings)
 
 
 @router.post(

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from service.arrays import ArrayIn, Tensor
+
 __all__ = [
     "LossIn",
     "PenaltyIn",
@@ -65,9 +67,14 @@ class TrainOptions(BaseModel):
 class TrainRequest(TrainOptions):
     """Fit a linear model on (X, y); see docs/TRAINING.md for the objective and solvers."""
 
-    X: list[list[float]]
-    y: list[StrictInt | StrictFloat | StrictStr | StrictBool]
-    sample_weight: list[float] | None = None
+    X: ArrayIn = Field(description="Features, shape (n, d), in any array encoding.")
+    y: list[StrictInt | StrictFloat | StrictStr | StrictBool] | Tensor = Field(
+        description=(
+            "Targets, shape (n,): a list of labels (numbers or strings) or values, or a "
+            "numeric tensor object {shape, dtype, data|b64}."
+        )
+    )
+    sample_weight: ArrayIn | None = Field(None, description="Non-negative weights, shape (n,).")
 
 
 class TrainUpload(TrainOptions):
@@ -84,4 +91,9 @@ class PredictRequest(BaseModel):
     """Rows to predict, shape (n, d) with the model's d."""
 
     model_config = ConfigDict(extra="forbid")
-    X: list[list[float]]
+    X: ArrayIn = Field(
+        description=(
+            "Rows, shape (n, d), in any array encoding; decision_function and probability "
+            "answer in the same encoding."
+        )
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import threading
@@ -458,7 +459,7 @@ def _bad(body: dict[str, Any], **changes: Any) -> bytes:
         ({"X": [[1.0], [2.0]], "y": [1.0, float("-inf")]}, "y", ["finite"]),
         ({"X": [], "y": []}, "X", ["n = 0"]),
         ({"X": [[], []], "y": [1.0, 2.0]}, "X", ["d = 0"]),
-        ({"X": [[1.0, 2.0], [3.0]], "y": [1.0, 2.0]}, "X", ["rectangular"]),
+        ({"X": [[1.0, 2.0], [3.0]], "y": [1.0, 2.0]}, "X", ["ragged", "X[1]"]),
         ({"y": [1.0] * 9}, "y", ["9 labels", "10 rows"]),
         ({"sample_weight": [1.0] * 3}, "sample_weight", ["10 rows"]),
         ({"y": ["a"] * 10}, "y", ["real numbers"]),
@@ -504,3 +505,70 @@ def test_constant_feature_under_standardize_is_handled(tclient: Client) -> None:
     r = tclient.post("/v1/train", json={**cls, "standardize": True})
     assert r.status_code == 200, r.text
     assert np.isfinite(np.asarray(r.json()["coef"], dtype=float)).all()
+
+
+def _b64(arr: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(arr, dtype="<f8").tobytes()).decode()
+
+
+def test_train_and_predict_accept_every_array_encoding(tclient: Client) -> None:
+    """X, y and sample_weight as nested lists, {data} tensors or {b64} tensors fit the same
+    model; predict answers decision_function in the request's encoding."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 0.3
+    w = rng.uniform(0.5, 2.0, size=40)
+    base = {"task": "regression", "loss": {"name": "l2"}, "penalty": {"name": "none"}}
+    bodies = {
+        "list": {**base, "X": X.tolist(), "y": y.tolist(), "sample_weight": w.tolist()},
+        "data": {
+            **base,
+            "X": {"shape": [40, 3], "data": X.ravel().tolist()},
+            "y": {"shape": [40], "data": y.tolist()},
+            "sample_weight": {"shape": [40], "data": w.tolist()},
+        },
+        "b64": {
+            **base,
+            "X": {"shape": [40, 3], "b64": _b64(X)},
+            "y": {"shape": [40], "b64": _b64(y)},
+            "sample_weight": {"shape": [40], "b64": _b64(w)},
+        },
+    }
+    # closed form: weighted least squares with an intercept
+    A = np.hstack([X, np.ones((40, 1))])
+    sw = np.sqrt(w)
+    expected = np.linalg.lstsq(A * sw[:, None], y * sw, rcond=None)[0]
+    for encoding, body in bodies.items():
+        r = tclient.post("/v1/train", json=body)
+        assert r.status_code == 200, (encoding, r.text)
+        fitted = r.json()
+        np.testing.assert_allclose(fitted["coef"], expected[:3], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(fitted["intercept"], expected[3], rtol=1e-8, atol=1e-10)
+        Xq = X[:5]
+        query = {
+            "list": Xq.tolist(),
+            "data": {"shape": [5, 3], "data": Xq.ravel().tolist()},
+            "b64": {"shape": [5, 3], "b64": _b64(Xq)},
+        }[encoding]
+        p = tclient.post(f"/v1/models/{fitted['model_id']}/predict", json={"X": query})
+        assert p.status_code == 200, (encoding, p.text)
+        dec = p.json()["decision_function"]
+        if encoding == "list":
+            values = np.asarray(dec)
+        elif encoding == "data":
+            assert dec["shape"] == [5]
+            values = np.asarray(dec["data"])
+        else:
+            assert dec["shape"] == [5]
+            values = np.frombuffer(base64.b64decode(dec["b64"]), dtype="<f8")
+        np.testing.assert_allclose(values, Xq @ expected[:3] + expected[3], rtol=1e-8)
+
+
+def test_train_rejects_non_2d_and_bad_tensor_x(tclient: Client) -> None:
+    base = {"task": "regression", "loss": {"name": "l2"}, "y": [1.0, 2.0]}
+    r = tclient.post("/v1/train", json={**base, "X": [1.0, 2.0]})
+    assert r.status_code == 422
+    assert "X" in r.text and "2-d" in r.text
+    r = tclient.post("/v1/train", json={**base, "X": {"shape": [2, 2], "data": [1.0, 2.0, 3.0]}})
+    assert r.status_code == 422
+    assert "X.data" in r.text
