@@ -418,6 +418,7 @@ def _newton_smoothed(
             if abs(t_new - t) <= 1e-12 * max(t, 1e-300):
                 break
             t = t_new
+        del dphi  # its n-sized work arrays are not kept into the next iteration
         if t <= 0:
             return theta, it, opt, f
         theta = theta + t * step
