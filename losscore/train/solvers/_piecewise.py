@@ -36,6 +36,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 from numpy.typing import NDArray
+from scipy.linalg.lapack import dposv as _posv
 from scipy.optimize import linprog
 
 from losscore._arrays import FloatArray
@@ -140,7 +141,8 @@ class PiecewiseLinear:
             u = f - K[:, j]
             if mu > 0:
                 t = u + 0.5 * mu
-                np.clip(t, 0.0, mu, out=t)  # (u + μ/2) clipped to [0, μ]
+                np.maximum(t, 0.0, out=t)  # (u + μ/2) clipped to [0, μ]
+                np.minimum(t, mu, out=t)
                 # h = t²/(2μ) + max(u − μ/2, 0);  h' = t/μ;  h'' = [|u| < μ/2]/μ
                 h = t * t * (0.5 / mu) + np.maximum(u - 0.5 * mu, 0.0)
                 value += Dj * h
@@ -355,6 +357,8 @@ def _newton_smoothed(
     nb = 1 if problem.fit_intercept else 0
     d = problem.d
     lam2 = problem.lam2
+    diag_d = np.arange(d)
+    diag_all = np.arange(d + nb)
     it = 0
     while True:
         val, gl, hl = pl.evaluate(f, ramps, hessian=True)
@@ -382,12 +386,12 @@ def _newton_smoothed(
             H[:d, d] = col
             H[d, :d] = col
             H[d, d] = float(root @ root)
-        H[np.arange(d), np.arange(d)] += lam2
-        H[np.diag_indices_from(H)] += 1e-12 * max(float(np.trace(H)) / H.shape[0], 1e-300)
-        try:
-            step = -scipy.linalg.solve(H, grad, assume_a="pos", check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            step = -grad / max(float(np.max(np.diag(H))), 1e-300)
+        H[diag_d, diag_d] += lam2
+        H[diag_all, diag_all] += 1e-12 * max(float(np.trace(H)) / H.shape[0], 1e-300)
+        # Cholesky solve (LAPACK posv, without scipy.linalg.solve's per-call checks)
+        # (info > 0, not positive definite, cannot happen with λ2 > 0: gradient step fallback)
+        _, x, info = _posv(H, grad, lower=True)
+        step = -x if info == 0 else -grad / max(float(np.max(H[diag_all, diag_all])), 1e-300)
         Zp = problem.z_matvec(step[:d]) + (step[d] if nb else 0.0)
         v, p = theta[:d], step[:d]
         pp, vp = float(lam2 @ (p * p)), float(lam2 @ (v * p))
@@ -471,7 +475,8 @@ class _LineDerivatives:
             np.greater(tt, 0.0, out=mask)
             np.less(tt, mu, out=inside)
             mask &= inside  # |u| < μ/2
-            np.clip(tt, 0.0, mu, out=tt)
+            np.maximum(tt, 0.0, out=tt)
+            np.minimum(tt, mu, out=tt)
             d1 += float(self.w1[j] @ tt) / mu
             d2 += float(self.w2[j] @ mask) / mu
         return d1, d2
