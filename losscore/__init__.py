@@ -10,6 +10,7 @@ Public surface::
     losscore.errors  (LosscoreError and subclasses; all are ValueError)
 """
 
+from losscore._arrays import check_finite
 from losscore.curves import Curve, loss_curve
 from losscore.errors import (
     InvalidInputError,
@@ -43,6 +44,7 @@ __all__ = [
     "Reduction",
     "UnknownNameError",
     "__version__",
+    "check_finite",
     "evaluate",
     "evaluate_norm",
     "fit",

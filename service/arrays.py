@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from typing_extensions import TypeAliasType
 
+from losscore import check_finite
+from losscore.errors import LosscoreError
 from service.errors import ApiError
 from service.responses import Blob
 
@@ -178,17 +180,13 @@ def _ragged_message(value: list[Any]) -> tuple[str, list[int] | None]:
 
 
 def _check_finite(field: str, arr: NDArray[Any], what: str = "") -> None:
-    with np.errstate(over="ignore", invalid="ignore"):
-        if arr.size == 0 or np.isfinite(np.sum(arr)):
-            return
-    bad = ~np.isfinite(arr)
-    if not bad.any():
-        return
-    flat = int(np.argmax(bad.reshape(-1)))
-    index = [int(i) for i in np.unravel_index(flat, arr.shape)]
-    v = float(arr.reshape(-1)[flat])
-    found = "NaN" if math.isnan(v) else ("+Infinity" if v > 0 else "-Infinity")
-    raise ApiError.invalid(field, f"must be finite{what}, found {found}", index or None)
+    """422 naming the first NaN/±Inf (losscore's check, so both layers word it alike)."""
+    try:
+        check_finite(field, arr)
+    except LosscoreError as exc:
+        raise ApiError.invalid(
+            exc.field, exc.reason + what, list(exc.index or ()) or None
+        ) from None
 
 
 def _check_count(field: str, n: int, max_elements: int) -> None:

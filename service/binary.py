@@ -14,7 +14,6 @@ gradient (and hessian) back to back, described by the JSON ``X-Losscore-Result``
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,14 +21,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import ValidationError
 
 from service.arrays import check_shape, out_number
 from service.compute import Inputs, check_total, evaluation_dict, run_loss
-from service.errors import ApiError, from_validation_error
+from service.errors import ApiError
 from service.responses import Chunk, array_chunk, dumps, dumps_chunks
 from service.schemas.evaluate import BinaryEvaluateHeader
 from service.settings import Settings
+from service.uploads import load_npy, parse_json_part
 
 __all__ = ["HEADER", "RESULT_HEADER", "Reply", "evaluate_npy", "evaluate_octets", "parse_header"]
 
@@ -39,16 +38,7 @@ RESULT_HEADER = "X-Losscore-Result"
 
 def parse_header(text: str | None, field: str) -> BinaryEvaluateHeader:
     """Validate the JSON part; errors name *field* (the header or the form field)."""
-    if text is None:
-        raise ApiError.invalid(field, "is required: the JSON part of the request")
-    try:
-        return BinaryEvaluateHeader.model_validate_json(text)
-    except ValidationError as exc:
-        err = from_validation_error(exc)
-        for d in err.details:
-            d.field = f"{field}.{d.field}" if d.field != "body" else field
-        err.message = "; ".join(f"{d.field}: {d.reason}" for d in err.details) or err.message
-        raise err from None
+    return parse_json_part(BinaryEvaluateHeader, text, field)
 
 
 @dataclass(frozen=True)
@@ -132,16 +122,9 @@ def evaluate_octets(
     return _run(header, Inputs(prediction, target, w, header.encoding), raw_output)
 
 
-def load_npy(field: str, data: bytes, max_elements: int) -> NDArray[Any]:
-    """``np.load`` of one ``.npy`` file, no pickles; errors name *field*."""
-    try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, TypeError) as exc:
-        raise ApiError.invalid(field, f"not a readable .npy file ({exc})") from None
-    if not isinstance(arr, np.ndarray):
-        raise ApiError.invalid(field, "must be a single .npy array, not an .npz archive")
-    if arr.dtype.kind not in "biuf":
-        raise ApiError.invalid(field, f"must hold real numbers, got dtype {arr.dtype}")
+def _load_limited(field: str, data: bytes, max_elements: int) -> NDArray[Any]:
+    """One real-valued ``.npy`` file (no pickles) of at most *max_elements* values."""
+    arr = load_npy(field, data)
     if arr.size > max_elements:
         raise ApiError.invalid(
             field, f"has {arr.size} elements, more than the limit of {max_elements}"
@@ -160,8 +143,8 @@ def evaluate_npy(
     for required in ("prediction", "target"):
         if required not in files:
             raise ApiError.invalid(required, "is required (a .npy file part)")
-    prediction = load_npy("prediction", files["prediction"], limit)
-    target = load_npy("target", files["target"], limit)
-    weight = load_npy("weight", files["weight"], limit) if "weight" in files else None
+    prediction = _load_limited("prediction", files["prediction"], limit)
+    target = _load_limited("target", files["target"], limit)
+    weight = _load_limited("weight", files["weight"], limit) if "weight" in files else None
     check_total(settings, prediction, target, weight)
     return _run(header, Inputs(prediction, target, weight, header.encoding), raw_output)

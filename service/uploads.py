@@ -34,6 +34,7 @@ __all__ = [
     "FILE_PARTS",
     "TrainData",
     "check_elements",
+    "load_npy",
     "load_npy_pair",
     "load_sample_weight",
     "parse_csv",
@@ -55,9 +56,12 @@ class TrainData:
 
 
 def parse_json_part(model: type[M], text: str | None, field: str) -> M:
-    """Validate a JSON form field; error details are prefixed with *field*."""
+    """Validate the JSON part of a multipart or binary request (a form field or a header).
+
+    Error details are prefixed with *field*.
+    """
     if text is None:
-        raise ApiError.invalid(field, "is required: the JSON text of the training options")
+        raise ApiError.invalid(field, "is required: the JSON part of the request")
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
@@ -210,7 +214,11 @@ def parse_csv(
 # -- .npy -----------------------------------------------------------------------------------------
 
 
-def _load_npy(field: str, data: bytes, kinds: str) -> NDArray[Any]:
+def load_npy(field: str, data: bytes, kinds: str = "biuf") -> NDArray[Any]:
+    """``np.load`` of one ``.npy`` file with ``allow_pickle=False``; errors name *field*.
+
+    *kinds* are the accepted dtype kinds (``"biuf"``: real numbers; add ``"U"`` for strings).
+    """
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError, TypeError) as exc:
@@ -228,15 +236,15 @@ def load_npy_pair(files: dict[str, bytes], max_elements: int) -> TrainData:
     for name in ("X", "y"):
         if name not in files:
             raise ApiError.invalid(name, "is required with a .npy upload (a file part)")
-    X = _load_npy("X", files["X"], "biuf")
+    X = load_npy("X", files["X"], "biuf")
     if X.ndim != 2:
         raise ApiError.invalid("X", f"must be a 2-d array (n, d), got shape {list(X.shape)}")
     check_elements(X.shape[0], X.shape[1], max_elements)
-    y = _load_npy("y", files["y"], "biufU")
+    y = load_npy("y", files["y"], "biufU")
     w = load_sample_weight(files.get("sample_weight"))
     return TrainData(X.astype(np.float64, copy=False), y, w)
 
 
 def load_sample_weight(data: bytes | None) -> NDArray[Any] | None:
     """The optional ``sample_weight`` ``.npy`` part (real numbers)."""
-    return None if data is None else _load_npy("sample_weight", data, "biuf")
+    return None if data is None else load_npy("sample_weight", data, "biuf")
