@@ -130,11 +130,15 @@ def test_healthz_stays_fast_during_heavy_requests(server: str) -> None:
         t.join(timeout=120)
     assert statuses and all(s == 200 for s in statuses)
     assert latencies
-    # A blocked event loop would make some ping wait about as long as a heavy request;
-    # bounds are relative to that so a loaded CI machine does not make the test flaky.
-    median = sorted(latencies)[len(latencies) // 2]
+    # A blocked event loop would make a ping wait about as long as a heavy request, once per
+    # heavy request (four of them); bounds are relative to that so a loaded CI machine does not
+    # make the test flaky. One slow ping is tolerated (a clean CI run once saw a single 0.47 s
+    # ping, e.g. while uvicorn took in a 16 MB body); a blocked loop makes at least four.
+    ordered = sorted(latencies)
+    median = ordered[len(ordered) // 2]
     assert median < max(0.1, 0.2 * min(durations)), (latencies, durations)
-    assert max(latencies) < max(0.25, 0.5 * min(durations)), (latencies, durations)
+    assert len(ordered) >= 2
+    assert ordered[-2] < max(0.25, 0.5 * min(durations)), (latencies, durations)
 
 
 @pytest.mark.slow
