@@ -41,6 +41,7 @@ from scipy.optimize import linprog
 
 from losscore._arrays import FloatArray
 from losscore.train._problem import Problem
+from losscore.train.solvers._ipm import solve_ipm
 from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, SolverOutput, inf_norm
 
@@ -49,6 +50,10 @@ __all__ = ["PIECEWISE_LOSSES", "PiecewiseLinear", "solve_lp", "solve_smoothed"]
 PIECEWISE_LOSSES = frozenset(
     {"hinge", "perceptron", "l1", "quantile", "epsilon_insensitive", "smooth_l1"}
 )
+# up to this many rows the l2-penalised problems go to the interior-point method (10-25
+# iterations of O(n·d²)); above it the smoothing continuation's cheaper O(n·d) steps win
+# (measured: 2-8x faster IPM at 1,000-5,000 rows, 1.4-3x slower at 10,000-30,000 x 20)
+IPM_MAX_ROWS = 5000
 MAX_KINK_TERMS = 4000  # upper cap; the effective cap is 4(d + 1) + 50
 
 
@@ -513,8 +518,11 @@ def solve_smoothed(
 
     Each stage is solved by semismooth Newton (l2 penalty) or L-BFGS-B (elastic net).
     """
-    scale = _scale(problem, pl)
     y = np.asarray(problem.target, dtype=np.float64)
+    newton = not problem.lam1.any() and problem.k == 1
+    if newton and bool((problem.lam2 > 0).all()) and problem.n <= IPM_MAX_ROWS:
+        return solve_ipm(problem, pl.ramps(y), tol=tol, max_iter=max_iter, monitor=monitor)
+    scale = _scale(problem, pl)
     theta = _warm_start(problem, y)
     best_F, f = problem.objective_and_scores(theta)
     best_theta, best_f = theta, f
@@ -523,7 +531,6 @@ def solve_smoothed(
     ramps = pl.ramps(y)
     jump_total = float(problem.a @ np.sum(ramps[3], axis=1))
     lam_min = float(problem.lam2.min()) if problem.lam2.size and problem.lam2.min() > 0 else 1e-12
-    newton = not problem.lam1.any() and problem.k == 1
     name = "smoothing_newton" if newton else "smoothing_lbfgs_b"
     while True:
         spl = pl.with_mu(mu)
