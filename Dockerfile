@@ -62,6 +62,7 @@ RUN set -eu; \
     /opt/venv/bin/python -c "import losscore, service"; \
     MPLCONFIGDIR=/opt/venv/var/matplotlib MPLBACKEND=Agg \
         /opt/venv/bin/python -c "import matplotlib.font_manager"; \
+    NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore.train as t; t.warm_up()"; \
     cd /; rm -rf /src
 
 # -------------------------------------------------------------- runtime stage
@@ -78,6 +79,8 @@ RUN set -eu; \
 # Only the virtual environment: dependencies, the installed app and the prebuilt
 # matplotlib font cache; no pip, no compilers, no wheel or build directories.
 COPY --from=build /opt/venv /opt/venv
+# the numba cache compiled at build time; writable in case this CPU needs its own code
+RUN chown -R 10001:10001 /opt/venv/var/numba
 
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 \
@@ -85,6 +88,7 @@ ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
     PYTHONDONTWRITEBYTECODE=1 \
     MPLBACKEND=Agg \
     MPLCONFIGDIR=/opt/venv/var/matplotlib \
+    NUMBA_CACHE_DIR=/opt/venv/var/numba \
     HOST=0.0.0.0 \
     PORT=8000 \
     WORKERS=1 \

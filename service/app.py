@@ -8,12 +8,15 @@ their router to :func:`default_routers`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
 import losscore
+import losscore.train
 from service.errors import install_error_handlers
 from service.memory import tune_malloc
 from service.metrics import Metrics, MetricsMiddleware
@@ -49,6 +52,22 @@ def default_routers() -> list[APIRouter]:
     return routers
 
 
+def _warm_up() -> None:
+    try:
+        losscore.train.warm_up()
+    except Exception:  # pragma: no cover - a failed warm-up only costs the first fit time
+        log.exception("solver warm-up failed")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up: compile the training kernels off the event loop (the first fit needing
+    them would otherwise wait for the compiler; /healthz answers meanwhile)."""
+    if app.state.settings.warm_up:
+        threading.Thread(target=_warm_up, name="losscore-warm-up", daemon=True).start()
+    yield
+
+
 def create_app(
     settings: Settings | None = None, routers: Sequence[APIRouter] | None = None
 ) -> FastAPI:
@@ -61,6 +80,7 @@ def create_app(
         version=losscore.__version__,
         description=DESCRIPTION,
         openapi_tags=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

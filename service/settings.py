@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         ge=1,
         description="Fits running at once (worker threads); further fits wait their turn.",
     )
+    warm_up: bool = Field(
+        True,
+        description="Compile the training solvers' kernels in a background thread at start-up.",
+    )
     proxy_headers: bool = Field(
         True, description="Trust X-Forwarded-For/-Proto from forwarded_allow_ips."
     )

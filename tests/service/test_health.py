@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.service.conftest import Client
 
 
@@ -50,3 +52,30 @@ def _sum(text: str, metric: str, route: str) -> float:
         if line.startswith(metric + "{") and f'route="{route}"' in line and 'status="200"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_start_up_compiles_the_training_kernels_off_the_loop(tmp_path, monkeypatch, enabled):
+    import asyncio
+    import threading
+
+    import losscore.train
+    from service.app import create_app
+    from service.settings import Settings
+
+    calls: list[str] = []
+    monkeypatch.setattr(
+        losscore.train, "warm_up", lambda: calls.append(threading.current_thread().name)
+    )
+    settings = Settings(data_dir=tmp_path, database_url=None, warm_up=enabled)
+    app = create_app(settings)
+
+    async def start_and_stop() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    asyncio.run(start_and_stop())
+    for thread in threading.enumerate():
+        if thread.name == "losscore-warm-up":
+            thread.join(10)
+    assert calls == (["losscore-warm-up"] if enabled else [])
