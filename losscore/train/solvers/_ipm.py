@@ -35,7 +35,7 @@ import numpy as np
 
 from losscore._arrays import FloatArray
 from losscore.train._problem import Problem
-from losscore.train.solvers._ipm_kernel import dual_to_primal, prepare, primal, run
+from losscore.train.solvers._ipm_kernel import initial_point, prepare, run
 from losscore.train.solvers._monitor import Monitor, SolverOutput
 
 __all__ = ["solve_ipm"]
@@ -65,29 +65,13 @@ def solve_ipm(
     P, PT, start, _rows, delta, kap, ar, ak, ag, inv_a, p0, const = prepare(
         problem.X, problem.mean, problem.scale, inv_sqrt_lam, problem.a, c, g, K, Dj, nb
     )
-    N = ar.shape[0]
 
-    # feasible start: a constant β̄ meets Σ a_rβ_r = −Σ aᵢgᵢ (any β̄ does without b);
-    # zl = μ₀/β, zu = μ₀/(1 − β) put it on the central path's neighbourhood at μ₀
-    total = float(ar.sum())
-    beta_bar = -float(ag.sum()) / total if nb and total > 0 else 0.5
-    beta_bar = min(max(beta_bar, 1e-6), 1 - 1e-6)  # one-sided labels are rejected earlier
-    beta = np.full(N, beta_bar)
-    t = dual_to_primal(P, start, delta, beta, p0)
-    Pt = np.empty(P.shape[0])
-    F, gap = primal(P, start, ar, kap, ag, inv_a, const, beta, t, Pt, 0.0)
-    grad = delta * np.repeat(Pt, np.diff(start)) + ak
-    y = 0.0
-    if nb:  # least-squares multiplier of the equality
-        y = float(ar @ grad) / float(ar @ ar)
-        F, gap = primal(P, start, ar, kap, ag, inv_a, const, beta, t, Pt, y)
     # a start well inside the box but with small complementarity: measured over hinge,
     # epsilon-insensitive and l1 fits (n 500-3000, d 10-50, alpha 1e-4 and 1e-2), a
     # fraction 0.03 of the mean reduced gradient took the fewest iterations (-13 %)
-    mu0 = START_MU_FRACTION * max(float(np.mean(np.abs(grad - y * ar))), 1e-300)
-    zl = mu0 / beta
-    zu = mu0 / (1.0 - beta)
-
+    beta, zl, zu, t, Pt, y, F, gap = initial_point(
+        P, start, delta, ar, ak, kap, ag, inv_a, p0, const, nb, START_MU_FRACTION
+    )
     best = np.array([F, y, F - gap])  # F_best, its intercept, the best dual bound
     best_t = t.copy()
     hist_F = np.empty(CHUNK_STEPS)

@@ -33,39 +33,7 @@ _FAST = {"reassoc", "contract"}
 ROW_BLOCK = 512  # rows per block of the normal-matrix product (d rows of Pᵀ stay in L2)
 
 
-@njit(cache=True, fastmath=_FAST)
-def _box_step(
-    beta: FloatArray,
-    zl: FloatArray,
-    zu: FloatArray,
-    db: FloatArray,
-    dzl: FloatArray,
-    dzu: FloatArray,
-) -> float:
-    """Largest α ≤ 1 keeping β + α·dβ in [0, 1] and zl, zu ≥ 0."""
-    alpha = 1.0
-    for r in range(beta.shape[0]):
-        b = db[r]
-        if b < 0.0:
-            s = -beta[r] / b
-            if s < alpha:
-                alpha = s
-        elif b > 0.0:
-            s = (1.0 - beta[r]) / b
-            if s < alpha:
-                alpha = s
-        if dzl[r] < 0.0:
-            s = -zl[r] / dzl[r]
-            if s < alpha:
-                alpha = s
-        if dzu[r] < 0.0:
-            s = -zu[r] / dzu[r]
-            if s < alpha:
-                alpha = s
-    return alpha
-
-
-@njit(cache=True, fastmath=_FAST)
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _solve(
     P: FloatArray,
     L: FloatArray,
@@ -108,7 +76,7 @@ def _solve(
     return w
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
 def dual_to_primal(
     P: FloatArray, start: IntArray, delta: FloatArray, beta: FloatArray, p0: FloatArray
 ) -> FloatArray:
@@ -126,7 +94,7 @@ def dual_to_primal(
     return t
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
     """Cholesky factor L of K = Ĩ + Pᵀdiag(c)P, Ĩ = identity on the first ``n_eye``
     coordinates (0 on the intercept's); PT = Pᵀ (d, n) makes every entry one contiguous
@@ -163,7 +131,7 @@ def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
     return L
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
 def ipm_iteration(
     P: FloatArray,
     PT: FloatArray,
@@ -208,42 +176,71 @@ def ipm_iteration(
             c[i] += delta[r] * delta[r] * dv
     d = p0.shape[0]
     L = _normal_factor(PT, c, d)
-    # predictor (affine scaling direction)
+    # predictor (affine scaling direction): dzl = −zl(1 + dβ/β), dzu = −zu(1 − dβ/(1 − β))
     rhs = np.empty(N)
     for r in range(N):
         rhs[r] = -G[r]
-    db = np.empty(N)
-    _solve(P, L, start, delta, dinv, rhs, db)
-    dzl = np.empty(N)
-    dzu = np.empty(N)
+    da = np.empty(N)
+    _solve(P, L, start, delta, dinv, rhs, da)
     mu = 0.0
+    alpha = 1.0  # largest step keeping β in [0, 1] and zl, zu ≥ 0 (fused with μ)
     for r in range(N):
         b = beta[r]
-        dzl[r] = -zl[r] - zl[r] * ib[r] * db[r]
-        dzu[r] = -zu[r] + zu[r] * iu[r] * db[r]
         mu += zl[r] * b + zu[r] * (1.0 - b)
+        x = da[r]
+        if x < 0.0:
+            alpha = min(alpha, -b / x)
+        elif x > 0.0:
+            alpha = min(alpha, (1.0 - b) / x)
+        fl = 1.0 + x * ib[r]  # zl + α·dzl = zl(1 − α·fl) ≥ 0
+        if fl > 0.0:
+            alpha = min(alpha, 1.0 / fl)
+        fu = 1.0 - x * iu[r]
+        if fu > 0.0:
+            alpha = min(alpha, 1.0 / fu)
     mu /= 2 * N
-    alpha = _box_step(beta, zl, zu, db, dzl, dzu)
     mu_aff = 0.0
     for r in range(N):
-        b = beta[r] + alpha * db[r]
-        mu_aff += (zl[r] + alpha * dzl[r]) * b + (zu[r] + alpha * dzu[r]) * (1.0 - b)
+        x = da[r]
+        b = beta[r] + alpha * x
+        mu_aff += zl[r] * (1.0 - alpha * (1.0 + x * ib[r])) * b + zu[r] * (
+            1.0 - alpha * (1.0 - x * iu[r])
+        ) * (1.0 - b)
     mu_aff /= 2 * N
     sigma = (mu_aff / mu) ** 3 if mu > 0.0 else 0.0
     smu = sigma * mu
-    # corrector: centring and the second-order complementarity terms
-    cl = np.empty(N)
-    cu = np.empty(N)
+    # corrector: centring and the second-order terms dβ_aff·dzl_aff, dβ_aff·dzu_aff
     for r in range(N):
-        cl[r] = (smu - db[r] * dzl[r]) * ib[r]
-        cu[r] = (smu + db[r] * dzu[r]) * iu[r]
-        rhs[r] = -G[r] + cl[r] - cu[r]
+        x = da[r]
+        dzl_a = -zl[r] * (1.0 + x * ib[r])
+        dzu_a = -zu[r] * (1.0 - x * iu[r])
+        rhs[r] = -G[r] + (smu - x * dzl_a) * ib[r] - (smu + x * dzu_a) * iu[r]
+    db = np.empty(N)
     w = _solve(P, L, start, delta, dinv, rhs, db)
     dy = -float(w[d]) if fit_b else 0.0
+    # dzl = cl − zl − zl·dβ/β, dzu = cu − zu + zu·dβ/(1 − β), cl, cu from the predictor
+    dzl = np.empty(N)
+    dzu = np.empty(N)
+    alpha = 1.0
     for r in range(N):
-        dzl[r] = cl[r] - zl[r] - zl[r] * ib[r] * db[r]
-        dzu[r] = cu[r] - zu[r] + zu[r] * iu[r] * db[r]
-    alpha = min(1.0, STEP_FRACTION * _box_step(beta, zl, zu, db, dzl, dzu))
+        x = da[r]
+        bb = beta[r]
+        zlr = zl[r]
+        zur = zu[r]
+        cl = (smu + x * zlr * (1.0 + x * ib[r])) * ib[r]
+        cu = (smu - x * zur * (1.0 - x * iu[r])) * iu[r]
+        step = db[r]
+        dzl[r] = cl - zlr - zlr * ib[r] * step
+        dzu[r] = cu - zur + zur * iu[r] * step
+        if step < 0.0:
+            alpha = min(alpha, -bb / step)
+        elif step > 0.0:
+            alpha = min(alpha, (1.0 - bb) / step)
+        if dzl[r] < 0.0:
+            alpha = min(alpha, -zlr / dzl[r])
+        if dzu[r] < 0.0:
+            alpha = min(alpha, -zur / dzu[r])
+    alpha = min(1.0, STEP_FRACTION * alpha)
     for r in range(N):
         beta[r] += alpha * db[r]
         zl[r] += alpha * dzl[r]
@@ -254,7 +251,7 @@ def ipm_iteration(
     return t, y, F, gap
 
 
-@njit(cache=True, fastmath=_FAST)
+@njit(cache=True, fastmath=_FAST, error_model="numpy")
 def primal(
     P: FloatArray,
     start: IntArray,
@@ -288,7 +285,7 @@ def primal(
     return F, gap
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def prepare(
     X: FloatArray,
     mean: FloatArray,
@@ -371,7 +368,7 @@ def prepare(
     return P, PT, start, rows, delta, kap, ar, ak, ag, inv_a, p0, const
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run(
     P: FloatArray,
     PT: FloatArray,
@@ -438,3 +435,57 @@ def run(
         if best[0] - best[2] <= tol:
             break
     return done, t, y
+
+
+@njit(cache=True, error_model="numpy")
+def initial_point(
+    P: FloatArray,
+    start: IntArray,
+    delta: FloatArray,
+    ar: FloatArray,
+    ak: FloatArray,
+    kap: FloatArray,
+    ag: FloatArray,
+    inv_a: FloatArray,
+    p0: FloatArray,
+    const: float,
+    fit_b: bool,
+    mu_fraction: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, float, float, float]:
+    """A feasible start: a constant β̄ meets Σ a_rβ_r = −Σ aᵢgᵢ (any β̄ does without b);
+    y the least-squares multiplier; zl = μ₀/β, zu = μ₀/(1 − β) with μ₀ = ``mu_fraction``
+    times the mean |reduced gradient|. Returns (β, zl, zu, t, Pt, y, F, gap)."""
+    N = ar.shape[0]
+    total = 0.0
+    for r in range(N):
+        total += ar[r]
+    beta_bar = 0.5
+    if fit_b and total > 0.0:
+        s = 0.0
+        for i in range(ag.shape[0]):
+            s += ag[i]
+        beta_bar = -s / total
+    beta_bar = min(max(beta_bar, 1e-6), 1.0 - 1e-6)  # one-sided labels are rejected earlier
+    beta = np.full(N, beta_bar)
+    t = dual_to_primal(P, start, delta, beta, p0)
+    Pt = np.empty(P.shape[0])
+    F, gap = primal(P, start, ar, kap, ag, inv_a, const, beta, t, Pt, 0.0)
+    grad = np.empty(N)
+    num = 0.0
+    den = 0.0
+    for i in range(P.shape[0]):
+        for r in range(start[i], start[i + 1]):
+            grad[r] = delta[r] * Pt[i] + ak[r]
+            num += ar[r] * grad[r]
+            den += ar[r] * ar[r]
+    y = 0.0
+    if fit_b and den > 0.0:
+        y = num / den
+        F, gap = primal(P, start, ar, kap, ag, inv_a, const, beta, t, Pt, y)
+    mean_abs = 0.0
+    for r in range(N):
+        mean_abs += abs(grad[r] - y * ar[r])
+    mu0 = mu_fraction * max(mean_abs / max(N, 1), 1e-300)
+    zl = mu0 / beta
+    zu = mu0 / (1.0 - beta)
+    return beta, zl, zu, t, Pt, y, F, gap

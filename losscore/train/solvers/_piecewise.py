@@ -104,7 +104,40 @@ class PiecewiseLinear:
         raise ValueError(f"{name} is not piecewise linear")  # pragma: no cover
 
     def ramps(self, y: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """(c, g, κ, Δ): ℓ(f) = c + g f + Σⱼ Δⱼ max(0, f − κⱼ)."""
+        """(c, g, κ, Δ): ℓ(f) = c + g f + Σⱼ Δⱼ max(0, f − κⱼ).
+
+        Written out per loss (the generic derivation from :meth:`pieces` below gives the
+        same arrays, up to the rounding of the kink of quantile, here exactly y).
+        """
+        n = y.shape[0]
+        name, params = self.name, self.params
+        if name in ("hinge", "perceptron"):
+            t = params.get("threshold", 1.0) if name == "hinge" else 0.0
+            pos = y > 0
+            kink = np.where(pos, t, -t)
+            return (
+                np.where(pos, t, 0.0),
+                np.where(pos, -1.0, 0.0),
+                kink.reshape(n, 1),
+                np.ones((n, 1)),
+            )
+        if name == "epsilon_insensitive":
+            eps = params["epsilon"]
+            K = np.empty((n, 2), order="F")
+            np.subtract(y, eps, out=K[:, 0])
+            np.add(y, eps, out=K[:, 1])
+            return K[:, 0].copy(), np.full(n, -1.0), K, np.ones((n, 2), order="F")
+        if name in ("l1", "smooth_l1"):
+            return y.copy(), np.full(n, -1.0), y.reshape(n, 1).copy(), np.full((n, 1), 2.0)
+        if name == "quantile":
+            q = params["q"]
+            return q * y, np.full(n, -q), y.reshape(n, 1).copy(), np.ones((n, 1))
+        return self._ramps_from_pieces(y)  # pragma: no cover - every loss is written out
+
+    def _ramps_from_pieces(
+        self, y: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The generic derivation: Δ = slope jumps, κ = where consecutive pieces meet."""
         S, B = self.pieces(y)
         D = np.diff(S, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
