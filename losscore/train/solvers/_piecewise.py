@@ -210,6 +210,10 @@ def solve_lp(
     a = problem.a[keep]
     y = problem.target[keep]
     n, d = Z.shape
+    if pl.name in ("l1", "smooth_l1", "quantile"):
+        return _solve_lp_residual_split(
+            problem, pl, Z, a, np.asarray(y, dtype=np.float64), max_iter=max_iter, monitor=monitor
+        )
     S, B = pl.pieces(np.asarray(y, dtype=np.float64))
     nb = 1 if problem.fit_intercept else 0
     zero_piece = (S == 0) & (B == 0)
@@ -238,6 +242,50 @@ def solve_lp(
     if monitor.time_limit_s is not None:
         options["time_limit"] = max(monitor.time_limit_s - monitor.elapsed(), 1e-3)
     res = linprog(cost, A_ub=A, b_ub=-beta, bounds=bounds, method="highs", options=options)
+    return _lp_output(problem, res, d, nb, monitor)
+
+
+def _solve_lp_residual_split(
+    problem: Problem,
+    pl: PiecewiseLinear,
+    Z: FloatArray,
+    a: FloatArray,
+    y: FloatArray,
+    *,
+    max_iter: int,
+    monitor: Monitor,
+) -> SolverOutput:
+    """The LP for one-kink losses whose slopes g ≤ 0 ≤ g + Δ (l1, quantile): with
+    ℓ(f) = c + g·f + Δ·max(0, f − κ) and f − κ = u⁺ − u⁻ (u± ≥ 0), ℓ = c + gκ + (g + Δ)u⁺ − g·u⁻
+    at the optimum; variables [v⁺, v⁻, b, u⁺, u⁻], one equality row per sample
+    zᵢ·(v⁺ − v⁻) + b − u⁺ᵢ + u⁻ᵢ = κᵢ (the epigraph form has two inequality rows per sample;
+    scikit-learn's QuantileRegressor uses this form too)."""
+    n, d = Z.shape
+    nb = 1 if problem.fit_intercept else 0
+    c, g, K, D = pl.ramps(y)
+    kink, jump = K[:, 0], D[:, 0]
+    eye = scipy.sparse.identity(n, format="csr")
+    blocks = [scipy.sparse.csr_matrix(Z), scipy.sparse.csr_matrix(-Z)]
+    if nb:
+        blocks.append(scipy.sparse.csr_matrix(np.ones((n, 1))))
+    A = scipy.sparse.hstack([*blocks, -eye, eye], format="csc")
+    cost = np.concatenate([problem.lam1, problem.lam1, np.zeros(nb), a * (g + jump), -a * g])
+    bounds = [(0.0, None)] * (2 * d) + [(None, None)] * nb + [(0.0, None)] * (2 * n)
+    options: dict[str, Any] = {
+        "maxiter": max(max_iter, 10_000),
+        "primal_feasibility_tolerance": 1e-10,
+        "dual_feasibility_tolerance": 1e-10,
+    }
+    if monitor.time_limit_s is not None:
+        options["time_limit"] = max(monitor.time_limit_s - monitor.elapsed(), 1e-3)
+    res = linprog(cost, A_eq=A, b_eq=kink, bounds=bounds, method="highs", options=options)
+    if res.x is not None:
+        res.fun = float(res.fun) + float(a @ (c + g * kink))  # the constant part of ℓ
+    return _lp_output(problem, res, d, nb, monitor)
+
+
+def _lp_output(problem: Problem, res: Any, d: int, nb: int, monitor: Monitor) -> SolverOutput:
+    """θ from an LP solution x = [v⁺, v⁻, b, …], with |LP optimum − F(θ)| as optimality."""
     if res.x is None:
         theta = np.zeros(problem.size)
         monitor.record(problem.objective(theta))
