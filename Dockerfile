@@ -76,11 +76,11 @@ RUN set -eu; \
     mkdir -p /data; \
     chown 10001:10001 /data
 
-# Only the virtual environment: dependencies, the installed app and the prebuilt
-# matplotlib font cache; no pip, no compilers, no wheel or build directories.
+# Only the virtual environment: dependencies, the installed app, the prebuilt
+# matplotlib font cache and the numba machine code compiled at build time (numba can only
+# use a writable cache, so the service copies it into NUMBA_CACHE_DIR on /tmp at start-up:
+# LOSSCORE_NUMBA_CACHE_SEED); no pip, no compilers, no wheel or build directories.
 COPY --from=build /opt/venv /opt/venv
-# the numba cache compiled at build time; writable in case this CPU needs its own code
-RUN chown -R 10001:10001 /opt/venv/var/numba
 
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 \
@@ -88,7 +88,8 @@ ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
     PYTHONDONTWRITEBYTECODE=1 \
     MPLBACKEND=Agg \
     MPLCONFIGDIR=/opt/venv/var/matplotlib \
-    NUMBA_CACHE_DIR=/opt/venv/var/numba \
+    NUMBA_CACHE_DIR=/tmp/numba-cache \
+    LOSSCORE_NUMBA_CACHE_SEED=/opt/venv/var/numba \
     HOST=0.0.0.0 \
     PORT=8000 \
     WORKERS=1 \

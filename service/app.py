@@ -8,9 +8,13 @@ their router to :func:`default_routers`.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -52,9 +56,38 @@ def default_routers() -> list[APIRouter]:
     return routers
 
 
-def _warm_up() -> None:
+def _seed_numba_cache(seed: Path | None) -> int:
+    """Copy precompiled numba cache files from ``seed`` into ``NUMBA_CACHE_DIR`` (files
+    missing there only; each written under a temporary name and renamed, so that several
+    workers seeding at once never expose a half-written file). Returns the files copied."""
+    target = os.environ.get("NUMBA_CACHE_DIR")
+    if seed is None or not target or not seed.is_dir():
+        return 0
+    copied = 0
+    for src in seed.rglob("*"):
+        if not src.is_file():
+            continue
+        dst = Path(target) / src.relative_to(seed)
+        if dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+        copied += 1
+    return copied
+
+
+def _warm_up(seed: Path | None) -> None:
     try:
+        copied = _seed_numba_cache(seed)
+        started = time.perf_counter()
         losscore.train.warm_up()
+        log.info(
+            "training kernels ready in %.2f s (%d cache files seeded)",
+            time.perf_counter() - started,
+            copied,
+        )
     except Exception:  # pragma: no cover - a failed warm-up only costs the first fit time
         log.exception("solver warm-up failed")
 
@@ -63,8 +96,11 @@ def _warm_up() -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start-up: compile the training kernels off the event loop (the first fit needing
     them would otherwise wait for the compiler; /healthz answers meanwhile)."""
-    if app.state.settings.warm_up:
-        threading.Thread(target=_warm_up, name="losscore-warm-up", daemon=True).start()
+    settings = app.state.settings
+    if settings.warm_up:
+        threading.Thread(
+            target=_warm_up, args=(settings.numba_cache_seed,), name="losscore-warm-up", daemon=True
+        ).start()
     yield
 
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         True,
         description="Compile the training solvers' kernels in a background thread at start-up.",
     )
+    numba_cache_seed: Path | None = Field(
+        None,
+        description="Directory of numba cache files compiled at image build; copied into "
+        "NUMBA_CACHE_DIR before the warm-up (a read-only image cannot serve as the cache).",
+    )
     proxy_headers: bool = Field(
         True, description="Trust X-Forwarded-For/-Proto from forwarded_allow_ips."
     )

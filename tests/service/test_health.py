@@ -79,3 +79,24 @@ def test_start_up_compiles_the_training_kernels_off_the_loop(tmp_path, monkeypat
         if thread.name == "losscore-warm-up":
             thread.join(10)
     assert calls == (["losscore-warm-up"] if enabled else [])
+
+
+def test_numba_cache_seed_is_copied_once_without_overwriting(tmp_path, monkeypatch):
+    from service.app import _seed_numba_cache
+
+    seed = tmp_path / "seed"
+    (seed / "a" / "b").mkdir(parents=True)
+    (seed / "a" / "b" / "k.nbi").write_bytes(b"index")
+    (seed / "a" / "b" / "k.1.nbc").write_bytes(b"code")
+    target = tmp_path / "cache"
+    (target / "a" / "b").mkdir(parents=True)
+    (target / "a" / "b" / "k.nbi").write_bytes(b"newer index")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(target))
+    assert _seed_numba_cache(seed) == 1
+    assert (target / "a" / "b" / "k.1.nbc").read_bytes() == b"code"
+    assert (target / "a" / "b" / "k.nbi").read_bytes() == b"newer index"  # kept
+    assert sorted(p.name for p in (target / "a" / "b").iterdir()) == ["k.1.nbc", "k.nbi"]
+    assert _seed_numba_cache(seed) == 0
+    assert _seed_numba_cache(None) == 0
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert _seed_numba_cache(seed) == 0

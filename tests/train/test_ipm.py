@@ -194,3 +194,23 @@ def test_written_out_ramps_match_the_generic_derivation(name, params):
     np.testing.assert_allclose(
         value, losscore.evaluate(name, f, y, reduction="none", **params).elementwise, rtol=1e-12
     )
+
+
+def test_import_and_fit_without_a_writable_numba_cache():
+    """numba raises at decoration time when no cache location is writable (read-only
+    container or install); losscore must then compile in memory instead of failing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numba.core.caching as c\n"
+        "c.CacheImpl._locator_classes = []\n"  # as if no location were writable
+        "import losscore.train as t\n"
+        "from losscore.train.solvers import _ipm_kernel as k\n"
+        "assert k.run._cache.__class__.__name__ == 'NullCache'\n"
+        "t.warm_up()\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"

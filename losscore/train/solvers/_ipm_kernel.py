@@ -18,6 +18,9 @@ millisecond. Array layout:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
@@ -32,7 +35,23 @@ STEP_FRACTION = 0.995
 _FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _compiled(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit`` with the on-disk cache when a writable cache location exists (next to
+    this file, ``NUMBA_CACHE_DIR`` or the user's cache directory), else compiled in memory
+    once per process: numba refuses ``cache=True`` outright when no location is writable
+    (a read-only install or container file system), which must not break ``import losscore``.
+    Division follows NumPy (no Python ZeroDivisionError checks in the loops)."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        try:
+            return njit(cache=True, error_model="numpy", **options)(fn)
+        except RuntimeError:  # "cannot cache function …: no locator available"
+            return njit(cache=False, error_model="numpy", **options)(fn)
+
+    return wrap
+
+
+@_compiled(fastmath=_FAST)
 def _solve(
     P: FloatArray,
     L: FloatArray,
@@ -75,7 +94,7 @@ def _solve(
     return w
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@_compiled(fastmath=_FAST)
 def dual_to_primal(
     P: FloatArray, start: IntArray, delta: FloatArray, beta: FloatArray, p0: FloatArray
 ) -> FloatArray:
@@ -93,7 +112,7 @@ def dual_to_primal(
     return t
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@_compiled(fastmath=_FAST)
 def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
     """Cholesky factor L of K = Ĩ + Pᵀdiag(c)P, Ĩ = identity on the first ``n_eye``
     coordinates (0 on the intercept's). The lower triangle of K (and the upper of the
@@ -162,7 +181,7 @@ def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
     return L
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@_compiled(fastmath=_FAST)
 def ipm_iteration(
     P: FloatArray,
     PT: FloatArray,
@@ -282,7 +301,7 @@ def ipm_iteration(
     return t, y, F, gap
 
 
-@njit(cache=True, fastmath=_FAST, error_model="numpy")
+@_compiled(fastmath=_FAST)
 def primal(
     P: FloatArray,
     start: IntArray,
@@ -316,7 +335,7 @@ def primal(
     return F, gap
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled()
 def prepare(
     X: FloatArray,
     mean: FloatArray,
@@ -399,7 +418,7 @@ def prepare(
     return P, PT, start, rows, delta, kap, ar, ak, ag, inv_a, p0, const
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled()
 def run(
     P: FloatArray,
     PT: FloatArray,
@@ -468,7 +487,7 @@ def run(
     return done, t, y
 
 
-@njit(cache=True, error_model="numpy")
+@_compiled()
 def initial_point(
     P: FloatArray,
     start: IntArray,
