@@ -156,11 +156,12 @@ def _encode_labels(labels: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]
     ):
         lo, hi = int(labels.min()), int(labels.max())
         if hi - lo < 1 << 16:
-            offset = labels.astype(np.int64) - lo
+            offset = np.subtract(labels, lo, dtype=np.int64)
             present = np.bincount(offset, minlength=hi - lo + 1) > 0
-            lookup = np.cumsum(present) - 1
+            lookup = np.cumsum(present, dtype=np.intp)
+            lookup -= 1
             classes = (np.flatnonzero(present) + lo).astype(labels.dtype)
-            return classes, lookup[offset].astype(np.intp)
+            return classes, lookup[offset]
     classes, codes = np.unique(labels, return_inverse=True)
     return classes, codes.astype(np.intp).reshape(-1)
 
@@ -192,8 +193,9 @@ def encode_dataset(
         raise InvalidInputError(
             "y", f"classification needs at least two classes, found only {classes.tolist()!r}"
         )
-    present = np.bincount(codes[s > 0], minlength=len(classes))
-    if (present == 0).any():
+    # without weights every class is present (classes are the labels found)
+    present = None if sample_weight is None else np.bincount(codes[s > 0], minlength=len(classes))
+    if present is not None and (present == 0).any():
         missing = classes[int(np.argmax(present == 0))]
         raise InvalidInputError(
             "sample_weight", f"every sample of class {missing.item()!r} has weight 0"

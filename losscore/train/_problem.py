@@ -157,9 +157,15 @@ class Problem:
 
     def __post_init__(self) -> None:
         self.weight_total = float(self.sample_weight.sum())
-        self.a = self.sample_weight * self.class_factor / self.weight_total
-        d = self.X.shape[1]
+        # wᵢ = sᵢcᵢ, the block weights of chunk_sums (the same product, formed once)
+        self._w = self.sample_weight * self.class_factor
+        self.a = self._w / self.weight_total
+        n, d = self.X.shape
         self.chunk_rows = max(1024, CHUNK_ELEMENTS // max(d * self.k, 1))
+        self._p: int = self.k * int(d)  # n_coef
+        # one block: data_term computes chunk_sums' sums inline (no per-call block machinery)
+        self._single = n <= self.chunk_rows
+        self._softmax = getattr(self.loss, "name", "") == "softmax_cross_entropy"
         # the last full evaluation: θ, data term, its gradient (or None), the scores
         self._last: tuple[FloatArray, float, FloatArray | None, FloatArray] | None = None
         self._buf: FloatArray | None = None  # scores buffer owned by data_term
@@ -173,7 +179,8 @@ class Problem:
 
     def _recall(self, theta: FloatArray) -> tuple[float, FloatArray | None, FloatArray] | None:
         last = self._last
-        if last is None or not np.array_equal(last[0], theta):
+        # byte equality: stricter than ==, so a hit always has the same θ (a miss only recomputes)
+        if last is None or last[0].tobytes() != theta.tobytes():
             return None
         return last[1], last[2], last[3]
 
@@ -187,7 +194,7 @@ class Problem:
 
     @property
     def n_coef(self) -> int:
-        return self.k * self.d
+        return self._p
 
     @property
     def size(self) -> int:
@@ -245,6 +252,56 @@ class Problem:
         buf = self._buf
         if buf is None:
             buf = self._buf = np.empty((self.n,) if self.k == 1 else (self.n, self.k))
+        if self._single and (self.k == 1 or (self._softmax and self.target.ndim == 1)):
+            value, grad = self._one_block(theta, buf)
+        else:
+            value, grad = self._blocked(theta, buf)
+        self._last = (theta.copy(), value, grad.copy(), buf)
+        return value, grad
+
+    def _one_block(self, theta: FloatArray, buf: FloatArray) -> tuple[float, FloatArray]:
+        """:meth:`_blocked` for a single block (n ≤ chunk_rows): the same operations on the
+        same arrays as :func:`chunk_sums` (so the same values), without its per-call setup."""
+        p = self._p
+        X = self.X
+        v = theta[:p]
+        inv = 1.0 / self.weight_total
+        grad: FloatArray = np.empty(theta.shape[0])
+        if self.k == 1:
+            w = v / self.scale
+            b = theta[p] if self.fit_intercept else 0.0
+            f = np.matmul(X, w, out=buf)
+            f += b - w @ self.mean
+            ell, g, _ = self.loss.pointwise(f, self.target, self.params)
+            wg = self._w * g
+            total = float(self._w @ ell)
+            g_b = wg.sum()
+            g_v = (X.T @ wg - g_b * self.mean) / self.scale
+            grad[:p] = g_v
+            if self.fit_intercept:
+                grad[p] = g_b
+            grad *= inv
+            return total * inv, grad
+        W = v.reshape(self.k, -1) / self.scale
+        b_k = theta[p:] if self.fit_intercept else np.zeros(self.k)
+        part = _softmax_sums(
+            X,
+            self.target,
+            self._w,
+            W,
+            b_k - W @ self.mean,
+            self.params,
+            self.weight_total,
+            buf,
+        )
+        G_v = (part.grad_coef - np.multiply.outer(part.grad_intercept, self.mean)) / self.scale
+        grad[:p] = G_v.reshape(-1)
+        if self.fit_intercept:
+            grad[p:] = part.grad_intercept
+        grad *= inv
+        return part.loss_sum * inv, grad
+
+    def _blocked(self, theta: FloatArray, buf: FloatArray) -> tuple[float, FloatArray]:
         w, b_raw = self.raw(theta)
         total = 0.0
         g_w = np.zeros_like(w)
@@ -269,9 +326,7 @@ class Problem:
         grad = g_v.reshape(-1)
         if self.fit_intercept:
             grad = np.concatenate([grad, g_b])
-        value, grad = total * inv, grad * inv
-        self._last = (theta.copy(), value, grad.copy(), buf)
-        return value, grad
+        return total * inv, grad * inv
 
     def penalty(self, theta: FloatArray) -> float:
         v = theta[: self.n_coef]
@@ -317,7 +372,7 @@ class Problem:
                 np.zeros((self.k, self.k)), np.arange(self.k, dtype=t.dtype), self.params
             )
             return float(per_class @ ell)
-        if self.k == 1 and t.dtype.kind == "f":
+        if self.k == 1 and t.dtype.kind == "f" and abs(float(t[0])) == 1.0:
             pos = t == 1.0
             if int(np.count_nonzero(pos)) + int(np.count_nonzero(t == -1.0)) == t.shape[0]:
                 a_pos = float(self.a[pos].sum())
@@ -336,6 +391,12 @@ class Problem:
 
     def scores(self, theta: FloatArray) -> FloatArray:
         """x·w + b for every row (n,) or (n, k), block by block."""
+        if self._single and self.k == 1:  # one block: the same product, no block list
+            p = self._p
+            w1 = theta[:p] / self.scale
+            f: FloatArray = self.X @ w1
+            f += (theta[p] if self.fit_intercept else 0.0) - w1 @ self.mean
+            return f
         w, b_raw = self.raw(theta)
         out: FloatArray = np.empty((self.n,) if self.k == 1 else (self.n, self.k))
         wt = w if self.k == 1 else w.T

@@ -127,7 +127,7 @@ def test_callback_and_history(blobs):
     assert elapsed >= 0
     assert r.history[-1] <= r.history[0]
     assert r.provenance["random_state"] == 0
-    assert r.provenance["data_hash"].startswith("sha256:")
+    assert r.provenance["data_hash"].startswith("xxh3_128:")
     assert "numpy" in r.provenance["versions"]
 
 

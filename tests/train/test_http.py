@@ -75,7 +75,7 @@ def test_train_store_predict_delete(client, iris_body):
     assert len(body["intercept"]) == 3
     assert body["converged"] is True
     assert body["metrics"]["accuracy"] > 0.9
-    assert body["provenance"]["data_hash"].startswith("sha256:")
+    assert body["provenance"]["data_hash"].startswith("xxh3_128:")
     assert isinstance(body["history"], list)
     assert body["history"]
 

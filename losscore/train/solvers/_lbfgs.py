@@ -12,6 +12,7 @@ Optimality measure: the ∞-norm of the minimum-norm subgradient of F,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -27,15 +28,22 @@ ValueGrad = Callable[[FloatArray], tuple[float, FloatArray]]
 
 
 def kkt_residual(grad: FloatArray, theta: FloatArray, lam1: FloatArray) -> float:
-    """∞-norm of the minimum-norm subgradient (see module docstring); lam1 covers θ's head."""
+    """∞-norm of the minimum-norm subgradient (see module docstring); lam1 covers θ's head.
+
+    Entrywise: |gⱼ + λ1ⱼ·sign vⱼ| where vⱼ ≠ 0 and max(|gⱼ| − λ1ⱼ, 0) where vⱼ = 0, both as
+    max(|gⱼ + λ1ⱼ·sign vⱼ| − λ1ⱼ·[vⱼ = 0], 0) (the same values: subtracting 0 and clipping a
+    non-negative number change nothing); the maximum is exact in any order.
+    """
     p = lam1.shape[0]
-    g = grad.copy()
-    if p and lam1.any():
-        v, gv = theta[:p], g[:p]
-        nz = v != 0
-        shrunk = np.sign(gv) * np.maximum(np.abs(gv) - lam1, 0.0)
-        g[:p] = np.where(nz, gv + lam1 * np.sign(v), shrunk)
-    return inf_norm(g)
+    if not (p and lam1.any()):
+        return inf_norm(grad)
+    s = np.sign(theta[:p])
+    r = np.abs(grad[:p] + lam1 * s)
+    r -= lam1 * (s == 0)
+    np.maximum(r, 0.0, out=r)
+    head = float(r.max())
+    tail = inf_norm(grad[p:])
+    return head if head >= tail or math.isnan(head) else tail
 
 
 def minimize_smooth(
@@ -78,10 +86,25 @@ def minimize_smooth(
         if monitor.record(float(intermediate_result.fun)):
             raise StopIteration
 
+    # Value and gradient as two callables sharing one evaluation: what ``jac=True`` does through
+    # scipy's MemoizeJac, whose per-call checks and copies cost more than a small evaluation.
+    last: list[Any] = [None, None]  # bytes of the last u, its gradient
+
+    def value(u: FloatArray) -> float:
+        val, g = target(u)
+        last[0], last[1] = u.tobytes(), g
+        return val
+
+    def gradient(u: FloatArray) -> FloatArray:
+        if last[0] == u.tobytes():
+            g: FloatArray = last[1]
+            return g
+        return target(u)[1]
+
     res = minimize(
-        target,
+        value,
         x0,
-        jac=True,
+        jac=gradient,
         method="L-BFGS-B",
         bounds=bounds,
         callback=callback,
