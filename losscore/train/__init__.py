@@ -27,6 +27,7 @@ def warm_up() -> None:
     X = rng.normal(size=(16, 2))
     fit(X, np.where(X[:, 0] > 0, 1, -1), task="classification", loss="hinge", alpha=0.1)
 
+
 __all__ = [
     "FitResult",
     "Prediction",
