@@ -366,6 +366,8 @@ class Problem:
         evaluated once per label and weighted by Σ aᵢ over that label.
         """
         t = self.target
+        if getattr(self.loss, "name", "") == "l2" and self.k == 1:
+            return float(self.a @ np.square(t))  # ℓ(y, 0) = y²
         if self.k > 1 and t.ndim == 1 and t.dtype.kind in "iu":
             per_class = np.bincount(t, weights=self.a, minlength=self.k)
             ell, _, _ = self.loss.pointwise(

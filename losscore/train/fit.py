@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
+from losscore._parallel import map_chunks, thread_count
 from losscore.train._blas import single_threaded_blas
 from losscore.train._data import ClassWeight, Dataset, encode_dataset
 from losscore.train._options import Options, resolve_options
@@ -47,6 +48,7 @@ __all__ = ["fit"]
 
 
 MOMENT_BLOCK_ELEMENTS = 1 << 17  # rows x features per block of the moments pass (1 MB)
+PARALLEL_MOMENTS_MIN = 1 << 20  # n·d from which the moments pass runs on the thread pool
 
 
 @dataclass(frozen=True)
@@ -81,50 +83,43 @@ class _Moments:
             one = cls._one_block(X, p, uniform, center=center, gram=gram, y=y)
             if one is not None:
                 return one
-        buf = np.empty((min(rows, n), d))
-        W = 0.0
-        mean = np.zeros(d)
-        M: FloatArray = np.zeros((d, d)) if gram else np.zeros(d)
-        cross = np.zeros(d) if y is not None else None
-        ybar = 0.0
-        for i in range(0, n, rows):
-            Xb = X[i : i + rows]
-            pb = p[i : i + rows]
-            m = Xb.shape[0]
-            wb = float(pb[0]) * m if uniform else float(pb.sum())
-            if wb <= 0:
+        # contiguous row ranges, one per task on the thread pool when X is large (numpy's
+        # products release the GIL; each thread's BLAS stays single-threaded), merged below
+        # with the same pairwise update as the blocks inside a range
+        parts = thread_count() * 2 if n * d >= PARALLEL_MOMENTS_MIN else 1
+        step = -(-n // parts)
+        bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+        sums = map_chunks(
+            lambda lo, hi: _range_moments(
+                X[lo:hi],
+                p[lo:hi],
+                uniform,
+                rows,
+                center=center,
+                gram=gram,
+                y=None if y is None else y[lo:hi],
+            ),
+            bounds,
+        )
+        W, mean, M, cross, ybar = sums[0]
+        for Wb, mb, Mb, cb, yb_bar in sums[1:]:
+            if Wb <= 0:
                 continue
-            if center:
-                mb = (pb @ Xb) / wb
-                Db = np.subtract(Xb, mb, out=buf[:m])
-            else:
-                mb, Db = np.zeros(d), Xb
-            if y is not None:
-                yb = y[i : i + rows]
-                yb_bar = float(pb @ yb) / wb if center else 0.0
-                cb = (pb * (yb - yb_bar)) @ Db
-            Mb: FloatArray
-            if gram:
-                if uniform:
-                    Mb = (Db.T @ Db) * float(pb[0])  # syrk
-                else:
-                    S = Db * np.sqrt(pb)[:, None]
-                    Mb = S.T @ S
-            else:
-                Sq = np.multiply(Db, Db, out=buf[:m]) if center else Db * Db
-                Mb = pb @ Sq
-            Wn = W + wb
+            if W <= 0:
+                W, mean, M, cross, ybar = Wb, mb, Mb, cb, yb_bar
+                continue
+            Wn = W + Wb
             delta = mb - mean
-            c = W * wb / Wn
-            M += Mb
-            if center and W > 0:
+            c = W * Wb / Wn
+            M = M + Mb
+            if center:
                 M += c * (np.outer(delta, delta) if gram else delta * delta)
-            if y is not None and cross is not None:
-                cross += cb
-                if center and W > 0:
+            if cross is not None and cb is not None:
+                cross = cross + cb
+                if center:
                     cross += c * delta * (yb_bar - ybar)
-                ybar += (yb_bar - ybar) * (wb / Wn)
-            mean += delta * (wb / Wn)
+                ybar += (yb_bar - ybar) * (Wb / Wn)
+            mean = mean + delta * (Wb / Wn)
             W = Wn
         var = M.diagonal().copy() if gram else M.copy()
         return cls(
@@ -179,6 +174,67 @@ class _Moments:
             M / W if gram else None,
             None if cross is None else cross / W,
         )
+
+
+def _range_moments(
+    X: FloatArray,
+    p: FloatArray,
+    uniform: bool,
+    rows: int,
+    *,
+    center: bool,
+    gram: bool,
+    y: FloatArray | None,
+) -> tuple[float, FloatArray, FloatArray, FloatArray | None, float]:
+    """Unnormalised moments of a row range, block by block: (Σp, mean, Σp(x−m)(x−m)ᵀ or its
+    diagonal, Σp(x−m)(y−ȳ), ȳ), blocks merged with Chan et al.'s pairwise update."""
+    n, d = X.shape
+    buf = np.empty((min(rows, n), d))
+    W = 0.0
+    mean = np.zeros(d)
+    M: FloatArray = np.zeros((d, d)) if gram else np.zeros(d)
+    cross = np.zeros(d) if y is not None else None
+    ybar = 0.0
+    for i in range(0, n, rows):
+        Xb = X[i : i + rows]
+        pb = p[i : i + rows]
+        m = Xb.shape[0]
+        wb = float(pb[0]) * m if uniform else float(pb.sum())
+        if wb <= 0:
+            continue
+        if center:
+            mb = (pb @ Xb) / wb
+            Db = np.subtract(Xb, mb, out=buf[:m])
+        else:
+            mb, Db = np.zeros(d), Xb
+        if y is not None:
+            yb = y[i : i + rows]
+            yb_bar = float(pb @ yb) / wb if center else 0.0
+            cb = (pb * (yb - yb_bar)) @ Db
+        Mb: FloatArray
+        if gram:
+            if uniform:
+                Mb = (Db.T @ Db) * float(pb[0])  # syrk
+            else:
+                S = Db * np.sqrt(pb)[:, None]
+                Mb = S.T @ S
+        else:
+            Sq = np.multiply(Db, Db, out=buf[:m]) if center else Db * Db
+            Mb = pb @ Sq
+        Wn = W + wb
+        delta = mb - mean
+        c = W * wb / Wn
+        M += Mb
+        if center and W > 0:
+            M += c * (np.outer(delta, delta) if gram else delta * delta)
+        if y is not None and cross is not None:
+            cross += cb
+            if center and W > 0:
+                cross += c * delta * (yb_bar - ybar)
+            ybar += (yb_bar - ybar) * (wb / Wn)
+        mean += delta * (wb / Wn)
+        W = Wn
+    return W, mean, M, cross, ybar
 
 
 @dataclass(frozen=True)

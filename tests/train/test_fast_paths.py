@@ -156,3 +156,29 @@ def test_data_hash_is_xxh3_and_covers_all_inputs():
     assert data_hash(X, y, np.ones(20)) != h
     assert data_hash(X, np.array(["a", "b"] * 10), None).startswith("xxh3_128:")
     assert data_hash(X, ["a", 1] * 10, None).startswith("xxh3_128:")
+
+
+@pytest.mark.parametrize("gram", [True, False])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("weights", ["uniform", "with_zeros"])
+def test_parallel_moments_equal_the_direct_formulas(gram, center, weights):
+    """Above PARALLEL_MOMENTS_MIN the moments pass runs row ranges on the thread pool and
+    merges them; compare with the two-pass textbook formulas (mean first, then centred sums)."""
+    from losscore.train.fit import PARALLEL_MOMENTS_MIN, _Moments
+
+    rng = np.random.default_rng(8)
+    n, d = 40_000, 30
+    assert n * d >= PARALLEL_MOMENTS_MIN
+    X = rng.normal(size=(n, d)) * rng.uniform(0.1, 5, size=d) + rng.uniform(-1e3, 1e3, size=d)
+    y = X @ rng.normal(size=d) + rng.normal(size=n)
+    s = np.ones(n) if weights == "uniform" else rng.uniform(0, 2, size=n) * (rng.random(n) > 0.3)
+    p = s / s.sum()
+    mom = _Moments.of(X, p, center=center, gram=gram, y=y)
+    m = p @ X if center else np.zeros(d)
+    D = X - m
+    ybar = float(p @ y) if center else 0.0
+    np.testing.assert_allclose(mom.mean, m, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(mom.var, p @ (D * D), rtol=1e-11)
+    if gram:
+        np.testing.assert_allclose(mom.gram, (D * p[:, None]).T @ D, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(mom.cross, (p * (y - ybar)) @ D, rtol=1e-10, atol=1e-8)
