@@ -214,3 +214,34 @@ def test_import_and_fit_without_a_writable_numba_cache():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(("task", "loss", "params"), CASES)
+@pytest.mark.parametrize("tol", [1e-2, 1e-3, 1e-4, 1e-6])
+@pytest.mark.parametrize("variant", ["plain", "weights", "no_intercept"])
+def test_certificate_at_every_tolerance_bounds_the_true_gap(task, loss, params, tol, variant):
+    """The bound returned at stop (including the rounded-dual sharpening used near the end)
+    is a valid upper bound on F − F*, never negative, and at most the tolerance."""
+    X, y = _data(400, 7, 9, task)
+    kw = {"task": task, "loss": loss, "loss_params": params, "penalty": "l2", "alpha": 1e-4}
+    if variant == "weights":
+        kw["sample_weight"] = np.random.default_rng(10).uniform(0.0, 2.0, size=len(y))
+    elif variant == "no_intercept":
+        kw["fit_intercept"] = False
+    best = fit(X, y, tol=1e-12, **kw)
+    r = fit(X, y, tol=tol, **kw)
+    assert r.solver == "interior_point" and r.converged
+    assert r.optimality >= 0.0
+    assert r.objective - best.objective <= r.optimality + 1e-12 * abs(best.objective)
+    F0 = objective(
+        loss,
+        X,
+        y,
+        np.zeros(X.shape[1]),
+        0.0,
+        alpha=1e-4,
+        penalty="l2",
+        sample_weight=kw.get("sample_weight"),
+        **params,
+    )
+    assert r.optimality <= tol * max(1.0, F0)  # tol is relative to max(1, F(0, 0))
