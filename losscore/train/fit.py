@@ -121,13 +121,15 @@ class _Moments:
                 ybar += (yb_bar - ybar) * (Wb / Wn)
             mean = mean + delta * (Wb / Wn)
             W = Wn
+        return cls._normalised(W, mean, M, cross, gram=gram)
+
+    @classmethod
+    def _normalised(
+        cls, W: float, mean: FloatArray, M: FloatArray, cross: FloatArray | None, *, gram: bool
+    ) -> _Moments:
+        """From sums with total weight W to the moments (Σp = 1)."""
         var = M.diagonal().copy() if gram else M.copy()
-        return cls(
-            mean,
-            var / W,
-            M / W if gram else None,
-            None if cross is None else cross / W,
-        )
+        return cls(mean, var / W, M / W if gram else None, None if cross is None else cross / W)
 
     @classmethod
     def _one_block(
@@ -142,38 +144,51 @@ class _Moments:
     ) -> _Moments | None:
         """:meth:`of` when X is one block: the same operations on the same values, without
         the merge (with nothing merged yet, it reduces to adding the block sums to zeros)."""
-        n, d = X.shape
+        n = X.shape[0]
         W = float(p[0]) * n if uniform else float(p.sum())
         if not W > 0:  # no weight (cannot happen for validated weights): the general loop
             return None
-        if center:
-            mean = (p @ X) / W
-            D = X - mean
-        else:
-            mean, D = np.zeros(d), X
-        cross = None
-        if y is not None:
-            y_bar = float(p @ y) / W if center else 0.0
-            cross = (p * (y - y_bar)) @ D
+        mean, M, cross, _ = _block_moments(X, p, W, uniform, center=center, gram=gram, y=y)
+        if cross is not None:
             cross += 0.0  # the merge adds to zeros: −0 becomes +0, as there
-        M: FloatArray
-        if gram:
-            if uniform:
-                M = (D.T @ D) * float(p[0])  # syrk
-            else:
-                S = D * np.sqrt(p)[:, None]
-                M = S.T @ S
-        else:
-            M = p @ (D * D)
         M += 0.0
         mean += 0.0
-        var = M.diagonal().copy() if gram else M.copy()
-        return cls(
-            mean,
-            var / W,
-            M / W if gram else None,
-            None if cross is None else cross / W,
-        )
+        return cls._normalised(W, mean, M, cross, gram=gram)
+
+
+def _block_moments(
+    X: FloatArray,
+    p: FloatArray,
+    W: float,
+    uniform: bool,
+    *,
+    center: bool,
+    gram: bool,
+    y: FloatArray | None,
+    buf: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray | None, float]:
+    """One block (weight W = Σp > 0): its mean (zeros without centring), Σp(x−m)(x−m)ᵀ or
+    its diagonal, Σp(x−m)(y−ȳ) and ȳ; ``buf`` (the block's shape) holds x − m if given."""
+    d = X.shape[1]
+    if center:
+        mean = (p @ X) / W
+        D = np.subtract(X, mean, out=buf) if buf is not None else X - mean
+    else:
+        mean, D = np.zeros(d), X
+    cross, y_bar = None, 0.0
+    if y is not None:
+        y_bar = float(p @ y) / W if center else 0.0
+        cross = (p * (y - y_bar)) @ D
+    M: FloatArray
+    if gram:
+        if uniform:
+            M = (D.T @ D) * float(p[0])  # syrk
+        else:
+            S = D * np.sqrt(p)[:, None]
+            M = S.T @ S
+    else:
+        M = p @ (np.multiply(D, D, out=buf) if buf is not None and center else D * D)
+    return mean, M, cross, y_bar
 
 
 def _range_moments(
@@ -202,32 +217,17 @@ def _range_moments(
         wb = float(pb[0]) * m if uniform else float(pb.sum())
         if wb <= 0:
             continue
-        if center:
-            mb = (pb @ Xb) / wb
-            Db = np.subtract(Xb, mb, out=buf[:m])
-        else:
-            mb, Db = np.zeros(d), Xb
-        if y is not None:
-            yb = y[i : i + rows]
-            yb_bar = float(pb @ yb) / wb if center else 0.0
-            cb = (pb * (yb - yb_bar)) @ Db
-        Mb: FloatArray
-        if gram:
-            if uniform:
-                Mb = (Db.T @ Db) * float(pb[0])  # syrk
-            else:
-                S = Db * np.sqrt(pb)[:, None]
-                Mb = S.T @ S
-        else:
-            Sq = np.multiply(Db, Db, out=buf[:m]) if center else Db * Db
-            Mb = pb @ Sq
+        yb = None if y is None else y[i : i + rows]
+        mb, Mb, cb, yb_bar = _block_moments(
+            Xb, pb, wb, uniform, center=center, gram=gram, y=yb, buf=buf[:m]
+        )
         Wn = W + wb
         delta = mb - mean
         c = W * wb / Wn
         M += Mb
         if center and W > 0:
             M += c * (np.outer(delta, delta) if gram else delta * delta)
-        if y is not None and cross is not None:
+        if cross is not None and cb is not None:
             cross += cb
             if center and W > 0:
                 cross += c * delta * (yb_bar - ybar)

@@ -234,13 +234,7 @@ def solve_lp(
         + [(None, None)] * nb
         + [(None if np.isinf(lo) else 0.0, None) for lo in t_lower]
     )
-    options: dict[str, Any] = {
-        "maxiter": max(max_iter, 10_000),
-        "primal_feasibility_tolerance": 1e-10,
-        "dual_feasibility_tolerance": 1e-10,
-    }
-    if monitor.time_limit_s is not None:
-        options["time_limit"] = max(monitor.time_limit_s - monitor.elapsed(), 1e-3)
+    options = _highs_options(max_iter, monitor)
     res = linprog(cost, A_ub=A, b_ub=-beta, bounds=bounds, method="highs", options=options)
     return _lp_output(problem, res, d, nb, monitor)
 
@@ -271,6 +265,15 @@ def _solve_lp_residual_split(
     A = scipy.sparse.hstack([*blocks, -eye, eye], format="csc")
     cost = np.concatenate([problem.lam1, problem.lam1, np.zeros(nb), a * (g + jump), -a * g])
     bounds = [(0.0, None)] * (2 * d) + [(None, None)] * nb + [(0.0, None)] * (2 * n)
+    options = _highs_options(max_iter, monitor)
+    res = linprog(cost, A_eq=A, b_eq=kink, bounds=bounds, method="highs", options=options)
+    if res.x is not None:
+        res.fun = float(res.fun) + float(a @ (c + g * kink))  # the constant part of ℓ
+    return _lp_output(problem, res, d, nb, monitor)
+
+
+def _highs_options(max_iter: int, monitor: Monitor) -> dict[str, Any]:
+    """HiGHS at 1e-10 feasibility tolerances, within the fit's remaining time."""
     options: dict[str, Any] = {
         "maxiter": max(max_iter, 10_000),
         "primal_feasibility_tolerance": 1e-10,
@@ -278,10 +281,7 @@ def _solve_lp_residual_split(
     }
     if monitor.time_limit_s is not None:
         options["time_limit"] = max(monitor.time_limit_s - monitor.elapsed(), 1e-3)
-    res = linprog(cost, A_eq=A, b_eq=kink, bounds=bounds, method="highs", options=options)
-    if res.x is not None:
-        res.fun = float(res.fun) + float(a @ (c + g * kink))  # the constant part of ℓ
-    return _lp_output(problem, res, d, nb, monitor)
+    return options
 
 
 def _lp_output(problem: Problem, res: Any, d: int, nb: int, monitor: Monitor) -> SolverOutput:
