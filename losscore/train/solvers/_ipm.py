@@ -35,7 +35,7 @@ import numpy as np
 
 from losscore._arrays import FloatArray
 from losscore.train._problem import Problem
-from losscore.train.solvers._ipm_kernel import initial_point, prepare, run
+from losscore.train.solvers._ipm_kernel import DualData, initial_point, prepare, run
 from losscore.train.solvers._monitor import Monitor, SolverOutput
 
 __all__ = ["solve_ipm"]
@@ -65,13 +65,12 @@ def solve_ipm(
     P, PT, start, _rows, delta, kap, ar, ak, ag, inv_a, p0, const = prepare(
         problem.X, problem.mean, problem.scale, inv_sqrt_lam, problem.a, c, g, K, Dj, nb
     )
+    q = DualData(P, PT, start, delta, ar, ak, kap, ag, inv_a, p0, const, nb)
 
     # a start well inside the box but with small complementarity: measured over hinge,
     # epsilon-insensitive and l1 fits (n 500-3000, d 10-50, alpha 1e-4 and 1e-2), a
     # fraction 0.03 of the mean reduced gradient took the fewest iterations (-13 %)
-    beta, zl, zu, t, Pt, y, F, gap = initial_point(
-        P, start, delta, ar, ak, kap, ag, inv_a, p0, const, nb, START_MU_FRACTION
-    )
+    beta, zl, zu, t, Pt, y, F, gap = initial_point(q, START_MU_FRACTION)
     best = np.array([F, y, F - gap])  # F_best, its intercept, the best dual bound
     best_t = t.copy()
     hist_F = np.empty(CHUNK_STEPS)
@@ -79,32 +78,7 @@ def solve_ipm(
     it = 0
     while best[0] - best[2] > tol and it < max_iter and not monitor.out_of_time():
         steps = min(CHUNK_STEPS, max_iter - it)
-        done, t, y = run(
-            P,
-            PT,
-            start,
-            delta,
-            ar,
-            ak,
-            kap,
-            ag,
-            inv_a,
-            p0,
-            const,
-            nb,
-            beta,
-            zl,
-            zu,
-            t,
-            Pt,
-            y,
-            tol,
-            steps,
-            hist_F,
-            hist_gap,
-            best_t,
-            best,
-        )
+        done, t, y = run(q, beta, zl, zu, t, Pt, y, tol, steps, hist_F, hist_gap, best_t, best)
         it += done
         for k in range(done):
             monitor.record(float(hist_F[k]), float(hist_gap[k]))

@@ -19,7 +19,7 @@ millisecond. Array layout:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -28,6 +28,24 @@ from numpy.typing import NDArray
 from losscore._arrays import FloatArray
 
 IntArray = NDArray[np.int64]
+
+
+class DualData(NamedTuple):
+    """The arrays of the module docstring, built once per fit by :func:`prepare`."""
+
+    P: FloatArray
+    PT: FloatArray
+    start: IntArray
+    delta: FloatArray
+    ar: FloatArray
+    ak: FloatArray
+    kap: FloatArray
+    ag: FloatArray
+    inv_a: FloatArray
+    p0: FloatArray
+    const: float
+    fit_b: bool
+
 
 STEP_FRACTION = 0.995
 POLISH_GAP = 30.0  # try the rounded dual bound once the gap is within this factor of tol
@@ -184,18 +202,7 @@ def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
 
 @_compiled(fastmath=_FAST)
 def ipm_iteration(
-    P: FloatArray,
-    PT: FloatArray,
-    start: IntArray,
-    delta: FloatArray,
-    ar: FloatArray,
-    ak: FloatArray,
-    kap: FloatArray,
-    ag: FloatArray,
-    inv_a: FloatArray,
-    p0: FloatArray,
-    const: float,
-    fit_b: bool,
+    q: DualData,
     beta: FloatArray,
     zl: FloatArray,
     zu: FloatArray,
@@ -205,6 +212,7 @@ def ipm_iteration(
 ) -> tuple[FloatArray, float, float, float]:
     """One predictor–corrector step: updates β, zl, zu and Pt in place and returns
     (t, y, F, gap) at the new point (F the exact primal objective of v(β), b = y)."""
+    P, PT, start, delta, ar, ak, p0, fit_b = q.P, q.PT, q.start, q.delta, q.ar, q.ak, q.p0, q.fit_b
     n = P.shape[0]
     N = beta.shape[0]
     # reduced gradient G = ∇φ − y·A (∇φ_r = Δ_r(P t)_{i_r} + a_rκ_r) and D⁻¹ (box barrier)
@@ -298,27 +306,18 @@ def ipm_iteration(
         zu[r] += alpha * dzu[r]
     y += alpha * dy
     t = dual_to_primal(P, start, delta, beta, p0)
-    F, gap = primal(P, start, ar, kap, ag, inv_a, const, beta, t, Pt, y)
+    F, gap = primal(q, beta, t, Pt, y)
     return t, y, F, gap
 
 
 @_compiled(fastmath=_FAST)
 def primal(
-    P: FloatArray,
-    start: IntArray,
-    ar: FloatArray,
-    kap: FloatArray,
-    ag: FloatArray,
-    inv_a: FloatArray,
-    const: float,
-    beta: FloatArray,
-    t: FloatArray,
-    Pt: FloatArray,
-    y: float,
+    q: DualData, beta: FloatArray, t: FloatArray, Pt: FloatArray, y: float
 ) -> tuple[float, float]:
     """Fill Pt = P·t and return (F, gap) of the primal point v = −λ^{-1/2}t, b = y:
     fᵢ = zᵢ·v + b = −(P t)ᵢ/aᵢ + y, F = ½‖t‖² + Σaᵢcᵢ + Σaᵢgᵢfᵢ + Σ_r a_r max(0, u_r),
     gap = Σ_r a_r(max(0, u_r) − β_r u_r), u_r = f_{i_r} − κ_r."""
+    P, start, ar, kap, ag, inv_a, const = q.P, q.start, q.ar, q.kap, q.ag, q.inv_a, q.const
     n, d = P.shape
     F = const
     for j in range(d):
@@ -421,14 +420,7 @@ def prepare(
 
 @_compiled(fastmath=_FAST)
 def _rounded_dual(
-    P: FloatArray,
-    start: IntArray,
-    delta: FloatArray,
-    ar: FloatArray,
-    ak: FloatArray,
-    kap: FloatArray,
-    inv_a: FloatArray,
-    fit_b: bool,
+    q: DualData,
     beta: FloatArray,
     Pt: FloatArray,
     y: float,
@@ -441,6 +433,8 @@ def _rounded_dual(
     concave quadratic D(β + θ·dβ) on the segment that stays in the box. An interior point's
     D(β) trails F* by about its complementarity; this removes most of that slack (10x on
     hinge/epsilon-insensitive near the end)."""
+    P, start, delta, ar, ak = q.P, q.start, q.delta, q.ar, q.ak
+    kap, inv_a, fit_b = q.kap, q.inv_a, q.fit_b
     n = P.shape[0]
     N = beta.shape[0]
     d = P.shape[1] - 1 if fit_b else P.shape[1]
@@ -500,18 +494,7 @@ def _rounded_dual(
 
 @_compiled()
 def run(
-    P: FloatArray,
-    PT: FloatArray,
-    start: IntArray,
-    delta: FloatArray,
-    ar: FloatArray,
-    ak: FloatArray,
-    kap: FloatArray,
-    ag: FloatArray,
-    inv_a: FloatArray,
-    p0: FloatArray,
-    const: float,
-    fit_b: bool,
+    q: DualData,
     beta: FloatArray,
     zl: FloatArray,
     zu: FloatArray,
@@ -531,26 +514,7 @@ def run(
     carry the best primal point across calls. Returns (iterations done, t, y)."""
     done = 0
     for k in range(steps):
-        t, y, F, gap = ipm_iteration(
-            P,
-            PT,
-            start,
-            delta,
-            ar,
-            ak,
-            kap,
-            ag,
-            inv_a,
-            p0,
-            const,
-            fit_b,
-            beta,
-            zl,
-            zu,
-            t,
-            Pt,
-            y,
-        )
+        t, y, F, gap = ipm_iteration(q, beta, zl, zu, t, Pt, y)
         hist_F[k] = F
         hist_gap[k] = gap
         done = k + 1
@@ -559,9 +523,7 @@ def run(
         lower = F - gap  # the dual value D(β)
         if 0.0 < gap <= POLISH_GAP * tol:  # near the end: a sharper bound from the same β
             for tau in (1e-3, 1e-2):
-                rounded = _rounded_dual(
-                    P, start, delta, ar, ak, kap, inv_a, fit_b, beta, Pt, y, F - gap, tau
-                )
+                rounded = _rounded_dual(q, beta, Pt, y, F - gap, tau)
                 lower = max(lower, rounded)
         if lower > best[2]:
             best[2] = lower
@@ -576,22 +538,13 @@ def run(
 
 @_compiled()
 def initial_point(
-    P: FloatArray,
-    start: IntArray,
-    delta: FloatArray,
-    ar: FloatArray,
-    ak: FloatArray,
-    kap: FloatArray,
-    ag: FloatArray,
-    inv_a: FloatArray,
-    p0: FloatArray,
-    const: float,
-    fit_b: bool,
-    mu_fraction: float,
+    q: DualData, mu_fraction: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, float, float, float]:
     """A feasible start: a constant β̄ meets Σ a_rβ_r = −Σ aᵢgᵢ (any β̄ does without b);
     y the least-squares multiplier; zl = μ₀/β, zu = μ₀/(1 − β) with μ₀ = ``mu_fraction``
     times the mean |reduced gradient|. Returns (β, zl, zu, t, Pt, y, F, gap)."""
+    P, start, delta, ar, ak = q.P, q.start, q.delta, q.ar, q.ak
+    ag, p0, fit_b = q.ag, q.p0, q.fit_b
     N = ar.shape[0]
     total = 0.0
     for r in range(N):
@@ -606,7 +559,7 @@ def initial_point(
     beta = np.full(N, beta_bar)
     t = dual_to_primal(P, start, delta, beta, p0)
     Pt = np.empty(P.shape[0])
-    F, gap = primal(P, start, ar, kap, ag, inv_a, const, beta, t, Pt, 0.0)
+    F, gap = primal(q, beta, t, Pt, 0.0)
     grad = np.empty(N)
     num = 0.0
     den = 0.0
@@ -618,7 +571,7 @@ def initial_point(
     y = 0.0
     if fit_b and den > 0.0:
         y = num / den
-        F, gap = primal(P, start, ar, kap, ag, inv_a, const, beta, t, Pt, y)
+        F, gap = primal(q, beta, t, Pt, y)
     mean_abs = 0.0
     for r in range(N):
         mean_abs += abs(grad[r] - y * ar[r])
