@@ -83,7 +83,8 @@ def _warm_up(seed: Path | None) -> None:
         copied = _seed_numba_cache(seed)
         started = time.perf_counter()
         losscore.train.warm_up()
-        log.info(
+        # uvicorn's logger: its handler prints INFO (the "service" logger has none configured)
+        logging.getLogger("uvicorn.error").info(
             "training kernels ready in %.2f s (%d cache files seeded)",
             time.perf_counter() - started,
             copied,

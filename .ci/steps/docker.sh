@@ -213,6 +213,13 @@ run_container "$NAME"
 wait_healthy "$NAME"
 smoke "$NAME" calls | tee "$RUN_DIR/smoke.out"
 model_id=$(sed -n 's/^model_id=//p' "$RUN_DIR/smoke.out")
+# the compiled training kernels: seeded from the image (no compile at start-up), one line per worker
+warm=$("$DOCKER" logs "$NAME" 2>&1 | grep "training kernels ready" || true)
+[ -n "$warm" ] || fail "no worker reported its training kernels ready"
+printf '%s\n' "$warm" | sed 's/^/  /'
+if printf '%s\n' "$warm" | grep -q "(0 cache files seeded)" && ! printf '%s\n' "$warm" | grep -qv "(0 cache files seeded)"; then
+  fail "no numba cache file was seeded from the image"
+fi
 
 stop_and_check() {  # name: SIGTERM while a request is in flight
   local start end code ms out=$RUN_DIR/inflight.out client
