@@ -214,8 +214,12 @@ wait_healthy "$NAME"
 smoke "$NAME" calls | tee "$RUN_DIR/smoke.out"
 model_id=$(sed -n 's/^model_id=//p' "$RUN_DIR/smoke.out")
 # the compiled training kernels: seeded from the image (no compile at start-up), one line per worker
-warm=$("$DOCKER" logs "$NAME" 2>&1 | grep "training kernels ready" || true)
-[ -n "$warm" ] || fail "no worker reported its training kernels ready"
+for _ in $(seq 120); do  # both workers (WORKERS=2), within 60 s
+  warm=$("$DOCKER" logs "$NAME" 2>&1 | grep "training kernels ready" || true)
+  [ "$(printf '%s' "$warm" | grep -c ready)" -ge 2 ] && break
+  sleep 0.5
+done
+[ "$(printf '%s' "$warm" | grep -c ready)" -ge 2 ] || fail "not every worker reported its training kernels ready"
 printf '%s\n' "$warm" | sed 's/^/  /'
 if printf '%s\n' "$warm" | grep -q "(0 cache files seeded)" && ! printf '%s\n' "$warm" | grep -qv "(0 cache files seeded)"; then
   fail "no numba cache file was seeded from the image"
