@@ -79,8 +79,12 @@ def _seed_numba_cache(seed: Path | None) -> int:
 
 
 def _warm_up(seed: Path | None) -> None:
+    copied = 0
     try:
         copied = _seed_numba_cache(seed)
+    except OSError:  # e.g. an unwritable NUMBA_CACHE_DIR: compile instead of loading
+        log.exception("could not seed the numba cache from %s", seed)
+    try:
         started = time.perf_counter()
         losscore.train.warm_up()
         # uvicorn's logger: its handler prints INFO (the "service" logger has none configured)

@@ -100,3 +100,18 @@ def test_numba_cache_seed_is_copied_once_without_overwriting(tmp_path, monkeypat
     assert _seed_numba_cache(None) == 0
     monkeypatch.delenv("NUMBA_CACHE_DIR")
     assert _seed_numba_cache(seed) == 0
+
+
+def test_warm_up_runs_even_when_seeding_fails(tmp_path, monkeypatch):
+    import losscore.train
+    from service import app as app_module
+
+    calls: list[int] = []
+    monkeypatch.setattr(losscore.train, "warm_up", lambda: calls.append(1))
+    (tmp_path / "file").write_text("not a directory")
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "k.nbi").write_bytes(b"index")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "file" / "numba"))
+    app_module._warm_up(seed)
+    assert calls == [1]

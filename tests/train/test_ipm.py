@@ -245,3 +245,45 @@ def test_certificate_at_every_tolerance_bounds_the_true_gap(task, loss, params, 
         **params,
     )
     assert r.optimality <= tol * max(1.0, F0)  # tol is relative to max(1, F(0, 0))
+
+
+def test_extreme_quantile_start_keeps_the_equality_and_a_valid_certificate(monkeypatch):
+    """q = 1e-8 makes the feasible constant start β̄ = q tiny; clipping it (as a first version
+    did) broke Σ a_rβ_r = −Σ aᵢgᵢ and with it the bound (negative optimality)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 6))
+    y = X @ rng.normal(size=6) + rng.laplace(size=400)
+    kw = {"task": "regression", "loss": "quantile", "loss_params": {"q": 1e-8}, "alpha": 1e-4}
+    r = fit(X, y, **kw)
+    other = _continuation(monkeypatch, X=X, y=y, tol=1e-12, **kw)
+    assert r.solver == "interior_point" and r.converged
+    assert r.optimality >= 0.0
+    assert r.objective - other.objective <= r.optimality + 1e-15
+
+
+def test_tiny_l2_strength_goes_to_the_continuation():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 5))
+    y = np.where(X @ rng.normal(size=5) + rng.normal(size=200) > 0, 1, -1)
+    X[:, 0] *= 1e6  # λ in solver coordinates ≈ alpha / 1e12
+    r = fit(X, y, task="classification", loss="hinge", alpha=1e-4, max_iter=50)
+    assert r.solver.startswith("smoothing_newton")
+
+
+def test_unconverged_ipm_falls_back_to_the_continuation(monkeypatch):
+    real = _piecewise.solve_ipm
+    calls = []
+
+    def two_steps(problem, ramps, *, tol, max_iter, monitor):
+        calls.append(max_iter)
+        return real(problem, ramps, tol=tol, max_iter=2, monitor=monitor)
+
+    # the IPM stops at its own step cap (here 2) without converging: a stall
+    monkeypatch.setattr(_piecewise, "IPM_MAX_STEPS", 2)
+    monkeypatch.setattr(_piecewise, "solve_ipm", two_steps)
+    X, y = _data(300, 6, 11, "classification")
+    r = fit(X, y, task="classification", loss="hinge", alpha=1e-3, tol=1e-9)
+    assert calls == [2]
+    assert r.converged and r.solver != "interior_point"
+    best = _continuation(monkeypatch, X=X, y=y, task="classification", loss="hinge", alpha=1e-3)
+    assert_optimal(r.objective, best.objective, rtol=1e-8)

@@ -51,39 +51,56 @@ def solve_ipm(
     tol: float,
     max_iter: int,
     monitor: Monitor,
-) -> SolverOutput:
+) -> SolverOutput | None:
     """Minimise the problem above to a certified gap ≤ ``tol`` (requires k = 1, λ1 = 0,
     λ2 > 0); ``ramps`` = (c, g, κ, Δ) per sample from :meth:`PiecewiseLinear.ramps`.
 
     Returns the best primal point seen (the last one unless a time or iteration limit
-    stopped the method), with its gap as the optimality measure.
+    stopped the method), with its certified bound as the optimality measure; None when no
+    constant start meets the equality (β̄ ∉ (0, 1): the caller uses another method).
     """
     c, g, K, Dj = ramps
     nb = problem.fit_intercept
     d = problem.d
     inv_sqrt_lam = 1.0 / np.sqrt(problem.lam2)
+    # C-ordered float64 arrays throughout: one compiled specialisation serves every loss
     P, PT, start, _rows, delta, kap, ar, ak, ag, inv_a, p0, const = prepare(
-        problem.X, problem.mean, problem.scale, inv_sqrt_lam, problem.a, c, g, K, Dj, nb
+        np.ascontiguousarray(problem.X),
+        problem.mean,
+        problem.scale,
+        inv_sqrt_lam,
+        problem.a,
+        np.ascontiguousarray(c),
+        np.ascontiguousarray(g),
+        np.ascontiguousarray(K),
+        np.ascontiguousarray(Dj),
+        nb,
     )
     q = DualData(P, PT, start, delta, ar, ak, kap, ag, inv_a, p0, const, nb)
+    total = float(ar.sum())
+    beta_bar = -float(ag.sum()) / total if nb and total > 0 else 0.5
+    if not 0.0 < beta_bar < 1.0:  # e.g. every weighted label on one side
+        return None
 
     # a start well inside the box but with small complementarity: measured over hinge,
     # epsilon-insensitive and l1 fits (n 500-3000, d 10-50, alpha 1e-4 and 1e-2), a
     # fraction 0.03 of the mean reduced gradient took the fewest iterations (-13 %)
-    beta, zl, zu, t, Pt, y, F, gap = initial_point(q, START_MU_FRACTION)
+    beta, zl, zu, t, Pt, y, F, gap = initial_point(q, beta_bar, START_MU_FRACTION)
     best = np.array([F, y, F - gap])  # F_best, its intercept, the best dual bound
     best_t = t.copy()
     hist_F = np.empty(CHUNK_STEPS)
     hist_gap = np.empty(CHUNK_STEPS)
     it = 0
+    broke_down = False
     while best[0] - best[2] > tol and it < max_iter and not monitor.out_of_time():
         steps = min(CHUNK_STEPS, max_iter - it)
         done, t, y = run(q, beta, zl, zu, t, Pt, y, tol, steps, hist_F, hist_gap, best_t, best)
         it += done
         for k in range(done):
             monitor.record(float(hist_F[k]), float(hist_gap[k]))
-        if done < steps and not (np.isfinite(hist_F[done - 1]) and np.isfinite(hist_gap[done - 1])):
-            break  # pragma: no cover - numerical breakdown
+        if not (np.isfinite(hist_F[done - 1]) and np.isfinite(hist_gap[done - 1])):
+            broke_down = True  # numerical breakdown (e.g. λ near 0): the best point stands
+            break
 
     v = -(best_t[:d] * inv_sqrt_lam)
     theta = np.concatenate([v, [best[1]]]) if nb else v
@@ -92,5 +109,13 @@ def solve_ipm(
     f = problem.scores(theta)
     problem.remember(theta, float(best[0]) - problem.penalty(theta), None, f)
     converged = bound <= tol
-    reason = "tolerance" if converged else "time_limit" if monitor.timed_out else "max_iter"
+    reason = (
+        "tolerance"
+        if converged
+        else "time_limit"
+        if monitor.timed_out
+        else "no_progress"
+        if broke_down
+        else "max_iter"
+    )
     return SolverOutput(theta, it, converged, reason, bound, "interior_point")

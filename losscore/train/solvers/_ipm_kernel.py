@@ -538,24 +538,16 @@ def run(
 
 @_compiled()
 def initial_point(
-    q: DualData, mu_fraction: float
+    q: DualData, beta_bar: float, mu_fraction: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, float, float, float]:
-    """A feasible start: a constant β̄ meets Σ a_rβ_r = −Σ aᵢgᵢ (any β̄ does without b);
-    y the least-squares multiplier; zl = μ₀/β, zu = μ₀/(1 − β) with μ₀ = ``mu_fraction``
-    times the mean |reduced gradient|. Returns (β, zl, zu, t, Pt, y, F, gap)."""
+    """A feasible start: the constant ``beta_bar`` ∈ (0, 1) meets Σ a_rβ_r = −Σ aᵢgᵢ (the
+    caller computes it; any value does without b), y the least-squares multiplier,
+    zl = μ₀/β, zu = μ₀/(1 − β) with μ₀ = ``mu_fraction`` times the mean |reduced gradient|.
+    Every later step keeps the equality, on which the certificate F − gap ≤ F* rests.
+    Returns (β, zl, zu, t, Pt, y, F, gap)."""
     P, start, delta, ar, ak = q.P, q.start, q.delta, q.ar, q.ak
-    ag, p0, fit_b = q.ag, q.p0, q.fit_b
+    p0, fit_b = q.p0, q.fit_b
     N = ar.shape[0]
-    total = 0.0
-    for r in range(N):
-        total += ar[r]
-    beta_bar = 0.5
-    if fit_b and total > 0.0:
-        s = 0.0
-        for i in range(ag.shape[0]):
-            s += ag[i]
-        beta_bar = -s / total
-    beta_bar = min(max(beta_bar, 1e-6), 1.0 - 1e-6)  # one-sided labels are rejected earlier
     beta = np.full(N, beta_bar)
     t = dual_to_primal(P, start, delta, beta, p0)
     Pt = np.empty(P.shape[0])
