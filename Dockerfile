@@ -59,11 +59,13 @@ RUN set -eu; \
     /opt/venv/bin/python -m pip check; \
     /opt/venv/bin/python -m pip uninstall --yes --quiet pip setuptools; \
     find /opt/venv/lib -type d -name tests -path "*/site-packages/*" -prune -exec rm -rf {} +; \
-    /opt/venv/bin/python -c "import losscore, service"; \
+    cd /; rm -rf /src; \
+    # from / (not /src, which would shadow the installed package on sys.path): the import
+    # check, the font cache, and the numba kernels compiled for their installed path
+    /opt/venv/bin/python -c "import losscore, service; assert '/opt/venv/' in losscore.__file__"; \
     MPLCONFIGDIR=/opt/venv/var/matplotlib MPLBACKEND=Agg \
         /opt/venv/bin/python -c "import matplotlib.font_manager"; \
-    NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore.train as t; t.warm_up()"; \
-    cd /; rm -rf /src
+    NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore.train as t; t.warm_up()"
 
 # -------------------------------------------------------------- runtime stage
 FROM ${BASE_IMAGE} AS runtime
