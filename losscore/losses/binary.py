@@ -59,6 +59,7 @@ class MarginLoss(Loss):
         z = prediction * y
         self.margin_kernel(z, params, loss_out, grad_out, hess_out)
         grad_out *= y  # dl/df = y * dl/dz
+        grad_out += 0  # -0.0 (a zero derivative times a sign) -> +0.0
 
     def margin_kernel(
         self,
@@ -325,7 +326,7 @@ class LogLoss(MarginLoss):
         np.multiply(num, ny, out=grad_out)  # ±num: the sign commutes with the division
         np.clip(s, 0, np.inf, out=s)  # max(s, 0)
         d = np.add(e, 1, out=num)
-        np.divide(grad_out, d, out=grad_out)
+        np.divide(grad_out, d, out=grad_out)  # −0.0 only where e^{−|f|} underflows (|f| > 745)
         np.log1p(e, out=loss_out)
         loss_out += s
 

@@ -519,3 +519,18 @@ def test_no_negative_zero_where_the_loss_is_zero() -> None:
     hinge = _none("multiclass_hinge", [[5.0, 0.0, 1.0]], [0])
     assert hinge.elementwise.tolist() == [0.0]
     assert not np.signbit(hinge.gradient).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["hinge", "perceptron", "squared_hinge", "modified_huber"])
+def test_binary_gradients_have_no_negative_zero(name: str, dtype: type) -> None:
+    """Far on the right side of the margin the derivative is exactly 0: it must be +0.0 for
+    both labels, not a sign-carrying -0.0 (log_loss's float64 fast path still gives -0.0
+    where e^{-|f|} underflows, |f| > 745: fixing it costs a pass over every gradient)."""
+    f = np.array([2.0, -2.0, 800.0, -800.0, 5.0, -5.0], dtype=dtype)
+    y = np.array([1, -1, 1, -1, 1, -1])
+    res = losscore.evaluate(name, f, y, reduction="none", hessian=True)
+    assert res.gradient is not None
+    zero = res.gradient == 0
+    assert zero.any()
+    assert not np.signbit(res.gradient[zero]).any(), res.gradient
