@@ -12,6 +12,8 @@ piecewise-linear function of the score f:
   un-penalised problems exactly via the epigraph tᵢ ≥ αᵢₚ fᵢ + βᵢₚ;
 * **smoothing**: max(0, u) → h_μ(u) = 0 | (u + μ/2)²/(2μ) | u on u ≤ −μ/2 | |u| < μ/2 |
   u ≥ μ/2, a C¹ function within μ/8 of the original, minimised by L-BFGS-B;
+* **interior point** (l2 penalty, up to IPM_MAX_ROWS rows): see :mod:`._ipm`; the
+  rest of this module is used above that size or when it stalls;
 * **crossover** (l2 penalty): from a smoothed solution, every ramp term is
   classified as off (u ≤ −μ/2), on (u ≥ μ/2) or at its kink. Fixing that
   partition, the optimality conditions of the *exact* problem are linear:
@@ -599,9 +601,12 @@ def _warm_start(problem: Problem, y: FloatArray) -> FloatArray:
 def solve_smoothed(
     problem: Problem, pl: PiecewiseLinear, *, tol: float, max_iter: int, monitor: Monitor
 ) -> SolverOutput:
-    """Smoothing continuation (μ ÷ 10 per stage) with a crossover attempt after each stage.
+    """l2 (or elastic-net) penalised piecewise-linear fits.
 
-    Each stage is solved by semismooth Newton (l2 penalty) or L-BFGS-B (elastic net).
+    Up to IPM_MAX_ROWS rows with a pure l2 penalty (λ ≥ IPM_MIN_LAMBDA): the interior-point
+    method of :mod:`._ipm`, falling back to the continuation if it stalls. Otherwise the
+    smoothing continuation (μ ÷ 10 per stage) with a crossover attempt after each stage, each
+    stage solved by semismooth Newton (l2 penalty) or L-BFGS-B (elastic net).
     """
     y = np.asarray(problem.target, dtype=np.float64)
     newton = not problem.lam1.any() and problem.k == 1
