@@ -38,6 +38,7 @@ from losscore.train.solvers._exact import solve_squared_error
 from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, ProgressCallback, SolverOutput
 from losscore.train.solvers._piecewise import (
+    IPM_MAX_ROWS,
     PiecewiseLinear,
     is_piecewise,
     solve_lp,
@@ -325,13 +326,17 @@ def _solve(problem: Problem, opts: Options, monitor: Monitor) -> SolverOutput:
 
 def _wants_gram(opts: Options, data: Dataset) -> bool:
     """Whether a Gram-based solver will run: squared error, or a piecewise-linear loss with an
-    l2 part (ridge warm start); the precomputed Gram assumes unit class factors."""
+    l2 part (the continuation's ridge warm start; up to IPM_MAX_ROWS rows the interior-point
+    method runs instead, and a fallback forms the Gram itself); the precomputed Gram assumes
+    unit class factors."""
     name = opts.loss.name
     if opts.task == "classification" and not bool(np.all(data.class_factor == 1.0)):
         return False
     if name == "l2":
         return True
     has_l2 = opts.alpha > 0 and opts.l1_ratio < 1
+    if opts.l1_ratio == 0 and data.X.shape[0] <= IPM_MAX_ROWS:
+        return False
     return has_l2 and is_piecewise(name, opts.loss_params) and name != "perceptron"
 
 
