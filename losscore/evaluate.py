@@ -19,6 +19,7 @@ float64. Class-index and binary-label targets do not take part in the dtype choi
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -225,10 +226,10 @@ def evaluate(
     else:
         reduced = total * scale if reduction == "mean" else total
         if reduction == "mean" and math.isinf(reduced):
-            # Σ w·ℓ beyond the float64 range does not make the mean infinite: rescale first
-            with np.errstate(over="ignore", under="ignore"):
-                terms = np.ldexp(elementwise.astype(np.float64), -exponent)
-                reduced = float(np.sum(terms * scale))
+            # Σ w·ℓ beyond the float64 range does not make the mean infinite: the mean is the
+            # convex combination Σ pᵢℓᵢ with pᵢ = wᵢ/Σw ≤ 1, so recompute ℓ (w·ℓ may itself
+            # have overflowed) and weight each term first (a rare path: one more kernel call)
+            reduced = _convex_mean(loss_obj, pred_flat, target_flat, resolved, w_mean, scale)
         with np.errstate(over="ignore"):  # a float32 total beyond its range is inf
             value = float(dtype.type(reduced))
 
@@ -242,6 +243,27 @@ def evaluate(
         hessian=None if hess is None else hess.reshape(pred.shape),
         weight_sum=_ldexp(weight_sum, exponent),
     )
+
+
+def _convex_mean(
+    loss_obj: Loss,
+    pred_flat: FloatArray,
+    target_flat: NDArray[Any],
+    params: Mapping[str, float],
+    w_mean: FloatArray | None,
+    scale: float,
+) -> float:
+    """Σ pᵢℓᵢ with pᵢ = w'ᵢ·scale (w' the scaled weights, scale = 1/Σw'), in float64; zero
+    weights drop their term (0·∞ is not NaN here either). Infinite only if some ℓᵢ with
+    pᵢ > 0 is (or the terms sum beyond the range by rounding at the very top)."""
+    n = pred_flat.shape[0]  # rows: (n,) scores, or (n, k) for multiclass losses
+    ell = np.empty(n, dtype=pred_flat.dtype)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        loss_obj.kernel(pred_flat, target_flat, params, ell, np.empty_like(pred_flat), None)
+        p = np.full(n, scale) if w_mean is None else w_mean.astype(np.float64) * scale
+        terms = p * ell.astype(np.float64)
+        terms[p == 0] = 0.0
+        return float(np.sum(terms))
 
 
 def _mean_weights(w: FloatArray | None) -> tuple[FloatArray | None, int]:

@@ -534,3 +534,16 @@ def test_binary_gradients_have_no_negative_zero(name: str, dtype: type) -> None:
     zero = res.gradient == 0
     assert zero.any()
     assert not np.signbit(res.gradient[zero]).any(), res.gradient
+
+
+@pytest.mark.parametrize(("dtype", "big"), [(np.float64, 1.7e308), (np.float32, np.float32(3e38))])
+def test_weighted_mean_of_huge_losses_is_finite(dtype: type, big: float) -> None:
+    """w·ℓ overflows (3 × 1.7e308) but the weighted mean Σwℓ/Σw is a convex combination of
+    finite losses: it must be finite (it was inf), and a zero weight drops its term."""
+    f = np.array([big, big, 1.0, 5.0], dtype=dtype)
+    y = np.zeros(4, dtype=dtype)
+    w = np.array([3.0, 3.0, 1.0, 0.0], dtype=dtype)
+    res = losscore.evaluate("l1", f, y, weight=w)
+    assert res.elementwise is not None and np.isinf(res.elementwise[:2]).all()  # w·ℓ itself
+    expected = float(big) * (6 / 7) + 1.0 / 7
+    assert res.value == pytest.approx(expected, rel=1e-6)
