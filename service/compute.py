@@ -71,20 +71,28 @@ def _as_float32(arr: NDArray[Any], value: Any, field: str) -> NDArray[Any]:
         return arr
     with np.errstate(over="ignore"):
         out = arr.astype(np.float32)
-    if not _finite(out):
+    if not all_finite(out):
         raise ApiError.invalid(field, "a value overflows float32 (the prediction's dtype)")
     return out
 
 
-def _finite(*arrays: NDArray[Any] | None) -> bool:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return all(a is None or a.size == 0 or bool(np.isfinite(np.sum(a))) for a in arrays)
+def all_finite(*arrays: NDArray[Any] | None) -> bool:
+    """No NaN or ±Infinity in any array: a finite sum proves it without a temporary array; a
+    sum that overflows (finite values near the float maximum) is checked element by element."""
+
+    def finite(a: NDArray[Any] | None) -> bool:
+        if a is None or a.size == 0:
+            return True
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite(np.sum(a))) or bool(np.isfinite(a).all())
+
+    return all(finite(a) for a in arrays)
 
 
 def evaluation_dict(ev: losscore.Evaluation, encoding: Encoding) -> dict[str, Any]:
     """The response of one evaluation."""
     value = ev.value
-    overflow = not (_finite(ev.elementwise, ev.gradient, ev.hessian)) or (
+    overflow = not (all_finite(ev.elementwise, ev.gradient, ev.hessian)) or (
         value is not None and not np.isfinite(value)
     )
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 from fastapi import APIRouter, Request
@@ -10,7 +11,7 @@ from starlette.responses import Response
 from losscore.norms import evaluate_norm as core_evaluate_norm
 from losscore.norms import list_norms as core_list_norms
 from service.arrays import decode_array, encode_array, encoding_of, out_number
-from service.compute import check_total
+from service.compute import all_finite, check_total
 from service.deps import RawBody, SettingsDep, run_sized
 from service.errors import ERROR_RESPONSES
 from service.openapi import json_body
@@ -41,6 +42,7 @@ def _evaluate(raw: bytes, settings: Settings) -> list[bytes]:
     check_total(settings, x)
     result = core_evaluate_norm(req.norm.name, x, step=req.step, **req.norm.params())
     encoding = req.encoding or encoding_of(req.x)
+    overflow = not math.isfinite(result.value) or not all_finite(result.subgradient, result.prox)
     return dumps_chunks(
         {
             "norm": {"name": result.norm, **result.params},
@@ -50,6 +52,7 @@ def _evaluate(raw: bytes, settings: Settings) -> list[bytes]:
             "step": result.step,
             "shape": list(result.shape),
             "dtype": str(result.dtype),
+            "overflow": overflow,
         }
     )
 

@@ -54,3 +54,7 @@ class NormEvaluateResponse(BaseModel):
     step: float | None
     shape: list[int]
     dtype: Literal["float32", "float64"]
+    overflow: bool = Field(
+        description="True when some returned number is ±Infinity (as in /v1/evaluate: "
+        'such numbers are spelled "Infinity"/"-Infinity").'
+    )

@@ -110,3 +110,27 @@ def test_norm_b64_float32(client: Client) -> None:
         np.linalg.svd(x.astype(float), compute_uv=False).sum(), rel=1e-6
     )
     assert "b64" in got["subgradient"]
+
+
+def test_norm_overflow_flag(client: Client) -> None:
+    """Like /v1/evaluate: ±Infinity is spelled out and flagged; finite results near the float
+    maximum are not flagged (a naive finiteness check by summation would overflow)."""
+    big = {"norm": {"name": "squared_l2"}, "x": [1e200, 1e200]}  # ½‖x‖² = 1e400: beyond float64
+    got = client.post("/v1/norms/evaluate", json=big).json()
+    assert got["value"] == "Infinity" and got["overflow"] is True
+    near_max = {"norm": {"name": "linf"}, "x": [1.5e308, -1.5e308, 1.0]}
+    got = client.post("/v1/norms/evaluate", json=near_max).json()
+    assert got["value"] == pytest.approx(1.5e308) and got["overflow"] is False
+    assert (
+        client.post("/v1/norms/evaluate", json={"norm": {"name": "l1"}, "x": [1, 2]}).json()[
+            "overflow"
+        ]
+        is False
+    )
+
+
+def test_evaluate_values_near_the_float_maximum_are_not_flagged(client: Client) -> None:
+    body = {"loss": {"name": "l1"}, "prediction": [1.5e308, 1.5e308], "target": [0, 0]}
+    got = client.post("/v1/evaluate", json={**body, "reduction": "mean"}).json()
+    assert got["value"] == pytest.approx(1.5e308)
+    assert got["overflow"] is False  # elementwise 1.5e308 twice: finite, though their sum is not
