@@ -10,7 +10,7 @@ Public surface::
     losscore.errors  (LosscoreError and subclasses; all are ValueError)
 """
 
-from losscore._arrays import check_finite
+from losscore._arrays import all_finite, check_finite
 from losscore.curves import Curve, loss_curve
 from losscore.errors import (
     InvalidInputError,
@@ -44,6 +44,7 @@ __all__ = [
     "Reduction",
     "UnknownNameError",
     "__version__",
+    "all_finite",
     "check_finite",
     "evaluate",
     "evaluate_norm",

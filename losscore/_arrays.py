@@ -63,15 +63,16 @@ def first_index(mask: NDArray[np.bool_]) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(flat, mask.shape))
 
 
-def check_finite(field: str, arr: NDArray[Any]) -> None:
-    """Raise naming the first NaN or ±Inf in *arr*.
+def all_finite(arr: NDArray[Any]) -> bool:
+    """No NaN or ±Inf in *arr* (True for integer arrays and empty ones).
 
     Fast path: a finite sum proves every element finite (NaN and Inf propagate
     through addition), and costs no temporary array. Large contiguous arrays are
-    summed in blocks on the thread pool.
+    summed in blocks on the thread pool. A sum that is not finite (a NaN or Inf, or
+    finite values whose sum overflows) is settled element by element.
     """
     if arr.dtype.kind != "f" or arr.size == 0:
-        return
+        return True
     if arr.size >= _THREADED_SUM_MIN and arr.flags.c_contiguous:
         flat = arr.reshape(-1)
 
@@ -80,15 +81,19 @@ def check_finite(field: str, arr: NDArray[Any]) -> None:
                 return bool(np.isfinite(np.sum(flat[lo:hi])))
 
         if all(map_chunks(block_finite, chunk_bounds(flat.size, _SUM_BLOCK))):
-            return
+            return True
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             if np.isfinite(np.sum(arr)):
-                return
-    bad = ~np.isfinite(arr)
-    if not bad.any():
+                return True
+    return bool(np.isfinite(arr).all())
+
+
+def check_finite(field: str, arr: NDArray[Any]) -> None:
+    """Raise naming the first NaN or ±Inf in *arr* (see :func:`all_finite`)."""
+    if all_finite(arr):
         return
-    idx = first_index(bad)
+    idx = first_index(~np.isfinite(arr))
     v = float(arr[idx])
     what = "NaN" if np.isnan(v) else ("+Infinity" if v > 0 else "-Infinity")
     raise InvalidInputError(field, f"must be finite, found {what}", index=idx)

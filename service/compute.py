@@ -77,16 +77,8 @@ def _as_float32(arr: NDArray[Any], value: Any, field: str) -> NDArray[Any]:
 
 
 def all_finite(*arrays: NDArray[Any] | None) -> bool:
-    """No NaN or ±Infinity in any array: a finite sum proves it without a temporary array; a
-    sum that overflows (finite values near the float maximum) is checked element by element."""
-
-    def finite(a: NDArray[Any] | None) -> bool:
-        if a is None or a.size == 0:
-            return True
-        with np.errstate(over="ignore", invalid="ignore"):
-            return bool(np.isfinite(np.sum(a))) or bool(np.isfinite(a).all())
-
-    return all(finite(a) for a in arrays)
+    """No NaN or ±Infinity in any of the arrays (None counts as finite)."""
+    return all(a is None or losscore.all_finite(a) for a in arrays)
 
 
 def evaluation_dict(ev: losscore.Evaluation, encoding: Encoding) -> dict[str, Any]:

@@ -21,12 +21,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from service.errors import ApiError, from_validation_error
 
@@ -39,6 +41,7 @@ __all__ = [
     "load_sample_weight",
     "parse_csv",
     "parse_json_part",
+    "read_file_parts",
 ]
 
 FILE_PARTS = ("data", "X", "y", "sample_weight")
@@ -53,6 +56,22 @@ class TrainData:
     X: NDArray[np.float64]
     y: NDArray[Any]
     sample_weight: NDArray[Any] | None = None
+
+
+async def read_file_parts(
+    form: FormData, names: Sequence[str], what: str = "a file part"
+) -> dict[str, bytes]:
+    """The bytes of the multipart file parts among *names* that are present; a plain form
+    field under one of these names is a 422 naming it ("must be {what}")."""
+    files: dict[str, bytes] = {}
+    for name in names:
+        value = form.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            raise ApiError.invalid(name, f"must be {what}")
+        files[name] = await value.read()
+    return files
 
 
 def parse_json_part(model: type[M], text: str | None, field: str) -> M:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
-from service import binary, compute
+from service import binary, compute, uploads
 from service.deps import RawBody, SettingsDep, run_cpu, run_sized
 from service.errors import ERROR_RESPONSES, ApiError, error_responses
 from service.openapi import binary_body, json_body
@@ -90,14 +90,9 @@ async def evaluate_binary(request: Request, raw: RawBody, settings: SettingsDep)
         try:
             text = form.get("request")
             header = binary.parse_header(text if isinstance(text, str) else None, "request")
-            files: dict[str, bytes] = {}
-            for name in ("prediction", "target", "weight"):
-                part = form.get(name)
-                if part is None:
-                    continue
-                if isinstance(part, str):
-                    raise ApiError.invalid(name, "must be a file part (.npy)")
-                files[name] = await part.read()
+            files = await uploads.read_file_parts(
+                form, ("prediction", "target", "weight"), "a file part (.npy)"
+            )
         finally:
             await form.close()
         reply = await run_cpu(request, binary.evaluate_npy, header, files, settings, raw_output)

@@ -187,14 +187,7 @@ async def _read_form(request: Request, raw: bytes) -> tuple[TrainUpload, dict[st
         else:
             text = part
         opts = uploads.parse_json_part(TrainUpload, text, "request")
-        files: dict[str, bytes] = {}
-        for name in uploads.FILE_PARTS:
-            value = form.get(name)
-            if value is None:
-                continue
-            if isinstance(value, str):
-                raise ApiError.invalid(name, "must be a file part")
-            files[name] = await value.read()
+        files = await uploads.read_file_parts(form, uploads.FILE_PARTS)
     finally:
         await form.close()
     if "data" not in files and "X" not in files and "y" not in files:

@@ -438,36 +438,32 @@ def _rounded_dual(
     n = P.shape[0]
     N = beta.shape[0]
     d = P.shape[1] - 1 if fit_b else P.shape[1]
+    u = np.empty(N)  # primal residuals u_r = f_{i_r} − κ_r, fᵢ = −(P t)ᵢ/aᵢ + y
     umax = 0.0
     for i in range(n):
         f = -Pt[i] * inv_a[i] + y
         for r in range(start[i], start[i + 1]):
-            umax = max(umax, abs(f - kap[r]))
+            u[r] = f - kap[r]
+            umax = max(umax, abs(u[r]))
     tau = tau_fraction * umax
     step = np.zeros(N)
     excess = 0.0
     free_weight = 0.0
-    for i in range(n):
-        f = -Pt[i] * inv_a[i] + y
-        for r in range(start[i], start[i + 1]):
-            u = f - kap[r]
-            if u > tau:
-                step[r] = 1.0 - beta[r]
-            elif u < -tau:
-                step[r] = -beta[r]
-            else:
-                free_weight += ar[r]
-            excess += ar[r] * step[r]
+    for r in range(N):
+        if u[r] > tau:
+            step[r] = 1.0 - beta[r]
+        elif u[r] < -tau:
+            step[r] = -beta[r]
+        else:
+            free_weight += ar[r]
+        excess += ar[r] * step[r]
     if fit_b:
         if free_weight <= 0.0:
             return dual
         shift = excess / free_weight
-        for i in range(n):
-            f = -Pt[i] * inv_a[i] + y
-            for r in range(start[i], start[i + 1]):
-                u = f - kap[r]
-                if -tau <= u <= tau:
-                    step[r] = -shift
+        for r in range(N):
+            if -tau <= u[r] <= tau:
+                step[r] = -shift
     theta_max = 1.0
     for r in range(N):
         x = step[r]
