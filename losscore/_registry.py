@@ -45,6 +45,13 @@ class Registry(Generic[T]):
             self._aliases[key] = spec.name
         self._items[spec.name] = item
 
+    def unregister(self, name: str) -> None:
+        """Remove the object registered under the canonical *name* and its aliases."""
+        item = self._items.pop(name)
+        spec: _Spec = item.spec
+        for key in (spec.name, *spec.aliases):
+            self._aliases.pop(key, None)
+
     def names(self) -> tuple[str, ...]:
         """Canonical names, in catalog order."""
         return tuple(self._items)

@@ -1,11 +1,14 @@
 """Loss and derivative curves over a grid: the data behind "L1 vs L2 vs smooth L1" plots.
 
-The x axis depends on the loss kind:
+The x axis depends on what the loss's target is (``spec.target``):
 
-* regression: the residual r = f − y (prediction x, target 0);
-* binary margin losses: the margin z = y·f (prediction x, label +1);
-* ``binary_cross_entropy``: the predicted probability p of the positive class (target 1);
-* multiclass: the margin of the true class over one other class, f_y − f_j, with k = 2.
+* real values (regression): the residual r = f − y (prediction x, target 0);
+* binary labels (margin losses): the margin z = y·f (prediction x, label +1);
+* probabilities (``binary_cross_entropy``): the predicted probability p of the positive
+  class (target 1);
+* classes (multiclass): the margin of the true class over one other class, f_y − f_j, k = 2.
+
+A curve also lists the loss's kinks on [start, stop] (:meth:`losscore.Loss.kinks`).
 """
 
 from __future__ import annotations
@@ -21,10 +24,17 @@ from losscore._arrays import FloatArray
 from losscore.errors import InvalidParameterError
 from losscore.evaluate import evaluate
 from losscore.losses import Loss, get_loss
+from losscore.spec import TargetKind
 
 __all__ = ["MAX_CURVE_POINTS", "Curve", "loss_curve"]
 
 MAX_CURVE_POINTS = 100_000
+X_LABELS: dict[TargetKind, str] = {
+    "real": "residual f - y",
+    "binary_label": "margin z = y f",
+    "probability": "probability p (target 1)",
+    "class": "margin f_y - f_other (k = 2)",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class Curve:
     x: FloatArray
     value: FloatArray
     gradient: FloatArray
+    kinks: list[tuple[float, int]]  # (x, order) of the kinks on the grid's range
 
 
 def _finite_real(field: str, value: object) -> float:
@@ -77,39 +88,23 @@ def loss_curve(
         raise InvalidParameterError("stop", f"must be greater than start ({start!r}), got {stop!r}")
     num = _point_count(num)
     x = _grid(start, stop, num)
-    if loss_obj.kind == "regression":
-        result = evaluate(loss_obj, x, np.zeros_like(x), reduction="none", **params)
-        return Curve(
-            loss_obj.name, result.params, "residual f - y", x, result.elementwise, result.gradient
+    kind = loss_obj.spec.target
+    if kind == "probability" and (start < 0.0 or stop > 1.0):
+        raise InvalidParameterError(
+            "start" if start < 0.0 else "stop",
+            f"for {loss_obj.name} x is a probability: start and stop must lie in [0, 1]",
         )
-    if loss_obj.kind == "binary":
-        if loss_obj.name == "binary_cross_entropy":
-            if start < 0.0 or stop > 1.0:
-                raise InvalidParameterError(
-                    "start" if start < 0.0 else "stop",
-                    "for binary_cross_entropy x is a probability: "
-                    "start and stop must lie in [0, 1]",
-                )
-            result = evaluate(loss_obj, x, np.ones_like(x), reduction="none", **params)
-            return Curve(
-                loss_obj.name,
-                result.params,
-                "probability p (target 1)",
-                x,
-                result.elementwise,
-                result.gradient,
-            )
-        result = evaluate(loss_obj, x, np.ones_like(x), reduction="none", **params)
-        return Curve(
-            loss_obj.name, result.params, "margin z = y f", x, result.elementwise, result.gradient
+    if kind == "class":
+        scores = np.stack([x, np.zeros_like(x)], axis=1)
+        result = evaluate(
+            loss_obj, scores, np.zeros(num, dtype=np.intp), reduction="none", **params
         )
-    scores = np.stack([x, np.zeros_like(x)], axis=1)
-    result = evaluate(loss_obj, scores, np.zeros(num, dtype=np.intp), reduction="none", **params)
+        gradient = np.ascontiguousarray(result.gradient[:, 0])
+    else:
+        target = np.zeros_like(x) if kind == "real" else np.ones_like(x)
+        result = evaluate(loss_obj, x, target, reduction="none", **params)
+        gradient = result.gradient
+    kinks = [(at, order) for at, order in loss_obj.kinks(result.params) if start <= at <= stop]
     return Curve(
-        loss_obj.name,
-        result.params,
-        "margin f_y - f_other (k = 2)",
-        x,
-        result.elementwise,
-        np.ascontiguousarray(result.gradient[:, 0]),
+        loss_obj.name, result.params, X_LABELS[kind], x, result.elementwise, gradient, kinks
     )

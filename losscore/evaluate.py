@@ -79,9 +79,10 @@ def _prediction_array(
     target_raw = as_numeric("target", target)
     weight_raw = None if weight is None else as_numeric("weight", weight)
     # Labels and class indices do not take part in the dtype choice; class probabilities
-    # (a multiclass target of the prediction's shape) do, like any real-valued target.
-    label_target = (loss.kind == "multiclass" and target_raw.shape != pred_raw.shape) or (
-        loss.kind == "binary" and loss.name != "binary_cross_entropy"
+    # (a class target of the prediction's shape) do, like any real-valued target.
+    kind = loss.spec.target
+    label_target = kind == "binary_label" or (
+        kind == "class" and target_raw.shape != pred_raw.shape
     )
     dtype = common_float_dtype(pred_raw, None if label_target else target_raw, weight_raw)
     if pred_raw.dtype.kind != "f":

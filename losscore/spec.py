@@ -19,9 +19,33 @@ import numpy as np
 
 from losscore.errors import InvalidParameterError
 
-__all__ = ["Interval", "LossKind", "LossSpec", "NormSpec", "ParamSpec", "resolve_params"]
+__all__ = [
+    "Interval",
+    "KinkSpec",
+    "LossKind",
+    "LossSpec",
+    "NormSpec",
+    "ParamSpec",
+    "PenaltySpec",
+    "PredictionKind",
+    "ProbabilityLink",
+    "TargetKind",
+    "Task",
+    "TrainingSpec",
+    "resolve_params",
+]
 
 LossKind = Literal["regression", "binary", "multiclass"]
+TargetKind = Literal["real", "binary_label", "probability", "class"]
+"""What a loss's target is: a real value; a binary label ({-1, +1} or {0, 1}); a probability
+in [0, 1]; a class (an index in [0, k), or a row of class probabilities)."""
+PredictionKind = Literal["score", "probability"]
+"""What a loss's prediction is: a real score (a value, logit or decision value), or a
+probability in [0, 1]."""
+Task = Literal["classification", "regression"]
+ProbabilityLink = Literal["logistic", "softmax"]
+"""How scores become class probabilities: p = σ(f) per score (one-vs-rest scores normalised
+to sum to 1), or p = softmax(f) over the classes."""
 
 
 @dataclass(frozen=True)
@@ -121,12 +145,79 @@ def resolve_params(
 
 
 @dataclass(frozen=True)
+class KinkSpec:
+    """A point where a loss is not twice differentiable, on the axis of its curve (the residual
+    f − y, the margin y·f, or the true-class margin; see :mod:`losscore.curves`).
+
+    It lies at x = ``offset`` + ``scale`` · params[``param``] (x = ``offset`` without a
+    parameter). ``order`` 1: the gradient jumps there (the loss's ``kinks`` text gives the
+    subgradient convention); ``order`` 2: the gradient is continuous and only the second
+    derivative jumps.
+    """
+
+    offset: float = 0.0
+    param: str | None = None
+    scale: float = 1.0
+    order: Literal[1, 2] = 1
+
+    def location(self, params: Mapping[str, float]) -> float:
+        if self.param is None:
+            return self.offset
+        return self.offset + self.scale * float(params[self.param])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "offset": self.offset,
+            "param": self.param,
+            "scale": self.scale,
+            "order": self.order,
+        }
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What training needs to know about a loss (its capabilities), as data.
+
+    ``tasks``: the tasks a linear model can be trained for with this loss (empty: evaluate
+    only). ``multinomial``: the loss takes one score per class, shape (n, k), and is trained
+    jointly over the classes; otherwise it takes one score per sample and k > 2 classes are
+    trained one-vs-rest. ``probability``: how the scores of a trained model read as class
+    probabilities (None: they do not). ``constant_hessian``: h when ℓ(f) = h/2·(f − y)²
+    exactly (a quadratic: the exact normal equations and Gram solvers apply).
+    ``zero_at_zero``: ℓ ≥ 0 everywhere and ℓ(y, 0) = 0 for every label, so w = 0, b = 0
+    minimise F for every penalty. Whether a loss is piecewise linear (and its ramps) depends
+    on its parameters: :meth:`losscore.Loss.piecewise_linear` and :meth:`losscore.Loss.ramps`.
+    """
+
+    tasks: tuple[Task, ...] = ()
+    multinomial: bool = False
+    probability: ProbabilityLink | None = None
+    constant_hessian: float | None = None
+    zero_at_zero: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tasks": list(self.tasks),
+            "multinomial": self.multinomial,
+            "probability": self.probability,
+            "constant_hessian": self.constant_hessian,
+            "zero_at_zero": self.zero_at_zero,
+        }
+
+
+NOT_TRAINABLE = TrainingSpec()
+
+
+@dataclass(frozen=True, kw_only=True)
 class LossSpec:
     """Everything about one loss that is data rather than code.
 
     ``prediction_domain`` and ``target_domain`` describe accepted values in
     words (e.g. "probabilities in [0, 1]"); ``kinks`` gives the convention used
-    for the (sub)gradient and Hessian at every non-differentiable point.
+    for the (sub)gradient and Hessian at every non-differentiable point, and
+    ``kink_points`` where those points are. ``target`` and ``prediction`` say what
+    the two inputs are (they choose the dtype rule of evaluate and the x axis of a
+    curve); ``training`` lists what training needs (:class:`TrainingSpec`).
     """
 
     name: str
@@ -142,12 +233,20 @@ class LossSpec:
     second_derivative: str
     kinks: str
     reference: str
+    target: TargetKind
+    prediction: PredictionKind = "score"
     notes: str = ""
     smooth: bool = True
+    kink_points: tuple[KinkSpec, ...] = ()
+    training: TrainingSpec = NOT_TRAINABLE
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve(self, given: Mapping[str, Any], *, field_prefix: str = "loss") -> dict[str, float]:
         return resolve_params(self.name, self.params, given, field_prefix=field_prefix)
+
+    @property
+    def trainable(self) -> bool:
+        return bool(self.training.tasks)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -166,6 +265,10 @@ class LossSpec:
             "reference": self.reference,
             "notes": self.notes,
             "smooth": self.smooth,
+            "target": self.target,
+            "prediction": self.prediction,
+            "kink_points": [k.as_dict() for k in self.kink_points],
+            "training": self.training.as_dict(),
         }
 
 
@@ -197,4 +300,33 @@ class NormSpec:
             "subgradient": self.subgradient,
             "prox": self.prox,
             "reference": self.reference,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class PenaltySpec:
+    """A training penalty alpha·R(w) described as data: its parameters (with defaults and
+    intervals) and R. ``l1_ratio`` is the fixed mix of the elastic-net form
+    R = l1_ratio·‖w‖₁ + (1 − l1_ratio)/2·‖w‖² that this penalty is (None: a parameter);
+    ``alpha`` is a parameter unless the penalty is ``none``."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    title: str
+    params: tuple[ParamSpec, ...]
+    formula: str
+    l1_ratio: float | None
+
+    def resolve(
+        self, given: Mapping[str, Any], *, field_prefix: str = "penalty"
+    ) -> dict[str, float]:
+        return resolve_params(self.name, self.params, given, field_prefix=field_prefix)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "title": self.title,
+            "parameters": [p.as_dict() for p in self.params],
+            "formula": self.formula,
         }

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import losscore
-from losscore.spec import LossSpec, ParamSpec
+from losscore.spec import KinkSpec, LossSpec, ParamSpec
+from losscore.train import list_penalties
 
 HEADER = """# Losses and norms
 
@@ -41,8 +42,39 @@ def _param_rows(params: tuple[ParamSpec, ...]) -> list[str]:
     return rows
 
 
+def _kink(k: KinkSpec) -> str:
+    where = f"{k.offset:g}" if k.param is None else f"{k.scale:g}·{k.param}"
+    if k.param is not None and k.offset:
+        where = f"{k.offset:g} + {where}"
+    where = where.replace("-1·", "−").replace("1·", "")
+    return f"x = {where} ({'gradient' if k.order == 1 else 'second derivative'} jumps)"
+
+
+def _training(spec: LossSpec) -> str:
+    t = spec.training
+    if not t.tasks:
+        return "evaluate only (not trainable)"
+    parts = [" and ".join(t.tasks)]
+    if t.multinomial:
+        parts.append("multinomial (one score per class)")
+    if t.probability:
+        parts.append(f"probabilities through the {t.probability} link")
+    if t.constant_hessian is not None:
+        parts.append(f"constant Hessian {t.constant_hessian:g} (exact normal equations)")
+    if t.zero_at_zero:
+        parts.append("w = 0 is optimal for every penalty")
+    loss = losscore.get_loss(spec.name)
+    defaults = {p.name: p.default for p in spec.params}
+    if loss.piecewise_linear(defaults):
+        parts.append("piecewise linear (LP / interior-point solvers)")
+    elif any(loss.piecewise_linear({**defaults, p.name: 0.0}) for p in spec.params):
+        parts.append("piecewise linear when a parameter is 0")
+    return "; ".join(parts)
+
+
 def _loss_section(spec: LossSpec) -> list[str]:
     aliases = ", ".join(f"`{a}`" for a in spec.aliases) or "none"
+    kink_points = "; ".join(_kink(k) for k in spec.kink_points) or "none"
     return [
         f"### `{spec.name}` — {spec.title}",
         "",
@@ -55,7 +87,8 @@ def _loss_section(spec: LossSpec) -> list[str]:
         f"- Second derivative: $`{spec.second_derivative}`$",
         f"- Labels: {spec.label_convention}.",
         f"- Prediction: {spec.prediction_domain}. Target: {spec.target_domain}.",
-        f"- Kinks: {spec.kinks}",
+        f"- Kinks: {spec.kinks} Points: {kink_points}.",
+        f"- Training: {_training(spec)}.",
         f"- Reference: {spec.reference}",
         "",
     ]
@@ -72,6 +105,19 @@ def render() -> str:
         for spec in losscore.list_losses():
             if spec.kind == kind:
                 lines += _loss_section(spec)
+    lines += ["## Training penalties", "", "F(w, b) = mean loss + alpha·R(w).", ""]
+    for pen in list_penalties():
+        aliases = ", ".join(f"`{a}`" for a in pen.aliases) or "none"
+        lines += [
+            f"### `{pen.name}` — {pen.title}",
+            "",
+            f"Aliases: {aliases}.",
+            "",
+            *_param_rows(pen.params),
+            "",
+            f"- $`{pen.formula}`$",
+            "",
+        ]
     list_norms = getattr(losscore, "list_norms", None)
     if list_norms is not None:
         lines += ["## Norms and regularisers", ""]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +22,24 @@ from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks
 from losscore.errors import InvalidInputError
 from losscore.spec import LossSpec
 
-__all__ = ["Loss"]
+__all__ = ["Loss", "Ramps"]
+
+
+class Ramps(NamedTuple):
+    """A piecewise-linear loss of one score per sample, as ramps:
+
+        ℓᵢ(f) = cᵢ + gᵢ·f + Σⱼ Δᵢⱼ·max(0, f − κᵢⱼ),   Δᵢⱼ > 0,
+
+    kinks κᵢ₁ ≤ κᵢ₂ ≤ … in each row. ``const`` c and ``slope`` g have shape (n,);
+    ``kinks`` κ and ``jumps`` Δ shape (n, J), Fortran-ordered (one contiguous column per
+    ramp). The LP, interior-point and smoothing solvers of training read the loss only
+    through this form.
+    """
+
+    const: FloatArray
+    slope: FloatArray
+    kinks: FloatArray
+    jumps: FloatArray
 
 
 class Loss(ABC):
@@ -67,6 +84,42 @@ class Loss(ABC):
 
     def elementwise_shape(self, prediction_shape: tuple[int, ...]) -> tuple[int, ...]:
         return prediction_shape
+
+    # -- what training and the curves need, beyond the spec's data ------------------------------
+
+    def kinks(self, params: Mapping[str, float]) -> list[tuple[float, int]]:
+        """(x, order) of every non-twice-differentiable point at *params* (see
+        :class:`~losscore.spec.KinkSpec`), sorted, coinciding points merged (lowest order)."""
+        found: dict[float, int] = {}
+        for k in self.spec.kink_points:
+            x = k.location(params) + 0.0  # -0.0 -> 0.0
+            found[x] = min(found.get(x, 2), k.order)
+        return sorted(found.items())
+
+    def piecewise_linear(self, params: Mapping[str, float]) -> bool:
+        """True when, at *params*, ℓ is a piecewise-linear function of one score per sample
+        and :meth:`ramps` gives its pieces."""
+        return False
+
+    def ramps(self, target: FloatArray, params: Mapping[str, float]) -> Ramps:
+        """The ramp form of ℓ(yᵢ, ·) for training targets *target* (reals, or ±1 labels);
+        defined where :meth:`piecewise_linear` is true."""
+        raise NotImplementedError(f"{self.name} is not piecewise linear")
+
+    def class_major(
+        self,
+        scores: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+    ) -> tuple[FloatArray, FloatArray]:
+        """(ℓ, ∂ℓ/∂f) of a multiclass loss with the classes on the leading axis: *scores*
+        (k, n), *target* class indices (n,); returns ℓ (n,) and the gradient (k, n).
+
+        *scores* may be overwritten. Training's per-block function uses this layout (its
+        reductions run over k contiguous rows); the default transposes to :meth:`pointwise`.
+        """
+        loss, grad, _ = self.pointwise(np.ascontiguousarray(scores.T), target, params)
+        return loss, np.ascontiguousarray(grad.T)
 
     # -- computation --------------------------------------------------------------------------
 

@@ -23,12 +23,13 @@ from losscore._numerics import sigmoid, sigmoid_product, softplus
 from losscore._parallel import scratch
 from losscore.losses._base import (
     Loss,
+    Ramps,
     binary_labels_ok,
     check_binary_labels,
     check_interval,
     signed_labels,
 )
-from losscore.spec import Interval, LossSpec, ParamSpec
+from losscore.spec import Interval, KinkSpec, LossSpec, ParamSpec, TrainingSpec
 
 _LABELS = "y in {-1, +1}; {0, 1} accepted and mapped 0 -> -1, 1 -> +1"
 _SCORES = "real scores (logits / decision values)"
@@ -73,6 +74,17 @@ class MarginLoss(Loss):
         raise NotImplementedError
 
 
+def _margin_ramps(y: FloatArray, threshold: float) -> Ramps:
+    """max(0, t − y·f) for labels y = ±1: t − f + max(0, f − t) where y = +1,
+    max(0, f − (−t)) where y = −1."""
+    n = y.shape[0]
+    pos = y > 0
+    kink = np.where(pos, threshold, -threshold)
+    return Ramps(
+        np.where(pos, threshold, 0.0), np.where(pos, -1.0, 0.0), kink.reshape(n, 1), np.ones((n, 1))
+    )
+
+
 class HingeLoss(MarginLoss):
     spec = LossSpec(
         name="hinge",
@@ -93,7 +105,16 @@ class HingeLoss(MarginLoss):
         kinks="At z = t the gradient is 0 (minimum-norm subgradient of [-1, 0]).",
         reference="Cortes & Vapnik (1995); sklearn SGDClassifier(loss='hinge') (which uses -y at z = t)",
         smooth=False,
+        target="binary_label",
+        kink_points=(KinkSpec(param="threshold"),),
+        training=TrainingSpec(tasks=("classification",)),
     )
+
+    def piecewise_linear(self, params: Mapping[str, float]) -> bool:
+        return True
+
+    def ramps(self, target: FloatArray, params: Mapping[str, float]) -> Ramps:
+        return _margin_ramps(target, params["threshold"])
 
     def margin_kernel(
         self,
@@ -131,6 +152,9 @@ class SquaredHingeLoss(MarginLoss):
         second_derivative=r"2\,[z < t]",
         kinks="The gradient is continuous; at z = t the second derivative is 0.",
         reference="sklearn LinearSVC(loss='squared_hinge'), SGDClassifier(loss='squared_hinge')",
+        target="binary_label",
+        kink_points=(KinkSpec(param="threshold", order=2),),
+        training=TrainingSpec(tasks=("classification",)),
     )
 
     def margin_kernel(
@@ -171,6 +195,9 @@ class ModifiedHuberLoss(MarginLoss):
         second_derivative=r"2\,[-1 \le z < 1]",
         kinks="The gradient is continuous; the second derivative is 2 on [-1, 1) and 0 elsewhere.",
         reference="Zhang (2004); sklearn SGDClassifier(loss='modified_huber')",
+        target="binary_label",
+        kink_points=(KinkSpec(-1.0, order=2), KinkSpec(1.0, order=2)),
+        training=TrainingSpec(tasks=("classification",)),
     )
 
     def margin_kernel(
@@ -208,7 +235,16 @@ class PerceptronLoss(MarginLoss):
         kinks="At z = 0 the gradient is 0 (minimum-norm subgradient).",
         reference="Rosenblatt (1958); sklearn SGDClassifier(loss='perceptron') (hinge with threshold 0)",
         smooth=False,
+        target="binary_label",
+        kink_points=(KinkSpec(0.0),),
+        training=TrainingSpec(tasks=("classification",), zero_at_zero=True),
     )
+
+    def piecewise_linear(self, params: Mapping[str, float]) -> bool:
+        return True
+
+    def ramps(self, target: FloatArray, params: Mapping[str, float]) -> Ramps:
+        return _margin_ramps(target, 0.0)
 
     def margin_kernel(
         self,
@@ -242,6 +278,8 @@ class ExponentialLoss(MarginLoss):
         kinks="None: smooth everywhere. For z < -709 (float64) or z < -88 (float32) the true value "
         "exceeds the float range and is returned as +inf.",
         reference="Freund & Schapire (1997); sklearn HalfBinomial's sibling ExponentialLoss (on f, not 2f)",
+        target="binary_label",
+        training=TrainingSpec(tasks=("classification",)),
     )
 
     def margin_kernel(
@@ -275,6 +313,8 @@ class LogLoss(MarginLoss):
         kinks="None: smooth everywhere. Computed with logaddexp and e^{-|z|}, exact for |f| up to "
         "the largest float.",
         reference="torch.nn.functional.binary_cross_entropy_with_logits; sklearn HalfBinomialLoss",
+        target="binary_label",
+        training=TrainingSpec(tasks=("classification",), probability="logistic"),
     )
 
     def margin_kernel(
@@ -356,6 +396,8 @@ class BinaryCrossEntropyLoss(Loss):
             "max(p(1-p), 1e-12))."
         ),
         reference="torch.nn.functional.binary_cross_entropy",
+        target="probability",
+        prediction="probability",
     )
 
     def check_prediction(self, prediction: FloatArray, params: Mapping[str, float]) -> None:

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from losscore._arrays import FloatArray, check_finite, first_index
 from losscore.errors import InvalidInputError
 from losscore.losses._base import Loss
-from losscore.spec import Interval, LossSpec, ParamSpec
+from losscore.spec import Interval, KinkSpec, LossSpec, ParamSpec, TrainingSpec
 
 _LABELS = (
     "class indices in [0, k) with shape prediction.shape[:-1], or class probabilities "
@@ -136,6 +136,8 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
             "m = max_j f_j: a sum of non-negative terms, exact for logits of any size."
         ),
         reference="torch.nn.functional.cross_entropy (label_smoothing as in PyTorch); sklearn HalfMultinomialLoss",
+        target="class",
+        training=TrainingSpec(tasks=("classification",), multinomial=True, probability="softmax"),
     )
 
     def kernel(
@@ -147,51 +149,102 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
         grad_out: FloatArray,
         hess_out: FloatArray | None,
     ) -> None:
-        dt = prediction.dtype.type
-        n, k = prediction.shape
-        smoothing = dt(params["label_smoothing"])
-        rows_all = np.arange(n)
-        top = np.argmax(prediction, axis=1)
-        m = prediction[rows_all, top][:, None]
-        shifted = np.subtract(prediction, m)  # <= 0
-        np.exp(shifted, out=grad_out)
-        # s = 1 + t with t the sum over all classes but one maximal one (whose term is
-        # e^0 = 1); log s = log1p(t) keeps the loss's relative accuracy when one class
-        # dominates (s ≈ 1, loss ≈ t): log(s) would lose it all below eps.
-        grad_out[rows_all, top] = 0
-        t = grad_out.sum(axis=1)
-        grad_out[rows_all, top] = 1
-        log_s = np.log1p(t)
-        s = (t + dt(1))[:, None]
-        grad_out /= s  # softmax probabilities p
-        if hess_out is not None:
-            np.subtract(dt(1), grad_out, out=hess_out)
-            hess_out *= grad_out
-        # l = log s + sum_j q_j (m - f_j), q = (1 - eps) t + eps / k
-        np.negative(shifted, out=shifted)  # m - f >= 0
-        if target.ndim == 1:
-            rows = np.arange(n)
-            picked = shifted[rows, target]
-            loss_out[...] = log_s + (dt(1) - smoothing) * picked
-            grad_out[rows, target] -= dt(1) - smoothing
-        else:
-            loss_out[...] = log_s + (dt(1) - smoothing) * np.einsum("ij,ij->i", target, shifted)
-            grad_out -= (dt(1) - smoothing) * target
-        if smoothing:
-            loss_out += smoothing / dt(k) * shifted.sum(axis=1)
-            grad_out -= smoothing / dt(k)
-        bad = np.flatnonzero(np.isnan(loss_out))
-        if bad.size:
-            # Logit spread beyond the float range makes m - f_j = inf, and a class with
-            # q_j = 0 then contributes 0·inf = NaN. Recompute those rows dropping q_j = 0.
-            if target.ndim == 1:
-                q = np.zeros((bad.size, k), dtype=prediction.dtype)
-                q[np.arange(bad.size), target[bad]] = 1
-            else:
-                q = np.asarray(target[bad], dtype=prediction.dtype)
-            q = (dt(1) - smoothing) * q + smoothing / dt(k)
-            terms = np.multiply(q, shifted[bad], out=np.zeros_like(q), where=q > 0)
-            loss_out[bad] = log_s[bad] + terms.sum(axis=1)
+        # the class-major computation on a transposed copy of the chunk: its reductions over
+        # the k classes then run over k contiguous rows, numpy's fast case
+        scores = np.array(prediction.T, order="C")  # a copy even where .T is contiguous (k = 1 row)
+        t = target if target.ndim == 1 else np.array(target.T, order="C")
+        hess = None if hess_out is None else np.empty_like(scores)
+        softmax_cross_entropy(scores, t, params["label_smoothing"], loss_out, hess)
+        grad_out[...] = scores.T
+        if hess_out is not None and hess is not None:
+            hess_out[...] = hess.T
+
+    def class_major(
+        self,
+        scores: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+    ) -> tuple[FloatArray, FloatArray]:
+        loss = np.empty(scores.shape[1], dtype=scores.dtype)
+        softmax_cross_entropy(scores, target, params["label_smoothing"], loss, None)
+        return loss, scores
+
+
+def softmax_cross_entropy(
+    scores: FloatArray,
+    target: NDArray[Any],
+    smoothing: float,
+    loss_out: FloatArray,
+    hess_out: FloatArray | None,
+) -> None:
+    """Softmax cross-entropy with the classes on the leading axis: the one implementation.
+
+    ``scores`` (k, n) logits, overwritten with the gradient p − q; ``target`` class indices
+    (n,) or class probabilities (k, n); ``loss_out`` (n,) receives
+    ℓ = log Σⱼ e^{fⱼ} − Σⱼ qⱼfⱼ with q = (1 − s)·t + s/k, computed as
+    log1p(τ) + Σⱼ qⱼ(m − fⱼ), m = maxⱼ fⱼ, τ = Σⱼ e^{fⱼ − m} − 1 summed without its 1 (the
+    term of one maximal class): a sum of non-negative terms, exact for logits of any size,
+    and log1p keeps the relative accuracy of ℓ ≈ τ when one class dominates (log of a sum
+    that rounds to 1 would lose it all). ``hess_out`` (k, n), if given, receives pⱼ(1 − pⱼ).
+    """
+    dt = scores.dtype.type
+    k, n = scores.shape
+    keep = dt(1) - dt(smoothing)
+    m = scores.max(axis=0)
+    scores -= m  # f − m ≤ 0, exactly 0 at every maximal class
+    if target.ndim == 1:
+        rows = np.arange(n)
+        picked = np.negative(scores[target, rows])  # m − f_y ≥ 0
+        linear = picked * keep if keep != 1 else picked
+    else:
+        linear = np.einsum("ij,ij->j", target, scores)
+        np.negative(linear, out=linear)
+        linear *= keep
+    if smoothing:
+        linear += dt(smoothing) / dt(k) * -scores.sum(axis=0)
+    bad = np.flatnonzero(np.isnan(linear))
+    if bad.size:
+        # A logit spread beyond the float range makes m − fⱼ = inf, and a class with qⱼ = 0
+        # then contributes 0·inf = NaN: those rows again, leaving out the classes with qⱼ = 0.
+        linear[bad] = _linear_part_without_zeros(scores[:, bad], target, bad, smoothing)
+    top = scores == 0
+    np.exp(scores, out=scores)  # e^{f − m}: 1 at the maximal classes
+    np.subtract(scores, top, out=scores)  # 0 there (1 − 1), the others unchanged (x − 0)
+    tau = scores.sum(axis=0)
+    ties = np.count_nonzero(top, axis=0)
+    if ties.max() > 1:
+        tau += ties - 1  # the other maximal classes' terms e^0 = 1
+    np.add(scores, top, out=scores)  # back to e^{f − m}, exactly
+    np.log1p(tau, out=loss_out)
+    loss_out += linear
+    tau += dt(1)
+    scores /= tau  # the softmax probabilities p
+    if hess_out is not None:
+        np.subtract(dt(1), scores, out=hess_out)
+        hess_out *= scores
+    if target.ndim == 1:
+        scores[target, rows] -= keep
+    else:
+        scores -= keep * target
+    if smoothing:
+        scores -= dt(smoothing) / dt(k)
+
+
+def _linear_part_without_zeros(
+    shifted: FloatArray, target: NDArray[Any], bad: NDArray[np.intp], smoothing: float
+) -> FloatArray:
+    """Σⱼ qⱼ(m − fⱼ) for the columns ``bad`` of the shifted scores f − m, over qⱼ > 0 only."""
+    dt = shifted.dtype.type
+    k = shifted.shape[0]
+    if target.ndim == 1:
+        q = np.zeros((k, bad.size), dtype=shifted.dtype)
+        q[target[bad], np.arange(bad.size)] = 1
+    else:
+        q = np.asarray(target[:, bad], dtype=shifted.dtype)
+    q = (dt(1) - dt(smoothing)) * q + dt(smoothing) / dt(k)
+    terms = np.multiply(q, -shifted, out=np.zeros_like(q), where=q > 0)
+    out: FloatArray = terms.sum(axis=0)
+    return out
 
 
 class MulticlassHingeLoss(MulticlassLoss):
@@ -225,6 +278,8 @@ class MulticlassHingeLoss(MulticlassLoss):
         ),
         reference="Crammer & Singer (2001); sklearn LinearSVC(multi_class='crammer_singer')",
         smooth=False,
+        target="class",
+        kink_points=(KinkSpec(param="margin"),),
     )
 
     def kernel(

@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 from losscore._arrays import FloatArray
 from losscore._numerics import log_cosh, sech2
 from losscore._parallel import scratch
-from losscore.losses._base import Loss
-from losscore.spec import Interval, LossSpec, ParamSpec
+from losscore.losses._base import Loss, Ramps
+from losscore.spec import Interval, KinkSpec, LossSpec, ParamSpec, TrainingSpec
 
 _REG_LABELS = "none: targets are real numbers"
 _REAL = "real numbers"
@@ -42,6 +42,12 @@ def _l1_kernel(
         hess_out.fill(0)
 
 
+def _l1_ramps(y: FloatArray) -> Ramps:
+    """|f − y| = y − f + 2·max(0, f − y)."""
+    n = y.shape[0]
+    return Ramps(y.copy(), np.full(n, -1.0), y.reshape(n, 1).copy(), np.full((n, 1), 2.0))
+
+
 class L1Loss(Loss):
     spec = LossSpec(
         name="l1",
@@ -58,7 +64,16 @@ class L1Loss(Loss):
         kinks="At r = 0 the gradient is 0 (minimum-norm subgradient of [-1, 1]).",
         reference="torch.nn.functional.l1_loss; sklearn AbsoluteError (which halves nothing either)",
         smooth=False,
+        target="real",
+        kink_points=(KinkSpec(0.0),),
+        training=TrainingSpec(tasks=("regression",)),
     )
+
+    def piecewise_linear(self, params: Mapping[str, float]) -> bool:
+        return True
+
+    def ramps(self, target: FloatArray, params: Mapping[str, float]) -> Ramps:
+        return _l1_ramps(target)
 
     def kernel(
         self,
@@ -87,6 +102,8 @@ class L2Loss(Loss):
         second_derivative=r"\ell''(r) = 2",
         kinks="None: smooth everywhere.",
         reference="torch.nn.functional.mse_loss (no 1/2 factor; sklearn's HalfSquaredError is half of it)",
+        target="real",
+        training=TrainingSpec(tasks=("regression",), constant_hessian=2.0),
     )
 
     def kernel(
@@ -131,7 +148,21 @@ class SmoothL1Loss(Loss):
             "With beta = 0 the loss is l1, with gradient 0 at r = 0."
         ),
         reference="torch.nn.functional.smooth_l1_loss (Girshick, Fast R-CNN, 2015)",
+        target="real",
+        kink_points=(KinkSpec(param="beta", scale=-1.0, order=2), KinkSpec(param="beta", order=2)),
+        training=TrainingSpec(tasks=("regression",)),
     )
+
+    def kinks(self, params: Mapping[str, float]) -> list[tuple[float, int]]:
+        if params["beta"] == 0.0:
+            return [(0.0, 1)]  # exactly l1
+        return super().kinks(params)
+
+    def piecewise_linear(self, params: Mapping[str, float]) -> bool:
+        return params["beta"] == 0.0
+
+    def ramps(self, target: FloatArray, params: Mapping[str, float]) -> Ramps:
+        return _l1_ramps(target)  # beta = 0: exactly l1
 
     def kernel(
         self,
@@ -242,6 +273,12 @@ class HuberLoss(Loss):
         second_derivative=r"\ell''(r) = 1 \text{ if } |r| \le \delta \text{ else } 0",
         kinks="The gradient is continuous. At |r| = delta the second derivative is 1 (quadratic branch).",
         reference="torch.nn.functional.huber_loss; Huber (1964); huber = delta * smooth_l1(beta=delta)",
+        target="real",
+        kink_points=(
+            KinkSpec(param="delta", scale=-1.0, order=2),
+            KinkSpec(param="delta", order=2),
+        ),
+        training=TrainingSpec(tasks=("regression",)),
     )
 
     def kernel(
@@ -305,6 +342,8 @@ class LogCoshLoss(Loss):
             "Computed as log1p(2 sinh^2(r/2)) for |r| < 1 and |r| + log1p(e^{-2|r|}) - log 2 "
             "otherwise: finite and accurate up to the largest float."
         ),
+        target="real",
+        training=TrainingSpec(tasks=("regression",)),
     )
 
     def kernel(
@@ -347,7 +386,19 @@ class QuantileLoss(Loss):
         kinks="At r = 0 the gradient is 0 (minimum-norm subgradient of [-q, 1-q]).",
         reference="Koenker & Bassett (1978); sklearn PinballLoss (which uses -q at r = 0)",
         smooth=False,
+        target="real",
+        kink_points=(KinkSpec(0.0),),
+        training=TrainingSpec(tasks=("regression",)),
     )
+
+    def piecewise_linear(self, params: Mapping[str, float]) -> bool:
+        return True
+
+    def ramps(self, target: FloatArray, params: Mapping[str, float]) -> Ramps:
+        """q·y − q·f + max(0, f − y): −q·r for r ≤ 0, (1 − q)·r above (r = f − y)."""
+        q = params["q"]
+        n = target.shape[0]
+        return Ramps(q * target, np.full(n, -q), target.reshape(n, 1).copy(), np.ones((n, 1)))
 
     def kernel(
         self,
@@ -388,7 +439,22 @@ class EpsilonInsensitiveLoss(Loss):
         kinks="At |r| = epsilon the gradient is 0 (minimum-norm subgradient).",
         reference="Vapnik (1995); sklearn SGDRegressor(loss='epsilon_insensitive'), LinearSVR",
         smooth=False,
+        target="real",
+        kink_points=(KinkSpec(param="epsilon", scale=-1.0), KinkSpec(param="epsilon")),
+        training=TrainingSpec(tasks=("regression",)),
     )
+
+    def piecewise_linear(self, params: Mapping[str, float]) -> bool:
+        return True
+
+    def ramps(self, target: FloatArray, params: Mapping[str, float]) -> Ramps:
+        """(y − ε) − f + max(0, f − (y − ε)) + max(0, f − (y + ε))."""
+        eps = params["epsilon"]
+        n = target.shape[0]
+        K = np.empty((n, 2), order="F")
+        np.subtract(target, eps, out=K[:, 0])
+        np.add(target, eps, out=K[:, 1])
+        return Ramps(K[:, 0].copy(), np.full(n, -1.0), K, np.ones((n, 2), order="F"))
 
     def kernel(
         self,
@@ -427,6 +493,12 @@ class SquaredEpsilonInsensitiveLoss(Loss):
         second_derivative=r"\ell''(r) = 2\,[|r| > \epsilon]",
         kinks="The gradient is continuous. At |r| = epsilon the second derivative is 0.",
         reference="sklearn SGDRegressor(loss='squared_epsilon_insensitive'), LinearSVR(loss='squared_epsilon_insensitive')",
+        target="real",
+        kink_points=(
+            KinkSpec(param="epsilon", scale=-1.0, order=2),
+            KinkSpec(param="epsilon", order=2),
+        ),
+        training=TrainingSpec(tasks=("regression",)),
     )
 
     def kernel(

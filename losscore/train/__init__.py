@@ -9,6 +9,8 @@ scikit-learn's parameters.
 
 import numpy as np
 
+from losscore.losses import get_loss, list_losses
+from losscore.train._options import get_penalty, list_penalties
 from losscore.train._result import FitResult
 from losscore.train.fit import fit
 from losscore.train.predict import Prediction, decision_function, predict, predict_proba
@@ -25,7 +27,21 @@ def warm_up() -> None:
     """
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 2))
-    fit(X, np.where(X[:, 0] > 0, 1, -1), task="classification", loss="hinge", alpha=0.1)
+    fit(X, np.where(X[:, 0] > 0, 1, -1), task="classification", loss=_ipm_loss(), alpha=0.1)
+
+
+def _ipm_loss() -> str:
+    """A classification loss that is piecewise linear at its defaults (the interior-point
+    method's kind of loss: hinge in the catalog)."""
+    for spec in list_losses():
+        defaults = {p.name: p.default for p in spec.params}
+        if (
+            "classification" in spec.training.tasks
+            and get_loss(spec.name).piecewise_linear(defaults)
+            and not spec.training.zero_at_zero
+        ):
+            return spec.name
+    raise RuntimeError("no piecewise-linear classification loss in the catalog")
 
 
 __all__ = [
@@ -34,6 +50,8 @@ __all__ = [
     "ProgressCallback",
     "decision_function",
     "fit",
+    "get_penalty",
+    "list_penalties",
     "predict",
     "predict_proba",
     "warm_up",

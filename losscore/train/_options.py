@@ -1,4 +1,8 @@
-"""Validation of the fit options: task, loss, penalty and stopping parameters (private)."""
+"""Validation of the fit options: task, loss, penalty and stopping parameters (private).
+
+Which losses train which task comes from the catalog (``spec.training.tasks``); the
+penalties are the catalog :data:`PENALTIES` below.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +11,61 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from losscore.errors import InvalidParameterError
-from losscore.losses import Loss, get_loss
+from losscore.errors import InvalidParameterError, UnknownNameError
+from losscore.losses import Loss, get_loss, list_losses
+from losscore.spec import Interval, ParamSpec, PenaltySpec
 
-__all__ = ["CLASSIFICATION_LOSSES", "REGRESSION_LOSSES", "Options", "resolve_options"]
+__all__ = ["PENALTIES", "Options", "get_penalty", "list_penalties", "resolve_options"]
 
-CLASSIFICATION_LOSSES = (
-    "hinge",
-    "squared_hinge",
-    "log_loss",
-    "modified_huber",
-    "perceptron",
-    "exponential",
-    "softmax_cross_entropy",
+_ALPHA = ParamSpec(
+    "alpha", 1e-4, Interval(0.0, None), "Strength of the penalty: F = mean loss + alpha·R(w)."
 )
-REGRESSION_LOSSES = (
-    "l2",
-    "l1",
-    "huber",
-    "smooth_l1",
-    "epsilon_insensitive",
-    "squared_epsilon_insensitive",
-    "quantile",
-    "log_cosh",
+_L1_RATIO = ParamSpec(
+    "l1_ratio", 0.5, Interval(0.0, 1.0), "Mix of the two norms: 1 is l1, 0 is l2."
 )
-PENALTIES = ("none", "l2", "l1", "elastic_net")
+
+PENALTIES: tuple[PenaltySpec, ...] = (
+    PenaltySpec(name="none", title="No penalty", params=(), formula=r"R(w) = 0", l1_ratio=0.0),
+    PenaltySpec(
+        name="l2",
+        aliases=("ridge",),
+        title="Squared l2 (ridge)",
+        params=(_ALPHA,),
+        formula=r"R(w) = \tfrac{1}{2}\|w\|_2^2",
+        l1_ratio=0.0,
+    ),
+    PenaltySpec(
+        name="l1",
+        aliases=("lasso",),
+        title="l1 (lasso)",
+        params=(_ALPHA,),
+        formula=r"R(w) = \|w\|_1",
+        l1_ratio=1.0,
+    ),
+    PenaltySpec(
+        name="elastic_net",
+        aliases=("elasticnet",),
+        title="Elastic net",
+        params=(_ALPHA, _L1_RATIO),
+        formula=r"R(w) = \rho\|w\|_1 + \tfrac{1 - \rho}{2}\|w\|_2^2,\quad \rho = \text{l1\_ratio}",
+        l1_ratio=None,
+    ),
+)
+
+_PENALTY_NAMES = {key: spec for spec in PENALTIES for key in (spec.name, *spec.aliases)}
+
+
+def list_penalties() -> list[PenaltySpec]:
+    """Every training penalty, in catalog order."""
+    return list(PENALTIES)
+
+
+def get_penalty(name: str, *, field: str = "penalty.name") -> PenaltySpec:
+    """The penalty named *name* (or an alias; case-insensitive, surrounding spaces ignored)."""
+    spec = _PENALTY_NAMES.get(name.strip().lower()) if isinstance(name, str) else None
+    if spec is None:
+        raise UnknownNameError(field, str(name), tuple(s.name for s in PENALTIES))
+    return spec
 
 
 @dataclass(frozen=True)
@@ -63,10 +97,38 @@ def _number(
     return v
 
 
+def trainable_losses(task: str) -> list[str]:
+    """Canonical names of the catalog's losses that train *task*."""
+    return [s.name for s in list_losses() if task in s.training.tasks]
+
+
+def _resolve_loss(task: str, loss: str | Loss, loss_params: Mapping[str, Any] | None) -> Loss:
+    loss_obj = get_loss(loss)
+    tasks = loss_obj.spec.training.tasks
+    if task not in tasks:
+        hint = f"it is a {' and '.join(tasks)} loss; " if tasks else "it cannot be trained; "
+        raise InvalidParameterError(
+            "loss.name",
+            f"{loss_obj.name!r} is not available for task {task!r}: {hint}"
+            f"choose one of {', '.join(trainable_losses(task))}",
+        )
+    return loss_obj
+
+
+def _resolve_penalty(penalty: str, alpha: Any, l1_ratio: Any) -> tuple[PenaltySpec, float, float]:
+    """(spec, effective alpha, effective l1_ratio) of the elastic-net form of the penalty."""
+    spec = get_penalty(penalty)
+    a = _number("penalty.alpha", alpha, low=0.0)
+    ratio = _number("penalty.l1_ratio", l1_ratio, low=0.0, high=1.0)
+    if not spec.params:
+        return spec, 0.0, 0.0
+    return spec, a, ratio if spec.l1_ratio is None else spec.l1_ratio
+
+
 def resolve_options(
     *,
     task: str,
-    loss: str,
+    loss: str | Loss,
     loss_params: Mapping[str, Any] | None,
     penalty: str,
     alpha: float,
@@ -81,32 +143,15 @@ def resolve_options(
         raise InvalidParameterError(
             "task", f"must be 'classification' or 'regression', got {task!r}"
         )
-    loss_obj = get_loss(loss)
-    allowed = CLASSIFICATION_LOSSES if task == "classification" else REGRESSION_LOSSES
-    if loss_obj.name not in allowed:
-        other = (
-            "regression"
-            if loss_obj.name in REGRESSION_LOSSES
-            else ("classification" if loss_obj.name in CLASSIFICATION_LOSSES else None)
-        )
-        hint = f"it is a {other} loss; " if other else "it cannot be trained; "
-        raise InvalidParameterError(
-            "loss.name",
-            f"{loss_obj.name!r} is not available for task {task!r}: {hint}choose one of {', '.join(allowed)}",
-        )
+    loss_obj = _resolve_loss(task, loss, loss_params)
     params = loss_obj.spec.resolve(dict(loss_params or {}))
-    if penalty not in PENALTIES:
+    if not (loss_obj.spec.smooth or loss_obj.piecewise_linear(params)):
         raise InvalidParameterError(
-            "penalty.name", f"must be one of {', '.join(PENALTIES)}, got {penalty!r}"
+            "loss",
+            f"{loss_obj.name!r} with {params} is neither differentiable nor piecewise linear: "
+            "no solver applies",
         )
-    a = _number("penalty.alpha", alpha, low=0.0)
-    ratio = _number("penalty.l1_ratio", l1_ratio, low=0.0, high=1.0)
-    if penalty == "none":
-        a, ratio = 0.0, 0.0
-    elif penalty == "l2":
-        ratio = 0.0
-    elif penalty == "l1":
-        ratio = 1.0
+    pen, a, ratio = _resolve_penalty(penalty, alpha, l1_ratio)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise InvalidParameterError("max_iter", f"must be an integer >= 1, got {max_iter!r}")
     t = _number("tol", tol, low=0.0, low_open=True)
@@ -119,7 +164,7 @@ def resolve_options(
         task,
         loss_obj,
         params,
-        penalty,
+        pen.name,
         a,
         ratio,
         bool(fit_intercept),

@@ -11,17 +11,28 @@ penalty is the user's penalty on v (the standardised coefficients). Without it,
 λ1ⱼ = alpha·l1_ratio / σⱼ, λ2ⱼ = alpha·(1 − l1_ratio) / σⱼ², so the objective is
 exactly the user's F(w, b) (centring is absorbed by the unpenalised intercept).
 
-Everything data-dependent goes through :func:`chunk_sums`, which returns the
-(loss sum, gradient sums, weight sum) of one block of rows; :class:`Problem`
-adds blocks up, so a solver never touches rows directly and could equally run
-over chunks streamed from elsewhere.
+Solvers read the data only through :class:`Problem`'s methods, of two kinds:
+
+* **block sums** (the streaming interface): :meth:`Problem.data_term`,
+  :meth:`~Problem.objective`, :meth:`~Problem.smooth_value_grad`, :meth:`~Problem.scores`
+  and :meth:`~Problem.objective_and_scores` add up :func:`chunk_sums` (loss sum, gradient
+  sums, weight sum of one block of rows) over the blocks, so the solvers built on them
+  (L-BFGS-B, the objective of every method) could equally run over chunks streamed from
+  elsewhere;
+* **rows** (the in-memory interface): :meth:`~Problem.rows`,
+  :meth:`~Problem.weighted_rows`, :meth:`~Problem.z_matvec`, :meth:`~Problem.z_rmatvec`,
+  :meth:`~Problem.raw_rows` and the Gram pass. The LP (one constraint per sample), the
+  interior-point method (a factorisation over every ramp term), the Gram solvers and the
+  continuation's Newton steps and crossover need individual rows or products with Z,
+  which block sums cannot give; this is why those methods are in-memory (the
+  interior-point method is capped at ``IPM_MAX_ROWS`` rows for this reason).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +40,7 @@ from numpy.typing import NDArray
 from losscore._arrays import FloatArray
 from losscore.losses import Loss
 
-__all__ = ["ChunkSums", "Problem", "chunk_sums"]
+__all__ = ["ChunkSums", "PointwiseLoss", "Problem", "chunk_sums"]
 
 CHUNK_ELEMENTS = 1 << 18  # rows per block x features ≈ 262k doubles (2 MB, cache-sized)
 # Cache-sized blocks matter: OpenBLAS's threaded x·A and A·Wᵀ (k small) on a tall matrix run
@@ -51,8 +62,22 @@ class ChunkSums:
     weight_sum: float
 
 
+class PointwiseLoss(Protocol):
+    """What the problem needs of a loss: a catalog :class:`~losscore.Loss`, or a stand-in with
+    the same ``pointwise`` (the smoothed piecewise-linear losses of the continuation)."""
+
+    def pointwise(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        *,
+        hessian: bool = False,
+    ) -> tuple[FloatArray, FloatArray, FloatArray | None]: ...
+
+
 def chunk_sums(
-    loss: Loss,
+    loss: PointwiseLoss,
     params: Mapping[str, float],
     Z: FloatArray,
     target: NDArray[Any],
@@ -66,28 +91,32 @@ def chunk_sums(
     """Loss and gradient sums of one block of rows (the streaming primitive).
 
     ``coef`` has shape (d,) with a scalar-shaped ``intercept`` (1,), or (k, d)
-    with ``intercept`` (k,) for multinomial losses (scores f = Z Vᵀ + b).
+    with ``intercept`` (k,) for multinomial losses (scores f = Z Vᵀ + b, computed and
+    differentiated class-major through :meth:`losscore.Loss.class_major`).
     ``scores_out`` (rows,) or (rows, k), if given, receives the scores f.
     """
     w = sample_weight * class_factor
-    if coef.ndim == 2 and getattr(loss, "name", "") == "softmax_cross_entropy" and target.ndim == 1:
-        return _softmax_sums(
-            Z, target, w, coef, intercept, params, float(sample_weight.sum()), scores_out
-        )
     if coef.ndim == 1:
         f = np.matmul(Z, coef, out=scores_out)
         f += intercept[0]
         ell, g, _ = loss.pointwise(f, target, params)
         wg = w * g
         return ChunkSums(float(w @ ell), Z.T @ wg, np.array([wg.sum()]), float(sample_weight.sum()))
-    F = np.matmul(Z, coef.T, out=scores_out)
-    F += intercept
-    ell, G, _ = loss.pointwise(F, target, params)
-    G *= w[:, None]
-    return ChunkSums(float(w @ ell), G.T @ Z, G.sum(axis=0), float(sample_weight.sum()))
+    return _class_major_sums(
+        cast(Loss, loss),
+        Z,
+        target,
+        w,
+        coef,
+        intercept,
+        params,
+        float(sample_weight.sum()),
+        scores_out,
+    )
 
 
-def _softmax_sums(
+def _class_major_sums(
+    loss: Loss,
     Z: FloatArray,
     target: NDArray[Any],
     w: FloatArray,
@@ -97,33 +126,15 @@ def _softmax_sums(
     weight_sum: float,
     scores_out: FloatArray | None = None,
 ) -> ChunkSums:
-    """Softmax cross-entropy sums with classes on the leading axis (k, rows).
-
-    The same ℓ = log Σⱼ e^{fⱼ} − Σⱼ qⱼfⱼ (q = (1 − s)·onehot + s/k) as the registry's loss,
-    laid out so every reduction runs over k contiguous rows instead of a length-k inner
-    axis (numpy's slow case); the reported objective still comes from the registry's loss.
-    """
-    k = coef.shape[0]
-    smoothing = float(params.get("label_smoothing", 0.0))
+    """Sums of a multinomial loss with the classes on the leading axis: scores Fᵀ = V Zᵀ + b
+    (k, rows), so every reduction over the classes runs over k contiguous rows."""
     FT = coef @ Z.T
     FT += intercept[:, None]
     if scores_out is not None:
         scores_out[...] = FT.T
-    rows = np.arange(FT.shape[1])
-    m = FT.max(axis=0)
-    FT -= m  # ≤ 0
-    picked = FT[target, rows]  # f_y − m
-    E = np.exp(FT)
-    total = E.sum(axis=0)
-    ell = np.log(total) - (1.0 - smoothing) * picked
-    if smoothing:
-        ell -= smoothing / k * FT.sum(axis=0)
-    E /= total  # probabilities
-    E[target, rows] -= 1.0 - smoothing
-    if smoothing:
-        E -= smoothing / k
-    E *= w
-    return ChunkSums(float(w @ ell), E @ Z, E.sum(axis=1), weight_sum)
+    ell, G = loss.class_major(FT, target, params)
+    G *= w
+    return ChunkSums(float(w @ ell), G @ Z, G.sum(axis=1), weight_sum)
 
 
 @dataclass
@@ -144,7 +155,7 @@ class Problem:
     target: NDArray[Any]
     sample_weight: FloatArray
     class_factor: FloatArray
-    loss: Any  # a losscore Loss, or any object with the same ``pointwise``
+    loss: PointwiseLoss  # a catalog Loss (class_major too when k > 1), or a smoothed stand-in
     params: Mapping[str, float]
     k: int
     fit_intercept: bool
@@ -154,6 +165,9 @@ class Problem:
     # i.e. unit class factors); (x − m)ᵀ a·target likewise. Used by the Gram-based solvers.
     gram: FloatArray | None = None
     gram_target: FloatArray | None = None
+    # h when ℓ = h/2·(f − y)² (the loss's TrainingSpec.constant_hessian): the Gram solvers'
+    # quadratic and F(0, 0) without a pass
+    constant_hessian: float | None = None
 
     def __post_init__(self) -> None:
         self.weight_total = float(self.sample_weight.sum())
@@ -165,7 +179,6 @@ class Problem:
         self._p: int = self.k * int(d)  # n_coef
         # one block: data_term computes chunk_sums' sums inline (no per-call block machinery)
         self._single = n <= self.chunk_rows
-        self._softmax = getattr(self.loss, "name", "") == "softmax_cross_entropy"
         # the last full evaluation: θ, data term, its gradient (or None), the scores
         self._last: tuple[FloatArray, float, FloatArray | None, FloatArray] | None = None
         self._buf: FloatArray | None = None  # scores buffer owned by data_term
@@ -222,6 +235,19 @@ class Problem:
         out: FloatArray = (self.X[idx] - self.mean) / self.scale
         return out
 
+    def weighted_rows(self, idx: NDArray[Any], weights: FloatArray) -> FloatArray:
+        """weightsᵢ·zᵢ for the rows *idx*: a fresh (len(idx), d) array, formed in place."""
+        out: FloatArray = self.X[idx]
+        out -= self.mean
+        out *= 1.0 / self.scale
+        out *= weights[:, None]
+        return out
+
+    def raw_rows(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(X, mean, scale): the rows in the user's units, C-contiguous, and the map
+        z = (x − mean) / scale, for compiled kernels that form what they need themselves."""
+        return np.ascontiguousarray(self.X), self.mean, self.scale
+
     def z_matvec(self, v: FloatArray) -> FloatArray:
         """Z v (k = 1), block by block."""
         w = v / self.scale
@@ -252,7 +278,7 @@ class Problem:
         buf = self._buf
         if buf is None:
             buf = self._buf = np.empty((self.n,) if self.k == 1 else (self.n, self.k))
-        if self._single and (self.k == 1 or (self._softmax and self.target.ndim == 1)):
+        if self._single:
             value, grad = self._one_block(theta, buf)
         else:
             value, grad = self._blocked(theta, buf)
@@ -284,7 +310,8 @@ class Problem:
             return total * inv, grad
         W = v.reshape(self.k, -1) / self.scale
         b_k = theta[p:] if self.fit_intercept else np.zeros(self.k)
-        part = _softmax_sums(
+        part = _class_major_sums(
+            cast(Loss, self.loss),
             X,
             self.target,
             self._w,
@@ -349,9 +376,8 @@ class Problem:
             f = hit[2]
             if f is self._buf:
                 self._buf = None  # hand the buffer over to the caller
-            if getattr(self.loss, "name", "") != "softmax_cross_entropy":
-                # the same registry loss on the same scores (only the summation order differs)
-                return hit[0] + self.penalty(theta), f
+            # the same loss on the same scores (only the summation order differs)
+            return hit[0] + self.penalty(theta), f
         return self.objective_from_scores(theta, f), f
 
     def objective_from_scores(self, theta: FloatArray, f: FloatArray) -> float:
@@ -366,8 +392,9 @@ class Problem:
         evaluated once per label and weighted by Σ aᵢ over that label.
         """
         t = self.target
-        if getattr(self.loss, "name", "") == "l2" and self.k == 1:
-            return float(self.a @ np.square(t))  # ℓ(y, 0) = y²
+        h = self.constant_hessian
+        if h is not None and self.k == 1:
+            return float(self.a @ np.square(t)) * (0.5 * h)  # ℓ(y, 0) = h/2·y²
         if self.k > 1 and t.ndim == 1 and t.dtype.kind in "iu":
             per_class = np.bincount(t, weights=self.a, minlength=self.k)
             ell, _, _ = self.loss.pointwise(

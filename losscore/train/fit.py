@@ -3,17 +3,11 @@
     F(w, b) = (1/Σᵢsᵢ) Σᵢ sᵢ·cᵢ·ℓ(yᵢ, xᵢ·w + b) + alpha·R(w),
     R(w) = ½‖w‖² (l2) | ‖w‖₁ (l1) | l1_ratio‖w‖₁ + (1 − l1_ratio)/2·‖w‖² (elastic_net) | 0 (none),
 
-with ℓ exactly as :func:`losscore.evaluate` defines it, and choose the solver per
-(loss, penalty):
-
-* squared error (l2): Gram matrix, then exact normal equations (l2/none) or L-BFGS-B (l1/EN);
-* other smooth losses, softmax: L-BFGS-B (l1 / elastic net through v = v⁺ − v⁻, v± ≥ 0);
-* piecewise-linear losses (hinge, l1, quantile, epsilon_insensitive, smooth_l1 β=0):
-  LP with HiGHS for penalty none / l1, smoothing continuation + exact KKT crossover for l2,
-  smoothing continuation for elastic net;
-* perceptron: F ≥ 0 = F(0, 0) for every penalty, so (0, 0) is returned (exact).
-
-Several classes: multinomial for ``softmax_cross_entropy``, one-vs-rest otherwise.
+with ℓ exactly as :func:`losscore.evaluate` defines it. The solver comes from the table in
+:mod:`losscore.train.solvers._table`, keyed by the loss's capabilities (its
+:class:`~losscore.spec.TrainingSpec` and :meth:`~losscore.Loss.piecewise_linear`), the
+penalty and the row count. Several classes: jointly for multinomial losses (scores of shape
+(n, k)), one-vs-rest otherwise.
 """
 
 from __future__ import annotations
@@ -34,16 +28,8 @@ from losscore.train._options import Options, resolve_options
 from losscore.train._problem import Problem
 from losscore.train._report import classification_metrics, data_hash, provenance, regression_metrics
 from losscore.train._result import FitResult
-from losscore.train.solvers._exact import solve_squared_error
-from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, ProgressCallback, SolverOutput
-from losscore.train.solvers._piecewise import (
-    IPM_MAX_ROWS,
-    PiecewiseLinear,
-    is_piecewise,
-    solve_lp,
-    solve_smoothed,
-)
+from losscore.train.solvers._table import Case, PenaltyForm, SolverRule, choose_solver
 
 __all__ = ["fit"]
 
@@ -299,45 +285,27 @@ class _Scaling:
         return cls(mean, sigma, unit, scale, constant, G, cross)
 
 
-def _solve(problem: Problem, opts: Options, monitor: Monitor) -> SolverOutput:
-    """Pick the solver for (loss, penalty). ``tol`` is scaled by max(1, F(0, 0))."""
-    name = opts.loss.name
+def _solver(opts: Options, n: int) -> tuple[Case, SolverRule]:
+    """The case of this fit and the solver table's row for it."""
+    form = PenaltyForm(l1=opts.alpha * opts.l1_ratio > 0, l2=opts.alpha * (1 - opts.l1_ratio) > 0)
+    case = Case(opts.loss, opts.loss_params, form, n)
+    rule = choose_solver(case)
+    assert rule is not None  # resolve_options: the loss is differentiable or piecewise linear
+    return case, rule
+
+
+def _solve(
+    problem: Problem, case: Case, rule: SolverRule, opts: Options, monitor: Monitor
+) -> SolverOutput:
+    """Run the chosen solver; ``tol`` is scaled by max(1, F(0, 0))."""
     tol = opts.tol * max(1.0, problem.objective_at_zero())
-    if name == "perceptron":
-        theta = np.zeros(problem.size)
-        monitor.record(problem.objective(theta), 0.0)
-        return SolverOutput(theta, 0, True, "exact", 0.0, "closed_form_zero")
-    if name == "l2":
-        return solve_squared_error(problem, tol=tol, max_iter=opts.max_iter, monitor=monitor)
-    if is_piecewise(name, opts.loss_params):
-        pl = PiecewiseLinear("l1" if name == "smooth_l1" else name, opts.loss_params)
-        if not problem.lam2.any():
-            return solve_lp(problem, pl, max_iter=opts.max_iter, monitor=monitor)
-        return solve_smoothed(problem, pl, tol=tol, max_iter=opts.max_iter, monitor=monitor)
-    return minimize_smooth(
-        problem.smooth_value_grad,
-        np.zeros(problem.size),
-        problem.lam1,
-        tol=tol,
-        max_iter=opts.max_iter,
-        monitor=monitor,
-    )
+    return rule.solve(problem, case, tol, opts.max_iter, monitor)
 
 
-def _wants_gram(opts: Options, data: Dataset) -> bool:
-    """Whether a Gram-based solver will run: squared error, or a piecewise-linear loss with an
-    l2 part (the continuation's ridge warm start; up to IPM_MAX_ROWS rows the interior-point
-    method runs instead, and a fallback forms the Gram itself); the precomputed Gram assumes
-    unit class factors."""
-    name = opts.loss.name
-    if opts.task == "classification" and not bool(np.all(data.class_factor == 1.0)):
-        return False
-    if name == "l2":
-        return True
-    has_l2 = opts.alpha > 0 and opts.l1_ratio < 1
-    if opts.l1_ratio == 0 and data.X.shape[0] <= IPM_MAX_ROWS:
-        return False
-    return has_l2 and is_piecewise(name, opts.loss_params) and name != "perceptron"
+def _wants_gram(rule: SolverRule, data: Dataset) -> bool:
+    """Whether the scaling pass should form the centred Gram matrix: the solver reads it, and
+    it assumes unit class factors (a precomputed Gram is unweighted by class)."""
+    return rule.uses_gram and bool(np.all(data.class_factor == 1.0))
 
 
 def _problem(opts: Options, target: Any, data: Dataset, scaling: _Scaling, k: int) -> Problem:
@@ -359,6 +327,7 @@ def _problem(opts: Options, target: Any, data: Dataset, scaling: _Scaling, k: in
         lam2=lam2 if k == 1 else np.tile(lam2, k),
         gram=scaling.gram if k == 1 else None,
         gram_target=scaling.cross if k == 1 and opts.task == "regression" else None,
+        constant_hessian=opts.loss.spec.training.constant_hessian,
     )
 
 
@@ -424,7 +393,9 @@ def fit(
     digest = data_hash(data.X, y, sample_weight)  # xxh3: ~1 ms for 40 MB, inline
     classes = data.classes
     k = 0 if classes is None else len(classes)
-    width = data.X.shape[1] * (k if opts.loss.name == "softmax_cross_entropy" else 1)
+    multinomial = opts.loss.spec.training.multinomial
+    width = data.X.shape[1] * (k if multinomial else 1)
+    case, rule = _solver(opts, data.X.shape[0])
     with single_threaded_blas(data.X.shape[0], width):
         scaling = _Scaling.of(
             data.X,
@@ -432,25 +403,25 @@ def fit(
             center=opts.fit_intercept,
             standardize=opts.standardize,
             lam2=opts.alpha * (1 - opts.l1_ratio),
-            gram=_wants_gram(opts, data),
+            gram=_wants_gram(rule, data),
             y=data.target if opts.task == "regression" else None,
         )
         monitor = Monitor(opts.time_limit_s, callback)
         outputs: list[tuple[SolverOutput, Problem]] = []
         multiclass: str | None = None
-        if not classification or (k == 2 and opts.loss.name != "softmax_cross_entropy"):
+        if not classification or (k == 2 and not multinomial):
             target = data.target if not classification else np.where(data.target == 1, 1.0, -1.0)
             prob = _problem(opts, target, data, scaling, 1)
-            outputs.append((_solve(prob, opts, monitor), prob))
-        elif opts.loss.name == "softmax_cross_entropy":
+            outputs.append((_solve(prob, case, rule, opts, monitor), prob))
+        elif multinomial:
             multiclass = "multinomial"
             prob = _problem(opts, data.target, data, scaling, k)
-            outputs.append((_solve(prob, opts, monitor), prob))
+            outputs.append((_solve(prob, case, rule, opts, monitor), prob))
         else:
             multiclass = "ovr"
             for c in range(k):
                 prob = _problem(opts, np.where(data.target == c, 1.0, -1.0), data, scaling, 1)
-                outputs.append((_solve(prob, opts, monitor), prob))
+                outputs.append((_solve(prob, case, rule, opts, monitor), prob))
 
         # map solver coordinates back to the original feature units
         coefs, intercepts, objectives, score_cols = [], [], [], []

@@ -10,19 +10,19 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
 from losscore.errors import InvalidInputError
+from losscore.losses import get_loss
 from losscore.train._data import check_features
 from losscore.train._result import FitResult
 
 __all__ = ["Prediction", "decision_function", "predict", "predict_proba"]
-
-PROBABILISTIC = frozenset({"log_loss", "softmax_cross_entropy"})
 
 
 @dataclass(frozen=True)
 class Prediction:
     """``prediction``: class labels (from ``classes``) or regression values;
     ``decision_function``: scores (n,) or (n, k); ``probability``: (n, k) class
-    probabilities for log_loss / softmax models (columns in ``classes`` order), else None."""
+    probabilities for losses with a probability link in the catalog (log_loss: logistic,
+    softmax_cross_entropy: softmax; columns in ``classes`` order), else None."""
 
     prediction: NDArray[Any]
     decision_function: FloatArray
@@ -47,16 +47,18 @@ def _sigmoid(f: FloatArray) -> FloatArray:
 
 
 def _probabilities(model: FitResult, scores: FloatArray) -> FloatArray | None:
-    if model.loss not in PROBABILISTIC:
+    """Class probabilities through the loss's link (``spec.training.probability``)."""
+    link = get_loss(model.loss, field="model.loss").spec.training.probability
+    if link is None:
         return None
-    if scores.ndim == 1:
-        p1 = _sigmoid(scores)
-        return np.stack([1.0 - p1, p1], axis=1)
-    if model.multiclass == "multinomial":
+    if link == "softmax":
         z = scores - scores.max(axis=1, keepdims=True)
         e = np.exp(z)
         return np.asarray(e / e.sum(axis=1, keepdims=True))
-    # one-vs-rest logistic: normalised per-class sigmoids (as scikit-learn's OvR)
+    if scores.ndim == 1:  # logistic, one score: P(classes[1]) = σ(f)
+        p1 = _sigmoid(scores)
+        return np.stack([1.0 - p1, p1], axis=1)
+    # logistic one-vs-rest: normalised per-class sigmoids (as scikit-learn's OvR)
     p = _sigmoid(scores)
     return np.asarray(p / p.sum(axis=1, keepdims=True))
 

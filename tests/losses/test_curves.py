@@ -202,3 +202,29 @@ def test_non_number_bounds(bound: Any) -> None:
 
 def test_numpy_integer_num() -> None:
     assert losscore.loss_curve("l2", num=np.int64(3)).x.tolist() == [-3.0, 0.0, 3.0]
+
+
+@pytest.mark.parametrize(("name", "params"), _cases())
+def test_catalog_kinks_agree_with_the_independent_table(
+    name: str, params: dict[str, float]
+) -> None:
+    """The kink points each loss declares (reported with every curve) are the points this
+    test module's own table lists, up to the table's conservative extra 0 (where smooth_l1,
+    epsilon_insensitive and squared_epsilon_insensitive kink only when their parameter is 0)."""
+    full = {p.name: params.get(p.name, p.default) for p in losscore.get_loss(name).spec.params}
+    declared = {x for x, _ in losscore.get_loss(name).kinks(full)}
+    table = set(_curve_kinks(name, full))
+    conservative = (
+        {0.0}
+        if name in ("smooth_l1", "epsilon_insensitive", "squared_epsilon_insensitive")
+        else set()
+    )
+    assert declared <= table
+    assert table - conservative <= declared
+    curve = (
+        losscore.loss_curve(name, start=-3.0, stop=3.0, num=5, **params)
+        if name != ("binary_cross_entropy")
+        else None
+    )
+    if curve is not None:
+        assert [x for x, _ in curve.kinks] == sorted(x for x in declared if -3.0 <= x <= 3.0)

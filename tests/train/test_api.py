@@ -176,8 +176,10 @@ def test_binary_losses_l1_and_elastic_net_are_consistent(blobs, loss):
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
-def test_fused_softmax_oracle_matches_registry_loss(smoothing):
-    from losscore.train._problem import _softmax_sums
+def test_class_major_block_sums_match_evaluate(smoothing):
+    """The per-block function's multinomial path (classes on the leading axis) gives the sums
+    of losscore.evaluate on the same scores."""
+    from losscore.train._problem import chunk_sums
 
     rng = np.random.default_rng(6)
     Z = rng.normal(size=(50, 4))
@@ -185,7 +187,9 @@ def test_fused_softmax_oracle_matches_registry_loss(smoothing):
     w = rng.uniform(0.5, 2.0, size=50)
     W = rng.normal(size=(3, 4))
     b = rng.normal(size=3)
-    fused = _softmax_sums(Z, t, w, W, b, {"label_smoothing": smoothing}, float(w.sum()))
+    loss = losscore.get_loss("softmax_cross_entropy")
+    params = {"label_smoothing": smoothing}
+    fused = chunk_sums(loss, params, Z, t, w, np.ones(50), W, b)
     ev = losscore.evaluate(
         "softmax_cross_entropy",
         Z @ W.T + b,

@@ -16,7 +16,7 @@ from sklearn.svm import SVC
 
 import losscore.train
 from losscore.train import fit
-from losscore.train.solvers import _piecewise
+from losscore.train.solvers import _piecewise, _table
 
 from ._oracle import assert_optimal, objective
 
@@ -40,14 +40,14 @@ def _data(n: int, d: int, seed: int, task: str) -> tuple[np.ndarray, np.ndarray]
 
 def _continuation(monkeypatch, **kw):
     with monkeypatch.context() as m:
-        m.setattr(_piecewise, "IPM_MAX_ROWS", 0)
+        m.setattr(_table, "IPM_MAX_ROWS", 0)
         return fit(**kw)
 
 
 def test_solver_choice_by_rows():
     X, y = _data(400, 5, 0, "classification")
     assert fit(X, y, task="classification", loss="hinge").solver == "interior_point"
-    X, y = _data(_piecewise.IPM_MAX_ROWS + 1, 3, 0, "classification")
+    X, y = _data(_table.IPM_MAX_ROWS + 1, 3, 0, "classification")
     assert fit(X, y, task="classification", loss="hinge").solver.startswith("smoothing_newton")
     # no l2 part: linear programming; elastic net: the continuation with L-BFGS-B
     assert fit(X[:200], y[:200], task="classification", loss="hinge", penalty="l1").solver == (
@@ -169,31 +169,51 @@ def test_warm_up_compiles_without_error():
     losscore.train.warm_up()
 
 
-@pytest.mark.parametrize(
-    ("name", "params"),
-    [
-        ("hinge", {}),
-        ("hinge", {"threshold": 0.5}),
-        ("perceptron", {}),
-        ("epsilon_insensitive", {"epsilon": 0.25}),
-        ("l1", {}),
-        ("smooth_l1", {"beta": 0.0}),
-        ("quantile", {"q": 0.3}),
-    ],
-)
-def test_written_out_ramps_match_the_generic_derivation(name, params):
-    y = np.random.default_rng(6).normal(size=50) * 3
-    if name in ("hinge", "perceptron"):
+def _piecewise_cases() -> list[tuple[str, dict[str, float]]]:
+    """Every catalog loss that is piecewise linear at its defaults or at a parameter's bound."""
+    cases = []
+    for spec in losscore.list_losses():
+        loss = losscore.get_loss(spec.name)
+        defaults = {p.name: p.default for p in spec.params}
+        for p in spec.params:
+            for bound in (p.interval.low, p.interval.high):
+                if bound is not None and p.interval.contains(bound):
+                    at_bound = {**defaults, p.name: bound}
+                    if loss.piecewise_linear(at_bound):
+                        cases.append((spec.name, at_bound))
+        if loss.piecewise_linear(defaults):
+            cases.append((spec.name, defaults))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "params"), _piecewise_cases())
+def test_ramps_and_pieces_give_the_catalog_loss(name, params):
+    """Each loss's ramps (what the LP / interior-point / continuation solvers read) and the
+    pieces derived from them reproduce losscore.evaluate, with sorted kinks and positive
+    jumps; kink points and labels of either convention included."""
+    loss = losscore.get_loss(name)
+    rng = np.random.default_rng(6)
+    y = rng.normal(size=60) * 3
+    if loss.spec.target == "binary_label":
         y = np.sign(y)
-    pl = _piecewise.PiecewiseLinear(name, params)
-    for ours, generic in zip(pl.ramps(y), pl._ramps_from_pieces(y), strict=True):
-        np.testing.assert_allclose(ours, generic, rtol=1e-15, atol=1e-15)
-    # and both give the registry's loss
-    f = np.random.default_rng(7).normal(size=50) * 2
-    value, _, _ = pl.evaluate(f, pl.ramps(y))
+    ramps = loss.ramps(y, params)
+    assert (np.diff(ramps.kinks, axis=1) >= 0).all()
+    assert (ramps.jumps > 0).all()
+    f = rng.normal(size=60) * 2
+    f[:6] = ramps.kinks[:6, 0]  # exactly at a kink
+    expected = losscore.evaluate(name, f, y, reduction="none", **params).elementwise
+    value, _, _ = _piecewise.PiecewiseLinear(loss, params).evaluate(f, ramps)
+    np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-12)
+    slopes, offsets = _piecewise.pieces(ramps)
+    assert (np.diff(slopes, axis=1) > 0).all()
     np.testing.assert_allclose(
-        value, losscore.evaluate(name, f, y, reduction="none", **params).elementwise, rtol=1e-12
+        np.max(slopes * f[:, None] + offsets, axis=1), expected, rtol=1e-12, atol=1e-12
     )
+
+
+def test_piecewise_cases_cover_the_known_ones():
+    found = {name for name, _ in _piecewise_cases()}
+    assert found >= {"hinge", "perceptron", "l1", "quantile", "epsilon_insensitive", "smooth_l1"}
 
 
 def test_import_and_fit_without_a_writable_numba_cache():

@@ -1,8 +1,9 @@
-"""Squared-error loss (ℓ = r², no ½) solved through its Gram matrix (private).
+"""Quadratic losses ℓ = h/2·(f − y)² (a constant Hessian h; squared error ℓ = r² has h = 2)
+solved through the Gram matrix (private).
 
-With Z₁ = [Z, 1] (the column of ones only when fitting an intercept), A = diag(aᵢ),
-the data term is the quadratic  θᵀHθ − 2qᵀθ + c  with H = Z₁ᵀAZ₁, q = Z₁ᵀAy,
-c = Σ aᵢyᵢ². One pass over the data (block by block) builds H, q, c; after that
+With Z₁ = [Z, 1] (the column of ones only when fitting an intercept), A = diag(aᵢ) and
+s = h/2, the data term is the quadratic  θᵀHθ − 2qᵀθ + c  with H = s·Z₁ᵀAZ₁, q = s·Z₁ᵀAy,
+c = s·Σ aᵢyᵢ². One pass over the data (block by block) builds H, q, c; after that
 
 * penalty l2 / none: the minimiser solves (H + ½Λ)θ = q, Λ = diag(λ2, 0) — a
   Cholesky solve (LAPACK potrf/potrs) when well conditioned, else the minimum-norm
@@ -33,7 +34,13 @@ __all__ = ["GramQuadratic", "solve_linear", "solve_squared_error"]
 
 
 class GramQuadratic:
-    """The squared-error data term as a quadratic form (built in one blocked pass)."""
+    """The data term of ℓ = h/2·(f − y)² as a quadratic form (built in one blocked pass);
+    h from ``problem.constant_hessian`` (2, squared error, when the problem's loss has none:
+    the ridge warm start of the piecewise-linear solvers)."""
+
+    H: FloatArray
+    q: FloatArray
+    c: float
 
     def __init__(self, problem: Problem) -> None:
         d = problem.d
@@ -41,7 +48,15 @@ class GramQuadratic:
         self.lam2 = np.concatenate([problem.lam2, np.zeros(m - d)])
         if problem.gram is not None:
             self._from_moments(problem, problem.gram, m)
-            return
+        else:
+            self._from_rows(problem, m)
+        h = problem.constant_hessian
+        if h is not None and h != 2.0:
+            s = 0.5 * h
+            self.H, self.q, self.c = self.H * s, self.q * s, self.c * s
+
+    def _from_rows(self, problem: Problem, m: int) -> None:
+        d = problem.d
         H = np.zeros((m, m))
         q = np.zeros(m)
         c = 0.0

@@ -64,10 +64,11 @@ def solve_ipm(
     d = problem.d
     inv_sqrt_lam = 1.0 / np.sqrt(problem.lam2)
     # C-ordered float64 arrays throughout: one compiled specialisation serves every loss
+    X, mean, scale = problem.raw_rows()
     P, PT, start, _rows, delta, kap, ar, ak, ag, inv_a, p0, const = prepare(
-        np.ascontiguousarray(problem.X),
-        problem.mean,
-        problem.scale,
+        X,
+        mean,
+        scale,
         inv_sqrt_lam,
         problem.a,
         np.ascontiguousarray(c),

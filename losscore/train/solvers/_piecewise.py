@@ -1,15 +1,18 @@
 """Piecewise-linear losses: exact representation, smoothing, LP and crossover (private).
 
-Every non-smooth loss used for training (hinge, perceptron, l1, quantile,
-epsilon-insensitive, smooth_l1 with β = 0) is, for one sample, a convex
-piecewise-linear function of the score f:
+Every loss that declares itself piecewise linear (:meth:`losscore.Loss.piecewise_linear`:
+hinge, perceptron, l1, quantile, epsilon-insensitive, smooth_l1 with β = 0 in the catalog)
+is, for one sample, a convex piecewise-linear function of the score f, given by its ramps
+(:meth:`losscore.Loss.ramps`, the only way this module reads the loss):
 
     ℓᵢ(f) = maxₚ (αᵢₚ f + βᵢₚ) = cᵢ + gᵢ f + Σⱼ Δᵢⱼ·max(0, f − κᵢⱼ),   Δᵢⱼ > 0,
 
-(pieces sorted by slope; κ the kinks, Δ the slope jumps). From this one form:
+(pieces sorted by slope, derived from the ramps by :func:`pieces`; κ the kinks, Δ the slope
+jumps). From this one form:
 
 * **linear programming** (``scipy.optimize.linprog``, HiGHS) solves the l1- and
-  un-penalised problems exactly via the epigraph tᵢ ≥ αᵢₚ fᵢ + βᵢₚ;
+  un-penalised problems exactly via the epigraph tᵢ ≥ αᵢₚ fᵢ + βᵢₚ, or for one-kink losses
+  whose slopes have opposite signs (l1, quantile) via the residual split;
 * **smoothing**: max(0, u) → h_μ(u) = 0 | (u + μ/2)²/(2μ) | u on u ≤ −μ/2 | |u| < μ/2 |
   u ≥ μ/2, a C¹ function within μ/8 of the original, minimised by L-BFGS-B;
 * **interior point** (l2 penalty, up to IPM_MAX_ROWS rows): see :mod:`._ipm`; the
@@ -42,118 +45,44 @@ from scipy.linalg.lapack import dposv as _posv
 from scipy.optimize import linprog
 
 from losscore._arrays import FloatArray
+from losscore.losses import Loss, Ramps
 from losscore.train._problem import Problem
 from losscore.train.solvers._ipm import solve_ipm
 from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, SolverOutput, inf_norm
 
-__all__ = ["PIECEWISE_LOSSES", "PiecewiseLinear", "solve_lp", "solve_smoothed"]
+__all__ = ["PiecewiseLinear", "solve_continuation", "solve_interior_point", "solve_lp"]
 
-PIECEWISE_LOSSES = frozenset(
-    {"hinge", "perceptron", "l1", "quantile", "epsilon_insensitive", "smooth_l1"}
-)
-# up to this many rows the l2-penalised problems go to the interior-point method (10-25
-# iterations of O(n·d²)); above it the smoothing continuation's cheaper O(n·d) steps win
-# (measured: 2-8x faster IPM at 1,000-5,000 rows, 1.4-3x slower at 10,000-30,000 x 20)
-IPM_MAX_ROWS = 5000
-# nor below this l2 strength in solver coordinates (≈ alpha for well-scaled features): the
+# the interior-point method is not used below this l2 strength in solver coordinates (≈ alpha for well-scaled features): the
 # Woodbury factors then span ~1/λ and the method stalls (the continuation is used instead)
 IPM_MIN_LAMBDA = 1e-10
 IPM_MAX_STEPS = 200  # it converges in 10-30; more means it stalls
 MAX_KINK_TERMS = 4000  # upper cap; the effective cap is 4(d + 1) + 50
 
 
-def is_piecewise(name: str, params: Mapping[str, float]) -> bool:
-    if name == "smooth_l1":
-        return params.get("beta", 1.0) == 0.0
-    return name in PIECEWISE_LOSSES
-
-
 class PiecewiseLinear:
-    """A piecewise-linear loss as data (pieces), with a smoothed ``pointwise``.
+    """A catalog loss that is piecewise linear at its parameters, read through its ramps
+    (:meth:`losscore.Loss.ramps`), with a smoothed ``pointwise``.
 
     ``mu = 0`` gives the exact loss; ``mu > 0`` the smoothed one (see module docstring).
     It has the ``pointwise`` signature of :class:`losscore.Loss`, so a
     :class:`Problem` can use it in place of the loss.
     """
 
-    def __init__(self, name: str, params: Mapping[str, float], mu: float = 0.0) -> None:
-        self.name, self.params, self.mu = name, dict(params), mu
+    def __init__(self, loss: Loss, params: Mapping[str, float], mu: float = 0.0) -> None:
+        self.loss, self.params, self.mu = loss, dict(params), mu
 
     def with_mu(self, mu: float) -> PiecewiseLinear:
-        return PiecewiseLinear(self.name, self.params, mu)
+        return PiecewiseLinear(self.loss, self.params, mu)
 
-    def pieces(self, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(slopes, offsets), each (n, P), slopes increasing along axis 1."""
-        one = np.ones_like(y)
-        zero = np.zeros_like(y)
-        name = self.name
-        if name in ("hinge", "perceptron"):
-            t = self.params.get("threshold", 1.0) if name == "hinge" else 0.0
-            pos = y > 0
-            slopes = np.stack([np.where(pos, -1.0, 0.0), np.where(pos, 0.0, 1.0)], axis=1)
-            offsets = np.stack([np.where(pos, t, 0.0), np.where(pos, 0.0, t)], axis=1)
-            return slopes, offsets
-        if name in ("l1", "smooth_l1"):
-            return np.stack([-one, one], axis=1), np.stack([y, -y], axis=1)
-        if name == "quantile":
-            q = self.params["q"]
-            return np.stack([-q * one, (1 - q) * one], axis=1), np.stack(
-                [q * y, -(1 - q) * y], axis=1
-            )
-        if name == "epsilon_insensitive":
-            eps = self.params["epsilon"]
-            return (
-                np.stack([-one, zero, one], axis=1),
-                np.stack([y - eps, zero, -y - eps], axis=1),
-            )
-        raise ValueError(f"{name} is not piecewise linear")  # pragma: no cover
+    def ramps(self, y: FloatArray) -> Ramps:
+        """(c, g, κ, Δ): ℓ(f) = c + g f + Σⱼ Δⱼ max(0, f − κⱼ), from the loss."""
+        return self.loss.ramps(y, self.params)
 
-    def ramps(self, y: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """(c, g, κ, Δ): ℓ(f) = c + g f + Σⱼ Δⱼ max(0, f − κⱼ).
-
-        Written out per loss (the generic derivation from :meth:`pieces` below gives the
-        same arrays, up to the rounding of the kink of quantile, here exactly y).
-        """
-        n = y.shape[0]
-        name, params = self.name, self.params
-        if name in ("hinge", "perceptron"):
-            t = params.get("threshold", 1.0) if name == "hinge" else 0.0
-            pos = y > 0
-            kink = np.where(pos, t, -t)
-            return (
-                np.where(pos, t, 0.0),
-                np.where(pos, -1.0, 0.0),
-                kink.reshape(n, 1),
-                np.ones((n, 1)),
-            )
-        if name == "epsilon_insensitive":
-            eps = params["epsilon"]
-            K = np.empty((n, 2), order="F")
-            np.subtract(y, eps, out=K[:, 0])
-            np.add(y, eps, out=K[:, 1])
-            return K[:, 0].copy(), np.full(n, -1.0), K, np.ones((n, 2), order="F")
-        if name in ("l1", "smooth_l1"):
-            return y.copy(), np.full(n, -1.0), y.reshape(n, 1).copy(), np.full((n, 1), 2.0)
-        if name == "quantile":
-            q = params["q"]
-            return q * y, np.full(n, -q), y.reshape(n, 1).copy(), np.ones((n, 1))
-        return self._ramps_from_pieces(y)  # pragma: no cover - every loss is written out
-
-    def _ramps_from_pieces(
-        self, y: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """The generic derivation: Δ = slope jumps, κ = where consecutive pieces meet."""
-        S, B = self.pieces(y)
-        D = np.diff(S, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            K = np.where(D > 0, -np.diff(B, axis=1) / np.where(D > 0, D, 1.0), 0.0)
-        return (
-            np.ascontiguousarray(B[:, 0]),
-            np.ascontiguousarray(S[:, 0]),
-            np.asfortranarray(K),
-            np.asfortranarray(D),
-        )
+    @property
+    def labels(self) -> bool:
+        """The targets are ±1 labels (kinks in margin units), not real values."""
+        return self.loss.spec.target == "binary_label"
 
     def pointwise(
         self,
@@ -170,7 +99,7 @@ class PiecewiseLinear:
     def evaluate(
         self,
         f: FloatArray,
-        ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+        ramps: Ramps,
         *,
         hessian: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
@@ -199,6 +128,17 @@ class PiecewiseLinear:
         return value, grad, hess
 
 
+def pieces(ramps: Ramps) -> tuple[FloatArray, FloatArray]:
+    """(slopes, offsets), each (n, J + 1): ℓ(f) = maxₚ (slopeₚ·f + offsetₚ), slopes increasing.
+
+    Piece p holds between kinks p − 1 and p: slope g + Σ_{j<p} Δⱼ, offset c − Σ_{j<p} Δⱼκⱼ.
+    """
+    c, g, K, D = ramps
+    slopes = np.column_stack([g, g[:, None] + np.cumsum(D, axis=1)])
+    offsets = np.column_stack([c, c[:, None] - np.cumsum(D * K, axis=1)])
+    return slopes, offsets
+
+
 # -- linear programming ----------------------------------------------------------------------------
 
 
@@ -214,15 +154,13 @@ def solve_lp(
     keep = problem.a > 0
     Z = problem.rows(keep)
     a = problem.a[keep]
-    y = problem.target[keep]
+    ramps = pl.ramps(np.asarray(problem.target[keep], dtype=np.float64))
     n, d = Z.shape
-    if pl.name in ("l1", "smooth_l1", "quantile"):
-        return _solve_lp_residual_split(
-            problem, pl, Z, a, np.asarray(y, dtype=np.float64), max_iter=max_iter, monitor=monitor
-        )
-    S, B = pl.pieces(np.asarray(y, dtype=np.float64))
-    nb = 1 if problem.fit_intercept else 0
+    S, B = pieces(ramps)
     zero_piece = (S == 0) & (B == 0)
+    if _residual_split_applies(ramps, zero_piece):
+        return _solve_lp_residual_split(problem, ramps, Z, a, max_iter=max_iter, monitor=monitor)
+    nb = 1 if problem.fit_intercept else 0
     t_lower = np.where(zero_piece.any(axis=1), 0.0, -np.inf)
     rows_i, rows_p = np.nonzero(~zero_piece)
     alpha = S[rows_i, rows_p]
@@ -245,12 +183,24 @@ def solve_lp(
     return _lp_output(problem, res, d, nb, monitor)
 
 
+def _residual_split_applies(ramps: Ramps, zero_piece: NDArray[np.bool_]) -> bool:
+    """One kink per sample with slopes g ≤ 0 ≤ g + Δ on either side, and fewer constraint
+    rows than the epigraph: the epigraph has a row per non-zero piece, so the split (one row
+    per sample) wins where no piece is identically zero (l1, quantile), not for hinge (whose
+    epigraph is one row per sample already; measured 2x faster there)."""
+    _, g, _, D = ramps
+    return (
+        D.shape[1] == 1
+        and not zero_piece.any()
+        and bool((g <= 0).all() and (g + D[:, 0] >= 0).all())
+    )
+
+
 def _solve_lp_residual_split(
     problem: Problem,
-    pl: PiecewiseLinear,
+    ramps: Ramps,
     Z: FloatArray,
     a: FloatArray,
-    y: FloatArray,
     *,
     max_iter: int,
     monitor: Monitor,
@@ -262,7 +212,7 @@ def _solve_lp_residual_split(
     scikit-learn's QuantileRegressor uses this form too)."""
     n, d = Z.shape
     nb = 1 if problem.fit_intercept else 0
-    c, g, K, D = pl.ramps(y)
+    c, g, K, D = ramps
     kink, jump = K[:, 0], D[:, 0]
     eye = scipy.sparse.identity(n, format="csr")
     blocks = [scipy.sparse.csr_matrix(Z), scipy.sparse.csr_matrix(-Z)]
@@ -323,7 +273,7 @@ def _crossover(
     pl: PiecewiseLinear,
     theta: FloatArray,
     tol: float,
-    ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    ramps: Ramps,
     f: FloatArray,
 ) -> tuple[FloatArray, float, FloatArray] | None:
     """Exact KKT solve for the partition read off a smoothed solution (l2 penalty, k = 1).
@@ -430,7 +380,7 @@ def _newton_smoothed(
     problem: Problem,
     pl: PiecewiseLinear,
     theta: FloatArray,
-    ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    ramps: Ramps,
     *,
     gtol: float,
     max_iter: int,
@@ -466,11 +416,8 @@ def _newton_smoothed(
             return theta, it, opt, f
         idx = np.nonzero(hl * a > 0)[0]
         root = np.sqrt(a[idx] * hl[idx])
-        # √(aᵢℓ''ᵢ)·zᵢ for the rows in a quadratic zone, formed in place (one gathered copy)
-        SZ = problem.X[idx]
-        SZ -= problem.mean
-        SZ *= 1.0 / problem.scale
-        SZ *= root[:, None]
+        # √(aᵢℓ''ᵢ)·zᵢ for the rows in a quadratic zone
+        SZ = problem.weighted_rows(idx, root)
         H = np.empty((d + nb, d + nb))
         H[:d, :d] = SZ.T @ SZ  # syrk
         if nb:
@@ -537,7 +484,7 @@ class _LineDerivatives:
         f: FloatArray,
         Zp: FloatArray,
         a: FloatArray,
-        ramps: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+        ramps: Ramps,
         mu: float,
         vp: float,
         pp: float,
@@ -574,9 +521,11 @@ class _LineDerivatives:
         return d1, d2
 
 
-def _scale(problem: Problem, pl: PiecewiseLinear) -> float:
-    if pl.name in ("hinge", "perceptron"):
-        return max(pl.params.get("threshold", 1.0), 1e-3)
+def _scale(problem: Problem, pl: PiecewiseLinear, ramps: Ramps) -> float:
+    """The size of the scores around the kinks, the first smoothing width's unit: the largest
+    |κ| for ±1 labels (the margin threshold), the weighted spread of y for real targets."""
+    if pl.labels:
+        return max(float(np.max(np.abs(ramps.kinks))) if ramps.kinks.size else 0.0, 1e-3)
     y = np.asarray(problem.target, dtype=np.float64)
     a = problem.a / problem.a.sum()
     center = float(a @ y)
@@ -598,25 +547,15 @@ def _warm_start(problem: Problem, y: FloatArray) -> FloatArray:
     return solve_linear(quad.H + 0.5 * np.diag(quad.lam2), quad.q)
 
 
-def solve_smoothed(
+def solve_interior_point(
     problem: Problem, pl: PiecewiseLinear, *, tol: float, max_iter: int, monitor: Monitor
 ) -> SolverOutput:
-    """l2 (or elastic-net) penalised piecewise-linear fits.
-
-    Up to IPM_MAX_ROWS rows with a pure l2 penalty (λ ≥ IPM_MIN_LAMBDA): the interior-point
-    method of :mod:`._ipm`, falling back to the continuation if it stalls. Otherwise the
-    smoothing continuation (μ ÷ 10 per stage) with a crossover attempt after each stage, each
-    stage solved by semismooth Newton (l2 penalty) or L-BFGS-B (elastic net).
-    """
+    """l2-penalised piecewise-linear fits (the solver table sends up to IPM_MAX_ROWS rows here): the
+    interior-point method of :mod:`._ipm` when λ ≥ IPM_MIN_LAMBDA, falling back to the
+    smoothing continuation if it stalls (the better of the two is returned)."""
     y = np.asarray(problem.target, dtype=np.float64)
-    newton = not problem.lam1.any() and problem.k == 1
     ipm: SolverOutput | None = None
-    if (
-        newton
-        and problem.n <= IPM_MAX_ROWS
-        and problem.lam2.size
-        and float(problem.lam2.min()) >= IPM_MIN_LAMBDA
-    ):
+    if problem.lam2.size and float(problem.lam2.min()) >= IPM_MIN_LAMBDA:
         budget = min(max_iter, IPM_MAX_STEPS)
         ipm = solve_ipm(problem, pl.ramps(y), tol=tol, max_iter=budget, monitor=monitor)
         if ipm is not None and (
@@ -629,10 +568,26 @@ def solve_smoothed(
         # data): the continuation below with the rest of the budget; the better one is returned
         if ipm is not None:
             max_iter = max(max_iter - ipm.n_iter, 1)
-    out = _continuation(problem, pl, y, tol=tol, max_iter=max_iter, monitor=monitor)
+    out = solve_continuation(problem, pl, tol=tol, max_iter=max_iter, monitor=monitor)
     if ipm is not None and problem.objective(ipm.theta) < problem.objective(out.theta):
         return ipm
     return out
+
+
+def solve_continuation(
+    problem: Problem, pl: PiecewiseLinear, *, tol: float, max_iter: int, monitor: Monitor
+) -> SolverOutput:
+    """l2 or elastic-net penalised piecewise-linear fits by smoothing continuation (μ ÷ 10 per
+    stage) with a crossover attempt after each stage, each stage solved by semismooth Newton
+    (l2 penalty) or L-BFGS-B (elastic net)."""
+    return _continuation(
+        problem,
+        pl,
+        np.asarray(problem.target, dtype=np.float64),
+        tol=tol,
+        max_iter=max_iter,
+        monitor=monitor,
+    )
 
 
 def _continuation(
@@ -645,13 +600,13 @@ def _continuation(
     monitor: Monitor,
 ) -> SolverOutput:
     newton = not problem.lam1.any() and problem.k == 1
-    scale = _scale(problem, pl)
+    ramps = pl.ramps(y)
+    scale = _scale(problem, pl, ramps)
     theta = _warm_start(problem, y)
     best_F, f = problem.objective_and_scores(theta)
     best_theta, best_f = theta, f
     total_iter = 0
     mu = 0.1 * scale
-    ramps = pl.ramps(y)
     jump_total = float(problem.a @ np.sum(ramps[3], axis=1))
     lam_min = float(problem.lam2.min()) if problem.lam2.size and problem.lam2.min() > 0 else 1e-12
     name = "smoothing_newton" if newton else "smoothing_lbfgs_b"
