@@ -11,7 +11,12 @@ PORT    ?= 8000
 WORKERS ?= 1
 export HOST PORT WORKERS
 
-.PHONY: install serve test lint typecheck check lock openapi docs bench clean
+# TypeScript for the generated-client tests (tests/clients), from the npm registry
+TYPESCRIPT ?= 5.9.3
+NODE_TYPES ?= 20
+TS_STAMP   := .tools/node/.installed-typescript-$(TYPESCRIPT)-node-$(NODE_TYPES)
+
+.PHONY: install serve test lint typecheck check lock openapi docs bench clean client-tools
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +30,18 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python -m service
 
-test: $(STAMP)
+test: $(STAMP) client-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Without npm (or Java) the client tests skip, saying what to install; .ci/run installs both.
+client-tools:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(TS_STAMP); \
+	else echo "note: npm not found; the TypeScript client test will be skipped (apt-get install nodejs npm)"; fi
+
+$(TS_STAMP):
+	rm -rf .tools/node && mkdir -p .tools/node
+	npm install --prefix .tools/node --no-audit --no-fund --silent typescript@$(TYPESCRIPT) @types/node@$(NODE_TYPES)
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check losscore service tests bench tools
@@ -57,4 +72,4 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

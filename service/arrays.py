@@ -22,12 +22,14 @@ import numpy as np
 import pybase64
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.json_schema import models_json_schema
 from typing_extensions import TypeAliasType
 
 from losscore import check_finite
 from losscore.errors import LosscoreError
 from service.errors import ApiError
 from service.responses import Blob
+from service.schemas.components import ref, register
 
 __all__ = [
     "ArrayIn",
@@ -46,26 +48,59 @@ __all__ = [
 
 Encoding = Literal["list", "data", "b64"]
 DType = Literal["float32", "float64"]
+NON_FINITE = ["Infinity", "-Infinity", "NaN"]
+MAX_TYPED_DEPTH = 4  # nested lists are typed up to 4-d in the OpenAPI document (any depth works)
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A finite JSON number (integers accepted; booleans, strings, NaN and Infinity rejected)."""
 
 
-def _nested_schema(leaf: dict[str, Any], depth: int, description: str) -> dict[str, Any]:
-    """A nested-array JSON schema unrolled to *depth* levels (deeper: any array).
-
-    The validator accepts any depth; the document is unrolled rather than recursive
-    because common client generators cannot handle recursive array items.
-    """
-    node: dict[str, Any] = {"type": "array", "items": {}}
-    for _ in range(depth):
-        node = {"type": "array", "items": {"anyOf": [leaf, node]}}
-    return {**node, "description": description}
-
+# -- the OpenAPI shapes ------------------------------------------------------------------------
+# Measured with openapi-python-client 0.29, openapi-generator 7.26 `python` and
+# `typescript-fetch` (--generate-alias-as-model): every generator reads and writes a `oneOf`
+# of a number, one named array schema per depth and the tensor object; `anyOf`, recursive
+# `$ref`s and list leaves that are unions of number and string break at least one of them.
+# Hence nested lists in responses carry finite numbers only: an array with an overflow is
+# answered as a tensor object even in the list encoding (see :func:`encode_array`).
 
 _NUMBER: dict[str, Any] = {"type": "number"}
-_OUT_NUMBER: dict[str, Any] = {
-    "anyOf": [{"type": "number"}, {"type": "string", "enum": ["Infinity", "-Infinity", "NaN"]}]
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": _NUMBER if depth == 1 else ref(f"Array{depth - 1}D"),
+        "description": f"A {depth}-d nested list of finite numbers (rectangular).",
+    }
+
+
+_ARRAYS = [ref(f"Array{d}D") for d in range(1, MAX_TYPED_DEPTH + 1)]
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    **{f"Array{d}D": _nested(d) for d in range(1, MAX_TYPED_DEPTH + 1)},
+    "NonFinite": {
+        "type": "string",
+        "enum": NON_FINITE,
+        "description": "A number outside the finite range, spelled as JSON cannot write it.",
+    },
+    "OutNumber": {
+        "oneOf": [_NUMBER, ref("NonFinite")],
+        "description": "A number; overflow is the string Infinity or -Infinity (never null).",
+    },
+    "ArrayIn": {
+        "oneOf": [_NUMBER, *_ARRAYS, ref("Tensor")],
+        "description": (
+            "A number (0-d), a nested list of numbers (typed up to 4-d; deeper lists are "
+            "accepted too), or a tensor object {shape, dtype, data|b64}."
+        ),
+    },
+    "ArrayOut": {
+        # NonFinite inlined: typescript-fetch's narrowing fails to compile with a $ref here
+        "oneOf": [_NUMBER, {"type": "string", "enum": NON_FINITE}, *_ARRAYS, ref("TensorOut")],
+        "description": (
+            "A number (0-d), a nested list of finite numbers, or a tensor object. In the list "
+            "encoding an array holding a non-finite value comes as a tensor object with `data`."
+        ),
+    },
 }
 
 if TYPE_CHECKING:
@@ -73,12 +108,7 @@ if TYPE_CHECKING:
 else:
     NestedList = TypeAliasType(
         "NestedList",
-        Annotated[
-            list[Annotated[Union[Number, "NestedList"], Field(union_mode="left_to_right")]],
-            WithJsonSchema(
-                _nested_schema(_NUMBER, 3, "A nested list of finite numbers (rectangular).")
-            ),
-        ],
+        list[Annotated[Union[Number, "NestedList"], Field(union_mode="left_to_right")]],
     )
 
 
@@ -99,29 +129,33 @@ class Tensor(BaseModel):
         return self
 
 
-ArrayIn: TypeAlias = Annotated[
-    Number | NestedList | Tensor,
-    Field(
-        union_mode="left_to_right",
-        description=("A nested list of numbers, or a tensor object {shape, dtype, data|b64}."),
-    ),
-]
-
-OutNumber: TypeAlias = float | Literal["Infinity", "-Infinity", "NaN"]
-"""A response number; ±inf (overflow) is spelled as a string, never as null."""
+# Named aliases: pydantic then lists each as a definition (a component) whose schema is the
+# hand-written one, and fields refer to it by name.
+if TYPE_CHECKING:
+    ArrayIn: TypeAlias = float | list[Any] | Tensor
+    OutNumber: TypeAlias = float | str
+else:
+    ArrayIn = TypeAliasType(
+        "ArrayIn",
+        Annotated[
+            Number | NestedList | Tensor,
+            Field(union_mode="left_to_right"),
+            WithJsonSchema(_SCHEMAS.pop("ArrayIn")),
+        ],
+    )
+    OutNumber = TypeAliasType(
+        "OutNumber",
+        Annotated[
+            float | Literal["Infinity", "-Infinity", "NaN"],
+            WithJsonSchema(_SCHEMAS.pop("OutNumber")),
+        ],
+    )
+    """A response number; ±inf (overflow) is spelled as a string, never as null."""
 
 if TYPE_CHECKING:
     NestedOut: TypeAlias = list[Any]
 else:
-    NestedOut = TypeAliasType(
-        "NestedOut",
-        Annotated[
-            list[Union[OutNumber, "NestedOut"]],
-            WithJsonSchema(
-                _nested_schema(_OUT_NUMBER, 3, "A nested list of numbers; overflow as strings.")
-            ),
-        ],
-    )
+    NestedOut = TypeAliasType("NestedOut", list[Union[float, "NestedOut"]])
 
 
 class TensorOut(BaseModel):
@@ -133,7 +167,27 @@ class TensorOut(BaseModel):
     b64: str | None = None
 
 
-ArrayOut: TypeAlias = OutNumber | NestedOut | TensorOut
+if TYPE_CHECKING:
+    ArrayOut: TypeAlias = float | str | list[Any] | TensorOut
+else:
+    ArrayOut = TypeAliasType(
+        "ArrayOut",
+        Annotated[OutNumber | NestedOut | TensorOut, WithJsonSchema(_SCHEMAS.pop("ArrayOut"))],
+    )
+
+
+def _model_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON schemas of Tensor and TensorOut as components."""
+    _, top = models_json_schema(
+        [(Tensor, "validation"), (TensorOut, "serialization")],
+        ref_template="#/components/schemas/{model}",
+    )
+    defs: dict[str, dict[str, Any]] = top["$defs"]
+    return defs
+
+
+for _name, _schema in {**_SCHEMAS, **_model_schemas()}.items():
+    register(_name, _schema)
 
 
 # -- decoding -------------------------------------------------------------------------------------
@@ -272,11 +326,15 @@ def out_number(x: float | None) -> float | str | None:
     return "Infinity" if x > 0 else "-Infinity"
 
 
+def _finite(arr: NDArray[Any]) -> bool:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return arr.size == 0 or bool(np.isfinite(np.sum(arr))) or bool(np.isfinite(arr).all())
+
+
 def _spelled(arr: NDArray[Any]) -> Any:
     """``arr`` ready for orjson: itself when finite, else nested lists with ±inf as strings."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if arr.size == 0 or np.isfinite(np.sum(arr)):
-            return np.ascontiguousarray(arr)
+    if _finite(arr):
+        return np.ascontiguousarray(arr)
     obj = arr.astype(object)
     obj[np.isposinf(arr)] = "Infinity"
     obj[np.isneginf(arr)] = "-Infinity"
@@ -285,11 +343,17 @@ def _spelled(arr: NDArray[Any]) -> Any:
 
 
 def encode_array(arr: NDArray[Any], encoding: Encoding) -> Any:
-    """A JSON-ready (orjson, numpy-aware) representation of *arr* in *encoding*."""
+    """A JSON-ready (orjson, numpy-aware) representation of *arr* in *encoding*.
+
+    In the list encoding an array holding ±inf or NaN is written in the data encoding
+    instead (nested lists of the contract carry finite numbers only, see ``ArrayOut``).
+    """
     if encoding == "list":
         if arr.ndim == 0:
             return out_number(float(arr))
-        return _spelled(arr)
+        if _finite(arr):
+            return np.ascontiguousarray(arr)
+        encoding = "data"
     head: dict[str, Any] = {"shape": list(arr.shape), "dtype": str(arr.dtype)}
     if encoding == "b64":
         raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))

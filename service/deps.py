@@ -15,9 +15,21 @@ import anyio.to_thread
 from fastapi import Depends, Request
 
 from service.errors import ApiError
+from service.modelview import summary_fields
 from service.settings import Settings
+from service.store import ModelStore, get_store
 
-__all__ = ["RawBody", "SettingsDep", "get_settings", "read_body", "run_cpu", "run_fit", "run_sized"]
+__all__ = [
+    "RawBody",
+    "SettingsDep",
+    "StoreDep",
+    "get_settings",
+    "model_store",
+    "read_body",
+    "run_cpu",
+    "run_fit",
+    "run_sized",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -30,6 +42,18 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def model_store(settings: Settings) -> ModelStore:
+    """The model store of these settings (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``)."""
+    return get_store(settings.data_dir, settings.database_url, summary_fields)
+
+
+def _store(request: Request) -> ModelStore:
+    return model_store(get_settings(request))
+
+
+StoreDep = Annotated[ModelStore, Depends(_store)]
 
 
 def _too_large(limit: int) -> ApiError:

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from losscore.errors import LosscoreError, UnknownNameError
+from losscore.losses import get_loss
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -35,6 +36,7 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "ErrorResponse",
+    "error_body",
     "error_responses",
     "install_error_handlers",
     "validation_details",
@@ -196,6 +198,20 @@ def _split_loc(loc: Sequence[int | str], skip: int) -> tuple[str, list[int] | No
     return ".".join(fields) or "body", index or None, len(loc)
 
 
+def _untrainable(field: str, err: ErrorDetails) -> ErrorDetails:
+    """A loss union that refuses a catalog loss refuses it for training: say so."""
+    tag = (err.get("ctx") or {}).get("tag")
+    if not field.endswith("loss.name") or not isinstance(tag, str):
+        return err
+    try:
+        loss = get_loss(tag)
+    except UnknownNameError:
+        return err
+    expected = str((err.get("ctx") or {}).get("expected_tags", "")).replace("'", "")
+    msg = f"{loss.name!r} cannot be trained (an evaluate-only loss); trainable losses: {expected}"
+    return {**err, "type": "value_error", "msg": msg}
+
+
 def validation_details(
     errors: Sequence[ErrorDetails], *, skip: int = 0, query: bool = False
 ) -> list[ErrorDetail]:
@@ -218,6 +234,7 @@ def validation_details(
             if index:  # e.g. losses[1].name
                 field, index = f"{field}[{']['.join(map(str, index))}]", None
             field = f"{field}.name" if field != "body" else "name"
+            err = _untrainable(field, err)
         if index is None:
             top_types.setdefault(field, set()).add(etype)
         detail = ErrorDetail(field=field, index=index, reason=_reason(err))
@@ -271,9 +288,9 @@ def from_losscore_error(exc: LosscoreError) -> ApiError:
 # -- responses ------------------------------------------------------------------------------------
 
 
-def error_response(err: ApiError, headers: dict[str, str] | None = None) -> Response:
-    """Serialise *err* in the common shape."""
-    body = {
+def error_body(err: ApiError) -> dict[str, Any]:
+    """*err* in the common shape (:class:`ErrorResponse`)."""
+    return {
         "error": {
             "status": err.status,
             "code": err.code,
@@ -281,8 +298,15 @@ def error_response(err: ApiError, headers: dict[str, str] | None = None) -> Resp
             "details": [d.model_dump() for d in err.details],
         }
     }
+
+
+def error_response(err: ApiError, headers: dict[str, str] | None = None) -> Response:
+    """Serialise *err* in the common shape."""
     return Response(
-        orjson.dumps(body), status_code=err.status, media_type="application/json", headers=headers
+        orjson.dumps(error_body(err)),
+        status_code=err.status,
+        media_type="application/json",
+        headers=headers,
     )
 
 

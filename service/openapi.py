@@ -1,8 +1,12 @@
-"""The OpenAPI document: FastAPI's, plus the schemas of bodies parsed from raw bytes.
+"""The OpenAPI document: FastAPI's, plus the schemas of bodies parsed from raw bytes and the
+shared array schemas, with nothing unused.
 
-Bodies are parsed with ``Model.model_validate_json(raw)`` (pydantic's Rust JSON
-parser) rather than by FastAPI, so FastAPI does not see their models; routes
-declare them with :func:`json_body` and :func:`build_openapi` adds their schemas.
+Bodies are parsed with ``Model.model_validate_json(raw)`` (pydantic's Rust JSON parser)
+rather than by FastAPI, so FastAPI does not see their models; routes declare them with
+:func:`json_body` (one content type per operation: generated clients handle a required body
+of one type, not of two) and :func:`build_openapi` adds their schemas. The array schemas of
+:mod:`service.arrays` are added where referenced, and component schemas that no operation
+reaches are left out.
 """
 
 from __future__ import annotations
@@ -14,7 +18,17 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-__all__ = ["TAGS", "binary_body", "build_openapi", "json_body", "json_or_form_body"]
+from service.schemas.components import COMPONENTS
+
+__all__ = [
+    "TAGS",
+    "build_openapi",
+    "form_body",
+    "json_body",
+    "json_text",
+    "octet_body",
+    "sse_events",
+]
 
 REF = "#/components/schemas/{model}"
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
@@ -24,100 +38,86 @@ TAGS: list[dict[str, str]] = [
     {"name": "evaluate", "description": "Loss values, gradients and Hessians."},
     {"name": "norms", "description": "Norms, subgradients and proximal operators."},
     {"name": "plots", "description": "Charts of losses and their derivatives (SVG)."},
+    {"name": "training", "description": "Fit linear models (JSON, uploads, progress events)."},
+    {"name": "models", "description": "Stored models: list, fetch, predict, delete."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
 
-def json_body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
-    """``openapi_extra`` declaring *model* as the route's JSON request body."""
+def _ref(model: type[BaseModel]) -> dict[str, str]:
     _BODY_MODELS[model.__name__] = model
-    ref = {"$ref": REF.format(model=model.__name__)}
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def json_body(model: type[BaseModel], description: str = "") -> dict[str, Any]:
+    """``openapi_extra`` declaring *model* as the route's (required) JSON request body."""
     return {
         "requestBody": {
             "required": True,
             "description": description or (model.__doc__ or "").strip().split("\n")[0],
-            "content": {"application/json": {"schema": ref}},
+            "content": {"application/json": {"schema": _ref(model)}},
         }
     }
 
 
-def binary_body(header_model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` for the binary evaluate route (octet-stream or multipart .npy)."""
-    _BODY_MODELS[header_model.__name__] = header_model
-    ref = {"$ref": REF.format(model=header_model.__name__)}
-    npy = {"type": "string", "format": "binary", "description": "A .npy file (no pickles)."}
+def json_text(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """A string schema holding the JSON text of *model* (a form field or a header): clients
+    send a string; ``contentSchema`` says what it must contain."""
     return {
-        "parameters": [
-            {
-                "name": "X-Losscore-Request",
-                "in": "header",
-                "required": False,
-                "description": (
-                    "The JSON part (BinaryEvaluateHeader) for application/octet-stream bodies."
-                ),
-                "schema": {"type": "string"},
-            }
-        ],
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": _ref(model),
+        "description": description,
+    }
+
+
+def form_body(
+    name: str, description: str, request: type[BaseModel], files: dict[str, tuple[str, bool]]
+) -> dict[str, Any]:
+    """``openapi_extra``: a required ``multipart/form-data`` body (component *name*) with a
+    ``request`` field holding the JSON of *request* and file parts *files* (name →
+    (description, required))."""
+    properties: dict[str, Any] = {
+        "request": json_text(request, f"JSON text of a {request.__name__}.")
+    }
+    for part, (text, _) in files.items():
+        properties[part] = {"type": "string", "format": "binary", "description": text}
+    required = ["request", *(part for part, (_, needed) in files.items() if needed)]
+    form = {"type": "object", "required": required, "properties": properties}
+    return {
         "requestBody": {
             "required": True,
-            "content": {
-                "application/octet-stream": {
-                    "schema": {
-                        "type": "string",
-                        "format": "binary",
-                        "description": "prediction, target[, weight] little-endian bytes",
-                    }
-                },
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["request", "prediction", "target"],
-                        "properties": {
-                            "request": {
-                                "type": "string",
-                                "description": "JSON text of a BinaryEvaluateHeader.",
-                            },
-                            "prediction": npy,
-                            "target": npy,
-                            "weight": npy,
-                        },
-                    }
-                },
-            },
+            "description": description,
+            "content": {"multipart/form-data": {"schema": {"$ref": REF.format(model=name)}}},
         },
-        "x-header-schema": ref,
+        "x-form-schema": {name: form},
     }
 
 
-def json_or_form_body(
-    model: type[BaseModel], form_model: type[BaseModel], files: dict[str, str]
-) -> dict[str, Any]:
-    """``openapi_extra``: *model* as JSON, or ``multipart/form-data`` with a ``request``
-    field (JSON text of *form_model*) and the file parts *files* (name → description)."""
-    extra = json_body(model)
-    _BODY_MODELS[form_model.__name__] = form_model
-    properties: dict[str, Any] = {
-        "request": {
-            "type": "string",
-            "description": f"JSON text of a {form_model.__name__}.",
+def octet_body(description: str) -> dict[str, Any]:
+    """``openapi_extra``: a required ``application/octet-stream`` body."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
         }
     }
-    for name, description in files.items():
-        properties[name] = {"type": "string", "format": "binary", "description": description}
-    body = extra["requestBody"]
-    body["content"]["multipart/form-data"] = {
-        "schema": {"type": "object", "required": ["request"], "properties": properties}
+
+
+def sse_events(events: dict[str, type[BaseModel]]) -> dict[str, Any]:
+    """The ``text/event-stream`` media type of a Server-Sent Events response: the body is a
+    string to clients; ``x-sse-events`` names the schema of each event's ``data``."""
+    return {
+        "schema": {"type": "string", "description": "`event: NAME` and `data: JSON` lines."},
+        "x-sse-events": {name: _ref(model) for name, model in events.items()},
     }
-    # The body is needed (an empty one is a 400), but openapi-python-client 0.29 emits
-    # `body: A | B | Unset` without importing Unset when a multi-content body is required
-    # (openapi-generators/openapi-python-client#1451): declared optional so clients import.
-    body["required"] = False
-    extra["x-header-schema"] = {"$ref": REF.format(model=form_model.__name__)}
-    return extra
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
-    """The app's OpenAPI document, with every body schema under ``components``."""
+    """The app's OpenAPI document, with every schema an operation uses and no others."""
     if app.openapi_schema:
         return app.openapi_schema
     doc = get_openapi(
@@ -128,33 +128,63 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=TAGS,
         separate_input_output_schemas=False,
     )
-    used = _used_refs(doc)
-    models = [(m, "validation") for name, m in sorted(_BODY_MODELS.items()) if name in used]
-    if models:
-        _, top = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
-        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-        for name, schema in top.get("$defs", {}).items():
-            schemas.setdefault(name, schema)
+    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for path in doc.get("paths", {}).values():
         for op in path.values():
-            op.pop("x-header-schema", None)
+            schemas.update(op.pop("x-form-schema", {}))
+    _add_referenced(doc, schemas)
+    used = _reachable(doc, schemas)
+    for name in [n for n in schemas if n not in used]:
+        del schemas[name]
     app.openapi_schema = doc
     return doc
 
 
-def _used_refs(doc: dict[str, Any]) -> set[str]:
+def _add_referenced(doc: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Add the body models and shared array schemas that the document references, until
+    every reference resolves."""
+    while True:
+        missing = _refs(doc) - set(schemas)
+        if not missing:
+            return
+        models = [(m, "validation") for n, m in sorted(_BODY_MODELS.items()) if n in missing]
+        if models:
+            _, top = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
+            for name, schema in top.get("$defs", {}).items():
+                schemas.setdefault(name, schema)
+        for name in missing & set(COMPONENTS):
+            schemas[name] = COMPONENTS[name]
+        if not missing & set(schemas):  # nothing resolved in this round
+            unknown = ", ".join(sorted(missing))
+            raise RuntimeError(f"OpenAPI references without a schema: {unknown}")
+
+
+def _reachable(doc: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    """Component names reachable from the operations (through references, transitively)."""
+    seen: set[str] = set()
+    todo = list(_refs(doc.get("paths", {})))
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        todo.extend(_refs(schemas[name]))
+    return seen
+
+
+def _refs(node: Any) -> set[str]:
     found: set[str] = set()
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                found.add(ref.rsplit("/", 1)[-1])
-            for v in node.values():
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            target = item.get("$ref")
+            if isinstance(target, str):
+                found.add(target.rsplit("/", 1)[-1])
+            for v in item.values():
                 walk(v)
-        elif isinstance(node, list):
-            for v in node:
+        elif isinstance(item, list):
+            for v in item:
                 walk(v)
 
-    walk(doc.get("paths", {}))
+    walk(node)
     return found

@@ -3,25 +3,30 @@
 Default: SQLite at ``<LOSSCORE_DATA_DIR>/models.db`` in WAL mode; any SQLAlchemy URL
 (e.g. a shared PostgreSQL for several replicas) via ``LOSSCORE_DATABASE_URL``. Models are
 stored as the JSON of :meth:`losscore.train.FitResult.to_dict` (never pickle); JSON floats
-round-trip exactly, so a reloaded model predicts bit-for-bit the same values.
+round-trip exactly, so a reloaded model predicts bit-for-bit the same values. Each row also
+keeps the JSON of its summary (the list view's fields), so listing never parses payloads.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from losscore.train import FitResult
 
-__all__ = ["ModelStore", "get_store", "json_safe"]
+__all__ = ["InvalidCursorError", "ModelStore", "StoredModel", "get_store", "json_safe"]
 
 _meta = sa.MetaData()
 models = sa.Table(
@@ -33,7 +38,10 @@ models = sa.Table(
     sa.Column("loss", sa.String(64), nullable=False),
     sa.Column("n_features", sa.Integer, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=True),  # added in 0.2.0; back-filled at start
 )
+
+Summarise = Callable[[FitResult], dict[str, Any]]
 
 
 def json_safe(value: Any) -> Any:
@@ -47,11 +55,49 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-class ModelStore:
-    """Insert, list, fetch and delete fitted models."""
+class InvalidCursorError(ValueError):
+    """A pagination cursor that this store did not hand out."""
 
-    def __init__(self, url: str) -> None:
+
+@dataclass(frozen=True)
+class StoredModel:
+    model_id: str
+    created_at: float  # Unix time, seconds
+    result: FitResult
+
+
+def _encode_cursor(created_at: float, model_id: str) -> str:
+    raw = json.dumps([created_at, model_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, model_id = json.loads(raw)
+        if not isinstance(model_id, str) or not isinstance(created_at, int | float):
+            raise TypeError
+        return float(created_at), model_id
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidCursorError(cursor) from None
+
+
+def _payload_to_result(payload: str) -> FitResult:
+    data = json.loads(payload)
+    for key in ("objective", "optimality"):
+        if isinstance(data.get(key), str):
+            data[key] = float(data[key].replace("Infinity", "inf"))
+        elif data.get(key) is None:
+            data[key] = float("nan")
+    return FitResult.from_dict(data)
+
+
+class ModelStore:
+    """Insert, list (newest first, keyset pagination), fetch and delete fitted models."""
+
+    def __init__(self, url: str, summarise: Summarise) -> None:
         self.url = url
+        self.summarise = summarise
         self.engine: Engine = sa.create_engine(url, future=True)
         if url.startswith("sqlite"):
 
@@ -64,69 +110,77 @@ class ModelStore:
                 cur.close()
 
         _meta.create_all(self.engine)
+        with self.engine.begin() as conn:
+            self._add_summaries(conn)
 
-    def add(self, result: FitResult) -> str:
+    def _add_summaries(self, conn: Connection) -> None:
+        """Stores written before 0.2.0 have no ``summary`` column: add it and fill it in."""
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("models")}
+        if "summary" not in columns:
+            conn.execute(sa.text("ALTER TABLE models ADD COLUMN summary TEXT"))
+        rows = conn.execute(
+            sa.select(models.c.id, models.c.payload).where(models.c.summary.is_(None))
+        ).all()
+        for row in rows:
+            summary = self._summary_json(_payload_to_result(row.payload))
+            conn.execute(models.update().where(models.c.id == row.id).values(summary=summary))
+
+    def _summary_json(self, result: FitResult) -> str:
+        return json.dumps(json_safe(self.summarise(result)), separators=(",", ":"))
+
+    def add(self, result: FitResult) -> StoredModel:
         model_id = uuid.uuid4().hex
+        created_at = time.time()
         payload = json.dumps(json_safe(result.to_dict()), separators=(",", ":"))
         with self.engine.begin() as conn:
             conn.execute(
                 models.insert().values(
                     id=model_id,
-                    created_at=time.time(),
+                    created_at=created_at,
                     task=result.task,
                     loss=result.loss,
                     n_features=result.n_features,
                     payload=payload,
+                    summary=self._summary_json(result),
                 )
             )
-        return model_id
+        return StoredModel(model_id, created_at, result)
 
-    def get(self, model_id: str) -> dict[str, Any] | None:
+    def get(self, model_id: str) -> StoredModel | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(models).where(models.c.id == model_id)).first()
+            row = conn.execute(
+                sa.select(models.c.id, models.c.created_at, models.c.payload).where(
+                    models.c.id == model_id
+                )
+            ).first()
         if row is None:
             return None
-        out: dict[str, Any] = json.loads(row.payload)
-        out["model_id"] = row.id
-        out["created_at"] = row.created_at
-        return out
+        return StoredModel(row.id, row.created_at, _payload_to_result(row.payload))
 
-    def load(self, model_id: str) -> FitResult | None:
-        data = self.get(model_id)
-        if data is None:
-            return None
-        for key in ("objective", "optimality"):
-            if isinstance(data.get(key), str):
-                data[key] = float(data[key].replace("Infinity", "inf"))
-            elif data.get(key) is None:
-                data[key] = float("nan")
-        return FitResult.from_dict(data)
-
-    def list(self, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-        with self.engine.connect() as conn:
-            total = int(conn.execute(sa.select(sa.func.count()).select_from(models)).scalar_one())
-            rows = conn.execute(
-                sa.select(
-                    models.c.id,
-                    models.c.created_at,
-                    models.c.task,
-                    models.c.loss,
-                    models.c.n_features,
+    def list(
+        self, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to *limit* summaries, newest first, after *cursor*; and the cursor of the next
+        page (None on the last). Keyset pagination on (created_at desc, id): inserts during a
+        walk land before its position, so no model is skipped or repeated."""
+        query = sa.select(models.c.id, models.c.created_at, models.c.summary)
+        if cursor is not None:
+            created_at, model_id = _decode_cursor(cursor)
+            query = query.where(
+                sa.or_(
+                    models.c.created_at < created_at,
+                    sa.and_(models.c.created_at == created_at, models.c.id > model_id),
                 )
-                .order_by(models.c.created_at.desc(), models.c.id)
-                .offset(offset)
-                .limit(limit)
-            ).all()
-        return total, [
-            {
-                "model_id": r.id,
-                "created_at": r.created_at,
-                "task": r.task,
-                "loss": r.loss,
-                "n_features": r.n_features,
-            }
-            for r in rows
+            )
+        query = query.order_by(models.c.created_at.desc(), models.c.id).limit(limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        page = rows[:limit]
+        items = [
+            {"model_id": r.id, "created_at": r.created_at, **json.loads(r.summary)} for r in page
         ]
+        more = len(rows) > limit
+        return items, _encode_cursor(page[-1].created_at, page[-1].id) if more else None
 
     def delete(self, model_id: str) -> bool:
         with self.engine.begin() as conn:
@@ -137,11 +191,11 @@ _stores: dict[str, ModelStore] = {}
 _lock = threading.Lock()
 
 
-def get_store(data_dir: Path, url: str | None = None) -> ModelStore:
+def get_store(data_dir: Path, url: str | None, summarise: Summarise) -> ModelStore:
     """The store for *url* (default: SQLite under *data_dir*), created once per process.
 
     The routes pass ``Settings.data_dir`` and ``Settings.database_url``
-    (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``).
+    (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``) and the summary function of the API.
     """
     if not url:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -149,5 +203,5 @@ def get_store(data_dir: Path, url: str | None = None) -> ModelStore:
     with _lock:
         store = _stores.get(url)
         if store is None:
-            store = _stores[url] = ModelStore(url)
+            store = _stores[url] = ModelStore(url, summarise)
         return store

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
+from losscore.train._options import get_penalty
 
 __all__ = ["FitResult"]
 
@@ -65,12 +66,27 @@ class FitResult:
     def n_features(self) -> int:
         return int(self.coef.shape[-1])
 
+    @property
+    def n_outputs(self) -> int:
+        """Scores per sample: 1 (regression, two classes), else the number of classes."""
+        return 1 if self.coef.ndim == 1 else int(self.coef.shape[0])
+
+    def penalty_params(self) -> dict[str, float]:
+        """The parameters the penalty has (none: {}; l2, l1: alpha; elastic_net: alpha and
+        l1_ratio), as the request gave them (defaults filled in)."""
+        values = {"alpha": self.alpha, "l1_ratio": self.l1_ratio}
+        return {p.name: values[p.name] for p in get_penalty(self.penalty).params}
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FitResult:
         """Inverse of :meth:`to_dict` (JSON floats round-trip exactly, so predictions match)."""
         loss = dict(data["loss"])
         name = loss.pop("name")
         penalty = data["penalty"]
+        spec = get_penalty(penalty["name"])
+        # l1_ratio: the penalty's fixed mix, else the stored one (payloads written before
+        # 0.2.0 carry l1_ratio for every penalty)
+        l1_ratio = spec.l1_ratio if spec.l1_ratio is not None else penalty.get("l1_ratio", 0.5)
         coef = np.asarray(data["coef"], dtype=np.float64)
         icpt = data["intercept"]
         intercept: float | FloatArray = (
@@ -86,9 +102,9 @@ class FitResult:
             task=data["task"],
             loss=name,
             loss_params={k: float(v) for k, v in loss.items()},
-            penalty=penalty["name"],
-            alpha=float(penalty["alpha"]),
-            l1_ratio=float(penalty["l1_ratio"]),
+            penalty=spec.name,
+            alpha=float(penalty.get("alpha", 0.0)),
+            l1_ratio=float(l1_ratio),
             fit_intercept=bool(data["fit_intercept"]),
             standardize=bool(data["standardize"]),
             coef=coef,
@@ -119,7 +135,7 @@ class FitResult:
         return {
             "task": self.task,
             "loss": {"name": self.loss, **self.loss_params},
-            "penalty": {"name": self.penalty, "alpha": self.alpha, "l1_ratio": self.l1_ratio},
+            "penalty": {"name": self.penalty, **self.penalty_params()},
             "fit_intercept": self.fit_intercept,
             "standardize": self.standardize,
             "coef": arr(self.coef),

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from service import binary, compute, uploads
 from service.deps import RawBody, SettingsDep, run_cpu, run_sized
 from service.errors import ERROR_RESPONSES, ApiError, error_responses
-from service.openapi import binary_body, json_body
+from service.openapi import form_body, json_body, json_text, octet_body
 from service.responses import ChunkedResponse
 from service.schemas.evaluate import (
     BinaryEvaluateHeader,
@@ -18,6 +18,7 @@ from service.schemas.evaluate import (
     EvaluateRequest,
     EvaluateResponse,
 )
+from service.settings import Settings
 
 __all__ = ["router"]
 
@@ -51,58 +52,120 @@ async def compare(request: Request, raw: RawBody, settings: SettingsDep) -> Resp
     return ChunkedResponse(await run_sized(request, len(raw), compute.compare, raw, settings))
 
 
+_BINARY_OK = {
+    200: {
+        "description": (
+            "JSON (`EvaluateResponse`, arrays b64 by default), or with `Accept: "
+            "application/octet-stream` the raw little-endian bytes of elementwise, gradient "
+            "(and hessian), described by the JSON header `X-Losscore-Result`."
+        ),
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "headers": {
+            binary.RESULT_HEADER: {
+                "description": "JSON metadata of an application/octet-stream response.",
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    **error_responses(400, 413, 415, 422),
+}
+_HEADER_PARAM = {
+    "name": binary.HEADER,
+    "in": "header",
+    "required": True,
+    "description": "The JSON part (a BinaryEvaluateHeader).",
+    "schema": json_text(BinaryEvaluateHeader, "JSON text of a BinaryEvaluateHeader."),
+}
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _evaluate_form(request: Request, raw: bytes, settings: Settings) -> binary.Reply:
+    request._body = raw  # replay the size-checked body to the multipart parser
+    try:
+        form = await request.form(max_files=3, max_fields=4, max_part_size=1024 * 1024)
+    except (MultiPartException, ValueError) as exc:
+        raise ApiError(400, "bad_request", f"malformed multipart body: {exc}") from None
+    try:
+        text = form.get("request")
+        header = binary.parse_header(text if isinstance(text, str) else None, "request")
+        files = await uploads.read_file_parts(
+            form, ("prediction", "target", "weight"), "a file part (.npy)"
+        )
+    finally:
+        await form.close()
+    raw_output = "application/octet-stream" in request.headers.get("accept", "")
+    return await run_cpu(request, binary.evaluate_npy, header, files, settings, raw_output)
+
+
+def _reply(reply: binary.Reply) -> Response:
+    return ChunkedResponse(reply.chunks, media_type=reply.media_type, headers=reply.headers)
+
+
 @router.post(
     "/evaluate/binary",
     operation_id="evaluate_binary",
     response_model=EvaluateResponse,
-    responses={
-        200: {
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-            "headers": {
-                "X-Losscore-Result": {
-                    "description": "JSON metadata of an application/octet-stream response.",
-                    "schema": {"type": "string"},
-                }
-            },
-        },
-        **error_responses(400, 413, 415, 422),
+    responses=_BINARY_OK,
+    openapi_extra={
+        **octet_body("prediction, target (and weight) as little-endian bytes, back to back."),
+        "parameters": [_HEADER_PARAM],
     },
-    openapi_extra=binary_body(BinaryEvaluateHeader),
-    summary="Evaluate one loss on binary arrays (raw bytes or .npy)",
+    summary="Evaluate one loss on raw little-endian arrays",
 )
 async def evaluate_binary(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
-    """For large arrays: ``application/octet-stream`` (raw little-endian bytes, the JSON
-    part in the ``X-Losscore-Request`` header) or ``multipart/form-data`` (``.npy`` files
-    ``prediction``, ``target``, ``weight`` and a ``request`` field with the JSON part).
-    Response arrays default to the b64 encoding; with ``Accept: application/octet-stream``
-    the response is the raw little-endian bytes of elementwise, gradient (and hessian),
-    described by the JSON header ``X-Losscore-Result``."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    raw_output = "application/octet-stream" in request.headers.get("accept", "")
-    if content_type == "multipart/form-data":
-        request._body = raw  # replay the size-checked body to the multipart parser
-        try:
-            form = await request.form(max_files=3, max_fields=4, max_part_size=1024 * 1024)
-        except (MultiPartException, ValueError) as exc:
-            raise ApiError(400, "bad_request", f"malformed multipart body: {exc}") from None
-        try:
-            text = form.get("request")
-            header = binary.parse_header(text if isinstance(text, str) else None, "request")
-            files = await uploads.read_file_parts(
-                form, ("prediction", "target", "weight"), "a file part (.npy)"
-            )
-        finally:
-            await form.close()
-        reply = await run_cpu(request, binary.evaluate_npy, header, files, settings, raw_output)
-    elif content_type in ("application/octet-stream", ""):
-        header = binary.parse_header(request.headers.get(binary.HEADER), binary.HEADER)
-        reply = await run_cpu(request, binary.evaluate_octets, header, raw, settings, raw_output)
-    else:
+    """For large arrays: the body holds the raw little-endian bytes of prediction, target and
+    (if ``weight_shape`` is given) weight, back to back; the JSON part (`BinaryEvaluateHeader`)
+    is in the ``X-Losscore-Request`` header. Response arrays default to the b64 encoding; with
+    ``Accept: application/octet-stream`` the response is the raw bytes of elementwise,
+    gradient (and hessian), described by the JSON header ``X-Losscore-Result``.
+
+    (A multipart ``.npy`` body here is the deprecated form of ``POST /v1/evaluate/npy``.)"""
+    content_type = _content_type(request)
+    if content_type == "multipart/form-data":  # deprecated in 0.2.0: /v1/evaluate/npy
+        return _reply(await _evaluate_form(request, raw, settings))
+    if content_type not in ("application/octet-stream", ""):
         raise ApiError(
             415,
             "unsupported_media_type",
-            f"content type {content_type!r}: use application/octet-stream or multipart/form-data",
+            f"content type {content_type!r}: use application/octet-stream "
+            "(multipart .npy files go to /v1/evaluate/npy)",
         )
-    return ChunkedResponse(reply.chunks, media_type=reply.media_type, headers=reply.headers)
+    header = binary.parse_header(request.headers.get(binary.HEADER), binary.HEADER)
+    raw_output = "application/octet-stream" in request.headers.get("accept", "")
+    reply = await run_cpu(request, binary.evaluate_octets, header, raw, settings, raw_output)
+    return _reply(reply)
+
+
+@router.post(
+    "/evaluate/npy",
+    operation_id="evaluate_npy",
+    response_model=EvaluateResponse,
+    responses=_BINARY_OK,
+    openapi_extra=form_body(
+        "EvaluateNpyForm",
+        "`.npy` files and the JSON part.",
+        BinaryEvaluateHeader,
+        {
+            "prediction": ("A .npy file: predictions (no pickles).", True),
+            "target": ("A .npy file: targets.", True),
+            "weight": ("An optional .npy file: weights.", False),
+        },
+    ),
+    summary="Evaluate one loss on .npy files",
+)
+async def evaluate_npy(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
+    """``multipart/form-data`` with ``.npy`` files ``prediction``, ``target`` and optionally
+    ``weight`` (loaded with ``allow_pickle=False``) and a ``request`` field with the JSON part
+    (`BinaryEvaluateHeader`; ``dtype`` and the shapes come from the files). Answers as
+    ``POST /v1/evaluate/binary``."""
+    content_type = _content_type(request)
+    if content_type != "multipart/form-data":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"content type {content_type!r}: use multipart/form-data",
+        )
+    return _reply(await _evaluate_form(request, raw, settings))

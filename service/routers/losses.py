@@ -86,6 +86,7 @@ def _curve(name: str, query: CurveQuery, settings: Settings) -> bytes:
         "x": curve.x,
         "value": encode_array(curve.value, "list"),
         "gradient": encode_array(curve.gradient, "list"),
+        "kinks": [{"x": x, "order": order} for x, order in curve.kinks],
         "overflow": not finite,
     }
     return dumps(body)

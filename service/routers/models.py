@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from losscore.train import predict
-from service.arrays import decode_array, encode_array, encoding_of
-from service.deps import RawBody, SettingsDep, run_cpu
+from service.arrays import decode_array, encode_array, encoding_of, out_number
+from service.deps import RawBody, SettingsDep, StoreDep, run_cpu
 from service.errors import ApiError, error_responses
+from service.modelview import model_body, summary_body
 from service.openapi import json_body
 from service.responses import ChunkedResponse, dumps_chunks
+from service.schemas.models import Model, ModelList, PredictResponse
 from service.schemas.train import PredictRequest
 from service.settings import Settings
-from service.store import get_store, json_safe
+from service.store import InvalidCursorError, ModelStore
 
 __all__ = ["router"]
 
@@ -28,68 +30,97 @@ def _not_found(model_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no model with id {model_id!r}")
 
 
+def _json(model: Model | ModelList) -> Response:
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 @router.get(
-    "", operation_id="list_models", responses=MODEL_RESPONSES, summary="Stored models, newest first"
+    "",
+    operation_id="list_models",
+    response_model=ModelList,
+    responses=error_responses(422),
+    summary="Stored models, newest first",
 )
 def list_models(
-    settings: SettingsDep,
-    offset: int = Query(0, ge=0, le=10**9),
-    limit: int = Query(50, ge=1, le=500),
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="Models per page.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=512, description="`next_cursor` of the previous page."),
+    ] = None,
 ) -> Response:
-    """A page of model summaries: id, creation time, task, loss, number of features."""
-    total, items = get_store(settings.data_dir, settings.database_url).list(offset, limit)
-    return JSONResponse({"total": total, "offset": offset, "limit": limit, "models": items})
+    """A page of model summaries (id, creation time, task, loss, penalty, sizes, classes).
+
+    Pages follow each other through `next_cursor` (keyset pagination): models stored while a
+    client walks the pages appear before its position, so none is skipped or repeated."""
+    try:
+        items, next_cursor = store.list(limit, cursor)
+    except InvalidCursorError:
+        raise ApiError.invalid("cursor", "is not a cursor this service handed out") from None
+    return _json(ModelList(models=[summary_body(i) for i in items], next_cursor=next_cursor))
 
 
 @router.get(
-    "/{model_id}", operation_id="get_model", responses=MODEL_RESPONSES, summary="One stored model"
+    "/{model_id}",
+    operation_id="get_model",
+    response_model=Model,
+    responses=error_responses(404, 422),
+    summary="One stored model",
 )
-def get_model(model_id: str, settings: SettingsDep) -> Response:
+def get_model(model_id: str, store: StoreDep) -> Response:
     """Everything the fit returned (coef, intercept, classes, objective, history, ...)."""
-    data = get_store(settings.data_dir, settings.database_url).get(model_id)
-    if data is None:
+    stored = store.get(model_id)
+    if stored is None:
         raise _not_found(model_id)
-    return JSONResponse(data)
+    return _json(model_body(stored))
 
 
-def _predict(model_id: str, raw: bytes, settings: Settings) -> dict[str, Any]:
+def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -> dict[str, Any]:
     req = PredictRequest.model_validate_json(raw)
-    model = get_store(settings.data_dir, settings.database_url).load(model_id)
-    if model is None:
+    stored = store.get(model_id)
+    if stored is None:
         raise _not_found(model_id)
     X = decode_array("X", req.X, max_elements=settings.max_array_elements)
-    p = predict(model, X)
+    p = predict(stored.result, X)
     encoding = encoding_of(req.X)
-    out: dict[str, Any] = json_safe({"prediction": np.asarray(p.prediction).tolist()})
-    out["decision_function"] = encode_array(p.decision_function, encoding)
-    out["probability"] = None if p.probability is None else encode_array(p.probability, encoding)
-    return out
+    labels = np.asarray(p.prediction)
+    prediction = (
+        [out_number(v) for v in labels.tolist()] if labels.dtype.kind == "f" else labels.tolist()
+    )
+    scores = p.decision_function.reshape(p.decision_function.shape[0], -1)  # [n][n_outputs]
+    return {
+        "prediction": prediction,
+        "decision_function": encode_array(scores, encoding),
+        "probability": None if p.probability is None else encode_array(p.probability, encoding),
+    }
 
 
 @router.post(
     "/{model_id}/predict",
     operation_id="predict",
+    response_model=PredictResponse,
     responses=MODEL_RESPONSES,
     openapi_extra=json_body(PredictRequest),
     summary="Predict with a stored model",
 )
 async def predict_route(
-    model_id: str, request: Request, raw: RawBody, settings: SettingsDep
+    model_id: str, request: Request, raw: RawBody, store: StoreDep, settings: SettingsDep
 ) -> Response:
-    """Labels (from ``classes``) or values, decision function, and probabilities for
-    log_loss / softmax models (null otherwise)."""
-    return ChunkedResponse(dumps_chunks(await run_cpu(request, _predict, model_id, raw, settings)))
+    """Labels (from ``classes``) or values, decision function [n][n_outputs], and
+    probabilities for losses with a probability link (null otherwise)."""
+    body = await run_cpu(request, _predict, model_id, raw, store, settings)
+    return ChunkedResponse(dumps_chunks(body))
 
 
 @router.delete(
     "/{model_id}",
     operation_id="delete_model",
     status_code=204,
-    responses=MODEL_RESPONSES,
+    responses=error_responses(404, 422),
     summary="Delete a stored model",
 )
-def delete_model(model_id: str, settings: SettingsDep) -> Response:
+def delete_model(model_id: str, store: StoreDep) -> Response:
     """Removes the model; 404 if there is none."""
-    if not get_store(settings.data_dir, settings.database_url).delete(model_id):
+    if not store.delete(model_id):
         raise _not_found(model_id)
     return Response(status_code=204)

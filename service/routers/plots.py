@@ -67,7 +67,15 @@ def _plot(query: PlotQuery, settings: Settings) -> bytes:
     operation_id="plot_losses",
     response_class=Response,
     responses={
-        200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+        200: {
+            "description": "The chart as SVG text (`text/plain` when the request accepts only it).",
+            "content": {
+                # binary for image/svg+xml and a text alternative: the shape every generated
+                # client returns (openapi-python-client drops image/svg+xml alone)
+                "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        },
         **error_responses(422),
     },
     summary="Chart of losses and their derivatives",
@@ -78,4 +86,7 @@ async def plot_losses(
     """An SVG with two panels (loss, derivative), axes, ticks and a legend. Loss parameters
     are query parameters and apply to every chosen loss that has them."""
     svg = await run_cpu(request, _plot, query, settings)
-    return Response(svg, media_type="image/svg+xml")
+    accept = request.headers.get("accept", "")
+    text_only = "text/plain" in accept and "svg" not in accept and "*/*" not in accept
+    media_type = "text/plain; charset=utf-8" if text_only else "image/svg+xml"
+    return Response(svg, media_type=media_type)

@@ -20,33 +20,44 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from losscore.errors import LosscoreError
 from losscore.train import FitResult, fit
 from service import uploads
-from service.arrays import Tensor, decode_array
-from service.deps import RawBody, SettingsDep, run_cpu, run_fit
-from service.errors import ApiError, ErrorDetail, error_responses, from_losscore_error
-from service.openapi import json_or_form_body
+from service.arrays import Tensor, decode_array, out_number
+from service.deps import RawBody, SettingsDep, model_store, run_cpu, run_fit
+from service.errors import (
+    ApiError,
+    ErrorDetail,
+    ErrorResponse,
+    error_body,
+    error_responses,
+    from_losscore_error,
+)
+from service.modelview import model_body
+from service.openapi import form_body, json_body, sse_events
+from service.schemas.models import Model, TrainProgress
 from service.schemas.train import TrainOptions, TrainRequest, TrainUpload
 from service.settings import Settings
-from service.store import get_store, json_safe
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/train", tags=["training"])
 TRAIN_RESPONSES = error_responses(400, 413, 415, 422)
-TRAIN_BODY = json_or_form_body(
-    TrainRequest,
+TRAIN_JSON = json_body(TrainRequest)
+TRAIN_FORM = form_body(
+    "TrainUploadForm",
+    "The options as JSON text and the data as files: a CSV file `data`, or `.npy` files `X`, `y`.",
     TrainUpload,
     {
-        "data": "A CSV file with a header row; `target` in `request` names the y column.",
-        "X": "A .npy file: features (n, d), real numbers (no pickles).",
-        "y": "A .npy file: targets (n,), real numbers or (classification) strings.",
-        "sample_weight": "An optional .npy file: sample weights (n,).",
+        "data": ("A CSV file with a header row; `target` in `request` names the y column.", False),
+        "X": ("A .npy file: features (n, d), real numbers (no pickles).", False),
+        "y": ("A .npy file: targets (n,), real numbers or (classification) strings.", False),
+        "sample_weight": ("An optional .npy file: sample weights (n,).", False),
     },
 )
 
@@ -99,6 +110,7 @@ def _check_limits(job: _Job, settings: Settings) -> _Job:
 
 def _fit(job: _Job, callback: Any = None) -> FitResult:
     req = job.opts
+    penalty = req.penalty.params()
     return fit(
         job.X,
         job.y,
@@ -106,8 +118,8 @@ def _fit(job: _Job, callback: Any = None) -> FitResult:
         loss=req.loss.name,
         loss_params=req.loss.params(),
         penalty=req.penalty.name,
-        alpha=req.penalty.alpha,
-        l1_ratio=req.penalty.l1_ratio,
+        alpha=penalty.get("alpha", 0.0),
+        l1_ratio=penalty.get("l1_ratio", 0.5),
         fit_intercept=req.fit_intercept,
         standardize=req.standardize,
         sample_weight=job.sample_weight,
@@ -120,7 +132,7 @@ def _fit(job: _Job, callback: Any = None) -> FitResult:
     )
 
 
-def _fit_and_store(job: _Job, settings: Settings, callback: Any = None) -> dict[str, Any]:
+def _fit_and_store(job: _Job, settings: Settings, callback: Any = None) -> Model:
     result = _fit(job, callback)
     if result.stop_reason == "time_limit" and job.opts.on_time_limit == "error":
         source = (
@@ -132,9 +144,7 @@ def _fit_and_store(job: _Job, settings: Settings, callback: Any = None) -> dict[
         )
         detail = ErrorDetail(field="time_limit_s", reason=reason)
         raise ApiError(422, "time_limit", f"time_limit_s: {reason}", [detail])
-    model_id = get_store(settings.data_dir, settings.database_url).add(result)
-    out: dict[str, Any] = {"model_id": model_id, **json_safe(result.to_dict())}
-    return out
+    return model_body(model_store(settings).add(result))
 
 
 def _parse_json(raw: bytes, settings: Settings) -> _Job:
@@ -197,80 +207,147 @@ async def _read_form(request: Request, raw: bytes) -> tuple[TrainUpload, dict[st
     return opts, files
 
 
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _read_upload(request: Request, raw: bytes, settings: Settings) -> _Job:
+    """The options and data of a multipart CSV / ``.npy`` upload."""
+    content_type = _content_type(request)
+    if content_type != "multipart/form-data":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"content type {content_type!r}: use multipart/form-data (JSON goes to the route "
+            "without /upload)",
+        )
+    opts, files = await _read_form(request, raw)
+    return await run_cpu(request, _parse_upload, opts, files, settings)
+
+
 async def _read_job(request: Request, raw: bytes, settings: Settings) -> _Job:
-    """The request's options and data: JSON, or a multipart CSV / ``.npy`` upload."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    """The options and data of a JSON request (a multipart upload too: deprecated in 0.2.0,
+    the /upload routes take them)."""
+    content_type = _content_type(request)
     if content_type == "multipart/form-data":
-        opts, files = await _read_form(request, raw)
-        return await run_cpu(request, _parse_upload, opts, files, settings)
+        return await _read_upload(request, raw, settings)
     if content_type not in ("application/json", "", "text/plain") and not content_type.endswith(
         "+json"
     ):
         raise ApiError(
             415,
             "unsupported_media_type",
-            f"content type {content_type!r}: use application/json or multipart/form-data",
+            f"content type {content_type!r}: use application/json (multipart uploads go to "
+            "the /upload route)",
         )
     return await run_cpu(request, _parse_json, raw, settings)
+
+
+async def _train(job: _Job, request: Request, settings: Settings) -> Response:
+    model = await run_fit(request, _fit_and_store, _check_limits(job, settings), settings)
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.post(
     "",
     operation_id="train",
+    response_model=Model,
     responses=TRAIN_RESPONSES,
-    openapi_extra=TRAIN_BODY,
+    openapi_extra=TRAIN_JSON,
     summary="Fit a linear model and store it",
 )
 async def train(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
     """Minimises F(w, b) = (1/Σs) Σ s·c·ℓ(y, x·w + b) + alpha·R(w); returns the stored model.
 
-    The body is JSON (`TrainRequest`) or `multipart/form-data`: a `request` field with the
-    JSON of `TrainUpload` (the options; `target` names the CSV column holding y) and a CSV
-    file `data`, or `.npy` files `X` and `y`; optionally a `.npy` `sample_weight`."""
-    job = _check_limits(await _read_job(request, raw, settings), settings)
-    out = await run_fit(request, _fit_and_store, job, settings)
-    return JSONResponse(out)
+    The body is a JSON `TrainRequest`; files go to `POST /v1/train/upload`."""
+    return await _train(await _read_job(request, raw, settings), request, settings)
+
+
+@router.post(
+    "/upload",
+    operation_id="train_upload",
+    response_model=Model,
+    responses=TRAIN_RESPONSES,
+    openapi_extra=TRAIN_FORM,
+    summary="Fit a linear model on uploaded files and store it",
+)
+async def train_upload(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
+    """As `POST /v1/train`, with the data as files: a `multipart/form-data` body with a
+    `request` field holding the JSON of `TrainUpload` (the options; `target` names the CSV
+    column holding y) and a CSV file `data`, or `.npy` files `X` and `y`; optionally a `.npy`
+    `sample_weight`."""
+    return await _train(await _read_upload(request, raw, settings), request, settings)
 
 
 def _sse(event: str, data: Any) -> bytes:
-    return (
-        f"event: {event}\ndata: {json.dumps(json_safe(data), separators=(',', ':'))}\n\n".encode()
-    )
+    text = data.model_dump_json() if isinstance(data, Model | TrainProgress) else json.dumps(data)
+    return f"event: {event}\ndata: {text}\n\n".encode()
+
+
+STREAM_EVENTS: dict[str, type[BaseModel]] = {
+    "progress": TrainProgress,
+    "model": Model,
+    "error": ErrorResponse,
+}
+
+
+STREAM_RESPONSES = {
+    200: {
+        "description": (
+            "Server-Sent Events: `progress` events (data: `TrainProgress`), then one "
+            "`model` event (data: `Model`, the stored model) or one `error` event (data: "
+            "`ErrorResponse`)."
+        ),
+        "content": {"text/event-stream": sse_events(STREAM_EVENTS)},
+    },
+    **TRAIN_RESPONSES,
+}
 
 
 @router.post(
     "/stream",
     operation_id="train_stream",
     response_class=Response,
-    responses={
-        200: {
-            "description": "Server-Sent Events: `progress` events, then `result` or `error`.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        },
-        **TRAIN_RESPONSES,
-    },
-    openapi_extra=TRAIN_BODY,
+    responses=STREAM_RESPONSES,
+    openapi_extra=TRAIN_JSON,
     summary="Fit with progress as Server-Sent Events",
 )
 async def train_stream(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
-    """``event: progress`` (iteration, objective, optimality, elapsed_s) at most every 50 ms,
-    then ``event: result`` with the stored model (or ``event: error``). The body is as for
-    ``POST /v1/train`` (JSON or a multipart CSV / ``.npy`` upload)."""
-    job = _check_limits(await _read_job(request, raw, settings), settings)
+    """``event: progress`` (`TrainProgress`: iteration, objective, optimality, elapsed_s) at
+    most every 50 ms, then ``event: model`` with the stored model (`Model`) or ``event: error``
+    (`ErrorResponse`). The body is as for ``POST /v1/train``."""
+    return await _stream(await _read_job(request, raw, settings), request, settings)
+
+
+@router.post(
+    "/stream/upload",
+    operation_id="train_stream_upload",
+    response_class=Response,
+    responses=STREAM_RESPONSES,
+    openapi_extra=TRAIN_FORM,
+    summary="Fit uploaded files with progress as Server-Sent Events",
+)
+async def train_stream_upload(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
+    """As `POST /v1/train/stream`, with the body of `POST /v1/train/upload`."""
+    return await _stream(await _read_upload(request, raw, settings), request, settings)
+
+
+async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
+    job = _check_limits(job, settings)
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, TrainProgress]] = asyncio.Queue()
     last = [0.0]
 
     def callback(iteration: int, objective: float, optimality: float, elapsed: float) -> None:
         now = time.monotonic()
         if iteration == 1 or now - last[0] >= 0.05:
             last[0] = now
-            item = {
-                "iteration": iteration,
-                "objective": objective,
-                "optimality": optimality,
-                "elapsed_s": elapsed,
-            }
+            item = TrainProgress(
+                iteration=iteration,
+                objective=out_number(objective),
+                optimality=out_number(optimality),
+                elapsed_s=elapsed,
+            )
             loop.call_soon_threadsafe(queue.put_nowait, ("progress", item))
 
     task = asyncio.ensure_future(run_fit(request, _fit_and_store, job, settings, callback))
@@ -300,18 +377,13 @@ async def train_stream(request: Request, raw: RawBody, settings: SettingsDep) ->
                 yield _sse(*queue.get_nowait())
             exc = task.exception()
             if exc is None:
-                yield _sse("result", task.result())
+                yield _sse("model", task.result())
             elif isinstance(exc, LosscoreError):
-                err = from_losscore_error(exc)
-                yield _sse(
-                    "error", {"status": err.status, "code": err.code, "message": err.message}
-                )
+                yield _sse("error", error_body(from_losscore_error(exc)))
             elif isinstance(exc, ApiError):
-                yield _sse(
-                    "error", {"status": exc.status, "code": exc.code, "message": exc.message}
-                )
+                yield _sse("error", error_body(exc))
             else:
-                yield _sse("error", {"status": 500, "code": "internal", "message": "fit failed"})
+                yield _sse("error", error_body(ApiError(500, "internal_error", "fit failed")))
             return
 
     return StreamingResponse(

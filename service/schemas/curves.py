@@ -6,16 +6,23 @@ chosen loss does not have is a 422 naming it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 import losscore
 from losscore.curves import MAX_CURVE_POINTS
-from service.arrays import OutNumber
+from service.arrays import ArrayOut
 from service.schemas.losses import LossIn
 
-__all__ = ["CurveQuery", "CurveResponse", "PlotQuery", "loss_param_fields", "param_values"]
+__all__ = [
+    "CurveKink",
+    "CurveQuery",
+    "CurveResponse",
+    "PlotQuery",
+    "loss_param_fields",
+    "param_values",
+]
 
 
 def loss_param_fields() -> dict[str, Any]:
@@ -66,12 +73,23 @@ def param_values(query: BaseModel, exclude: set[str]) -> dict[str, float]:
     return {k: float(v) for k, v in query.model_dump(exclude=exclude).items() if v is not None}
 
 
+class CurveKink(BaseModel):
+    """A point of the grid's range where the loss is not twice differentiable."""
+
+    x: float
+    order: Literal[1, 2] = Field(
+        description="1: the gradient jumps (a subgradient convention applies); 2: only the "
+        "second derivative does."
+    )
+
+
 class CurveResponse(BaseModel):
     """ℓ(x) and dℓ/dx on a grid; x is the residual, the margin or the probability."""
 
     loss: LossIn
     x_label: str
     x: list[float]
-    value: list[OutNumber]
-    gradient: list[OutNumber]
+    value: ArrayOut = Field(description="ℓ(x), shape [num] (a tensor object if it overflows).")
+    gradient: ArrayOut = Field(description="dℓ/dx, shape [num].")
+    kinks: list[CurveKink] = Field(description="The loss's kinks on [start, stop].")
     overflow: bool

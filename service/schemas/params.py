@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from typing_extensions import TypeAliasType
 
 from losscore.spec import Interval, ParamSpec
 
-__all__ = ["NamedParams", "build_union", "param_field", "pascal"]
+__all__ = ["NamedParams", "build_union", "named_union", "param_field", "pascal"]
 
 
 class NamedParams(BaseModel):
@@ -57,10 +58,20 @@ def param_field(p: ParamSpec) -> tuple[Any, Any]:
     return float, info
 
 
+def named_union(name: str, models: Sequence[type[NamedParams]], description: str) -> Any:
+    """The union of *models* discriminated on ``name``, as the component schema *name*."""
+    union = Union[tuple(models)]  # type: ignore[valid-type]  # noqa: UP007
+    return TypeAliasType(
+        name,
+        Annotated[union, Field(discriminator="name", description=description)],
+    )
+
+
 def build_union(
     specs: Sequence[Any], *, suffix: str, base: type[NamedParams], kind_doc: str
 ) -> tuple[Any, list[type[NamedParams]]]:
-    """The discriminated union over one generated model per spec, and the models."""
+    """The discriminated union over one generated model per spec (the component schema
+    named *suffix*: ``Loss``, ``Norm``, ``Penalty``), and the models."""
     models: list[type[NamedParams]] = []
     for spec in specs:
         names = (spec.name, *spec.aliases)
@@ -75,5 +86,5 @@ def build_union(
         doc = f"{kind_doc} `{spec.name}`: {spec.title}. Formula: ${spec.formula}$"
         model = create_model(f"{pascal(spec.name)}{suffix}", __base__=base, __doc__=doc, **fields)
         models.append(model)
-    union = Annotated[Union[tuple(models)], Field(discriminator="name")]  # type: ignore[valid-type]  # noqa: UP007
-    return union, models
+    description = f"A {kind_doc.lower()} and its parameters, selected by `name`."
+    return named_union(suffix, models, description), models

@@ -1,40 +1,136 @@
-"""Request bodies of ``/v1/train`` and ``/v1/models/{id}/predict``."""
+"""Request bodies of ``/v1/train`` and ``/v1/models/{id}/predict``.
+
+``loss`` is the union of the catalog's trainable losses (the same generated models as
+``/v1/evaluate``'s, restricted to ``spec.training.tasks`` non-empty) and ``penalty`` the union
+of the penalty catalog (:func:`losscore.train.list_penalties`), both discriminated on ``name``.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
+from typing_extensions import TypeAliasType
 
+import losscore
+from losscore.train import list_penalties
 from service.arrays import ArrayIn, Tensor
+from service.errors import register_tags
+from service.schemas.components import ref, register
+from service.schemas.losses import LOSS_MODELS, LossParams
+from service.schemas.params import NamedParams, build_union, named_union
+
+Label = StrictInt | StrictFloat | StrictStr | StrictBool
+"""A class label as the training data gave it (a number, a string or a boolean)."""
+
+# Labels are all numbers, all strings or all booleans (mixed labels are refused), so a list
+# of labels is one of three typed arrays: generated clients handle a oneOf of arrays of one
+# primitive type each, but not arrays whose items are a union (openapi-generator's python
+# client cannot validate bare values into a union inside a list).
+_LABEL_ARRAYS = [
+    ref("Array1D"),
+    register("StringArray", {"type": "array", "items": {"type": "string"}}),
+    register("BooleanArray", {"type": "array", "items": {"type": "boolean"}}),
+]
+if TYPE_CHECKING:
+    Labels: TypeAlias = list[Any]
+    Targets: TypeAlias = list[Any] | Tensor
+else:
+    Labels = TypeAliasType(
+        "Labels",
+        Annotated[
+            list[Label],
+            WithJsonSchema(
+                {
+                    "oneOf": _LABEL_ARRAYS,
+                    "description": "Class labels: all numbers, all strings or all booleans.",
+                }
+            ),
+        ],
+    )
+    Targets = TypeAliasType(
+        "Targets",
+        Annotated[
+            list[Label] | Tensor,
+            WithJsonSchema(
+                {
+                    "oneOf": [*_LABEL_ARRAYS, ref("Tensor")],
+                    "description": (
+                        "Targets, shape (n,): values or labels (all numbers, all strings or all "
+                        "booleans), or a numeric tensor object."
+                    ),
+                }
+            ),
+        ],
+    )
+_CLASS_WEIGHT_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        register(
+            "ClassWeights",
+            {
+                "type": "object",
+                "additionalProperties": {"type": "number", "minimum": 0},
+                "description": "A weight per class label (the label as a string).",
+            },
+        ),
+        {"type": "string", "enum": ["balanced"]},
+    ],
+    "description": "Per-class weights, or `balanced` (n / (k·count)).",
+}
+if TYPE_CHECKING:
+    ClassWeight: TypeAlias = dict[str, float] | str
+else:
+    ClassWeight = TypeAliasType(
+        "ClassWeight",
+        Annotated[dict[str, float] | Literal["balanced"], WithJsonSchema(_CLASS_WEIGHT_SCHEMA)],
+    )
 
 __all__ = [
-    "LossIn",
+    "Label",
+    "Labels",
     "PenaltyIn",
+    "PenaltyParams",
     "PredictRequest",
+    "TrainLossIn",
     "TrainOptions",
     "TrainRequest",
     "TrainUpload",
 ]
 
 
-class LossIn(BaseModel):
-    """A loss by name with its parameters, exactly as in ``/v1/evaluate``."""
-
-    model_config = ConfigDict(extra="allow")
-    name: str
-
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+class PenaltyParams(NamedParams):
+    """A penalty R(w) and its parameters: F = mean loss + alpha·R(w)."""
 
 
-class PenaltyIn(BaseModel):
-    """R(w) and its strength: F = mean loss + alpha·R(w)."""
+_penalty_union, PENALTY_MODELS = build_union(
+    list_penalties(), suffix="Penalty", base=PenaltyParams, kind_doc="Penalty"
+)
+register_tags(n for s in list_penalties() for n in (s.name, *s.aliases))
+_DEFAULT_PENALTY = next(m for m in PENALTY_MODELS if m.__name__ == "L2Penalty")
+_TRAINABLE = {s.name for s in losscore.list_losses() if s.trainable}
+TRAIN_LOSS_MODELS = [
+    m for m, s in zip(LOSS_MODELS, losscore.list_losses(), strict=True) if s.name in _TRAINABLE
+]
 
-    model_config = ConfigDict(extra="forbid")
-    name: Literal["none", "l2", "l1", "elastic_net"] = "l2"
-    alpha: float = Field(1e-4, ge=0.0)
-    l1_ratio: float = Field(0.5, ge=0.0, le=1.0)
+if TYPE_CHECKING:
+    PenaltyIn: TypeAlias = PenaltyParams
+    TrainLossIn: TypeAlias = LossParams
+else:
+    PenaltyIn = _penalty_union
+    TrainLossIn = named_union(
+        "TrainableLoss",
+        TRAIN_LOSS_MODELS,
+        "A loss that training accepts (spec.training.tasks non-empty), selected by `name`.",
+    )
 
 
 class TrainOptions(BaseModel):
@@ -42,9 +138,16 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     task: Literal["classification", "regression"]
-    loss: LossIn
-    penalty: PenaltyIn = PenaltyIn()
-    class_weight: dict[str, float] | Literal["balanced"] | None = None
+    loss: TrainLossIn = Field(
+        description="A trainable loss with its parameters (the catalog says which task each trains)."
+    )
+    penalty: PenaltyIn = Field(
+        default_factory=lambda: cast(PenaltyParams, _DEFAULT_PENALTY(name="l2")),
+        description="R(w) with its parameters; default l2 with alpha 1e-4.",
+    )
+    class_weight: ClassWeight | None = Field(
+        None, description="Per-class weights, or `balanced`; default none (all 1)."
+    )
     fit_intercept: bool = True
     standardize: bool = False
     max_iter: int = Field(1000, ge=1, description="At most `LOSSCORE_TRAIN_MAX_ITER`.")
@@ -68,12 +171,7 @@ class TrainRequest(TrainOptions):
     """Fit a linear model on (X, y); see docs/TRAINING.md for the objective and solvers."""
 
     X: ArrayIn = Field(description="Features, shape (n, d), in any array encoding.")
-    y: list[StrictInt | StrictFloat | StrictStr | StrictBool] | Tensor = Field(
-        description=(
-            "Targets, shape (n,): a list of labels (numbers or strings) or values, or a "
-            "numeric tensor object {shape, dtype, data|b64}."
-        )
-    )
+    y: Targets
     sample_weight: ArrayIn | None = Field(None, description="Non-negative weights, shape (n,).")
 
 

@@ -63,7 +63,9 @@ def npy(arr: Any) -> bytes:
     return buf.getvalue()
 
 
-def upload_csv(client: Client, text: str | bytes, url: str = "/v1/train", **options: Any) -> Any:
+def upload_csv(
+    client: Client, text: str | bytes, url: str = "/v1/train/upload", **options: Any
+) -> Any:
     opts = {"task": "classification", "loss": {"name": "log_loss"}, **options}
     data = text.encode() if isinstance(text, str) else text
     return client.post(
@@ -76,7 +78,7 @@ def upload_csv(client: Client, text: str | bytes, url: str = "/v1/train", **opti
 def upload_npy(client: Client, files: dict[str, bytes], **options: Any) -> Any:
     opts = {"task": "classification", "loss": {"name": "log_loss"}, **options}
     parts = {k: (f"{k}.npy", v, "application/octet-stream") for k, v in files.items()}
-    return client.post("/v1/train", data={"request": json.dumps(opts)}, files=parts)
+    return client.post("/v1/train/upload", data={"request": json.dumps(opts)}, files=parts)
 
 
 def iris_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -129,12 +131,12 @@ def test_csv_upload_regression_integer_labels_and_weights(tclient: Client) -> No
         penalty={"name": "none"},
     )
     assert r.status_code == 200, r.text
-    np.testing.assert_allclose(r.json()["coef"], [1.0, -2.0, 0.5], atol=1e-6)
-    np.testing.assert_allclose(r.json()["intercept"], 3.0, atol=1e-6)
+    np.testing.assert_allclose(r.json()["coef"], [[1.0, -2.0, 0.5]], atol=1e-6)
+    np.testing.assert_allclose(r.json()["intercept"], [3.0], atol=1e-6)
     # integer class labels stay integers; a sample_weight .npy part applies to the CSV rows
     text = "x,label\n0.0,0\n1.0,0\n2.0,1\n3.0,1\n"
     r = tclient.post(
-        "/v1/train",
+        "/v1/train/upload",
         data={
             "request": json.dumps(
                 {"task": "classification", "loss": {"name": "hinge"}, "target": "label"}
@@ -151,13 +153,15 @@ def test_csv_upload_regression_integer_labels_and_weights(tclient: Client) -> No
 
 
 def test_csv_upload_stream(tclient: Client) -> None:
-    r = upload_csv(tclient, IRIS_CSV, url="/v1/train/stream", target="species")
+    r = upload_csv(tclient, IRIS_CSV, url="/v1/train/stream/upload", target="species")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/event-stream")
     events = [b for b in r.text.split("\n\n") if b.strip()]
-    assert events[-1].startswith("event: result")
+    assert events[-1].startswith("event: model")
     assert json.loads(events[-1].split("data: ", 1)[1])["classes"][0] == "setosa"
-    r = upload_csv(tclient, "a,b\n1,x\n", url="/v1/train/stream", target="b", task="regression")
+    r = upload_csv(
+        tclient, "a,b\n1,x\n", url="/v1/train/stream/upload", target="b", task="regression"
+    )
     assert_error(r, 422, "data")
 
 
@@ -253,31 +257,44 @@ def test_pickled_npy_is_refused(tclient: Client) -> None:
 
 
 def test_malformed_upload_requests(tclient: Client) -> None:
-    r = tclient.post("/v1/train", data={"request": "{"}, files={"data": ("d.csv", b"x,y\n1,2\n")})
+    r = tclient.post(
+        "/v1/train/upload", data={"request": "{"}, files={"data": ("d.csv", b"x,y\n1,2\n")}
+    )
     assert_error(r, 400, "request", code="malformed_json")
     r = tclient.post(
-        "/v1/train",
+        "/v1/train/upload",
         data={"request": json.dumps({"task": "regression", "loss": {"name": "l2"}, "bogus": 1})},
         files={"data": ("d.csv", b"x,y\n1,2\n")},
     )
     assert_error(r, 422, "request.bogus")
-    r = tclient.post("/v1/train", files={"data": ("d.csv", b"x,y\n1,2\n")})
+    r = tclient.post("/v1/train/upload", files={"data": ("d.csv", b"x,y\n1,2\n")})
     assert_error(r, 422, "request")
     opts = json.dumps({"task": "regression", "loss": {"name": "l2"}, "target": "y"})
-    r = tclient.post("/v1/train", files={"request": (None, opts)})
+    r = tclient.post("/v1/train/upload", files={"request": (None, opts)})
     assert_error(r, 422, "data")
-    r = tclient.post("/v1/train", files={"request": (None, opts), "data": (None, "x,y\n1,2\n")})
+    r = tclient.post(
+        "/v1/train/upload", files={"request": (None, opts), "data": (None, "x,y\n1,2\n")}
+    )
     assert_error(r, 422, "data")
-    r = tclient.post("/v1/train", data={"request": opts})  # urlencoded
+    r = tclient.post("/v1/train/upload", data={"request": opts})  # urlencoded
     assert_error(r, 415, code="unsupported_media_type")
     r = tclient.post(
-        "/v1/train",
+        "/v1/train/upload",
         data={"request": opts},
         files={"data": ("d.csv", b"x,y\n1,2\n"), "X": ("X.npy", npy(np.zeros((1, 1))))},
     )
     assert_error(r, 422, "data")
     r = tclient.post("/v1/train", content=b"x", headers={"content-type": "application/xml"})
     assert_error(r, 415, code="unsupported_media_type")
+    r = tclient.post("/v1/train/upload", json={"task": "regression"})  # JSON to the upload route
+    assert_error(r, 415, code="unsupported_media_type")
+
+
+def test_multipart_on_the_json_route_is_still_accepted(tclient: Client) -> None:
+    """Deprecated in 0.2.0 (the README's changelog): /v1/train took uploads before /upload."""
+    r = upload_csv(tclient, IRIS_CSV, url="/v1/train", target="species")
+    assert r.status_code == 200, r.text
+    assert r.json()["classes"] == ["setosa", "versicolor", "virginica"]
 
 
 # -- limits ---------------------------------------------------------------------------------------
@@ -361,8 +378,10 @@ def test_time_limit_returns_the_best_model_so_far(tclient: Client) -> None:
     )
     err = assert_error(r, 422, "time_limit_s", code="time_limit")
     assert "0.2 s" in err["message"]
-    before = tclient.get("/v1/models").json()["total"]
-    assert before == 1  # the failed fit stored nothing
+    stored = tclient.get("/v1/models").json()
+    assert (
+        len(stored["models"]) == 1 and stored["next_cursor"] is None
+    )  # the failed fit stored nothing
 
 
 def test_default_time_limit_is_the_setting(tmp_path: Path) -> None:
@@ -542,8 +561,8 @@ def test_train_and_predict_accept_every_array_encoding(tclient: Client) -> None:
         r = tclient.post("/v1/train", json=body)
         assert r.status_code == 200, (encoding, r.text)
         fitted = r.json()
-        np.testing.assert_allclose(fitted["coef"], expected[:3], rtol=1e-8, atol=1e-10)
-        np.testing.assert_allclose(fitted["intercept"], expected[3], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(fitted["coef"], [expected[:3]], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(fitted["intercept"], [expected[3]], rtol=1e-8, atol=1e-10)
         Xq = X[:5]
         query = {
             "list": Xq.tolist(),
@@ -556,12 +575,13 @@ def test_train_and_predict_accept_every_array_encoding(tclient: Client) -> None:
         if encoding == "list":
             values = np.asarray(dec)
         elif encoding == "data":
-            assert dec["shape"] == [5]
-            values = np.asarray(dec["data"])
+            assert dec["shape"] == [5, 1]  # [n][n_outputs]
+            values = np.asarray(dec["data"]).reshape(5, 1)
         else:
-            assert dec["shape"] == [5]
-            values = np.frombuffer(base64.b64decode(dec["b64"]), dtype="<f8")
-        np.testing.assert_allclose(values, Xq @ expected[:3] + expected[3], rtol=1e-8)
+            assert dec["shape"] == [5, 1]
+            values = np.frombuffer(base64.b64decode(dec["b64"]), dtype="<f8").reshape(5, 1)
+        assert values.shape == (5, 1)
+        np.testing.assert_allclose(values[:, 0], Xq @ expected[:3] + expected[3], rtol=1e-8)
 
 
 def test_train_rejects_non_2d_and_bad_tensor_x(tclient: Client) -> None:

@@ -1,0 +1,139 @@
+"""Response bodies of training and the model store: one shape per concept.
+
+A model's ``coef`` is always ``[n_outputs][n_features]`` and ``intercept`` ``[n_outputs]``
+(n_outputs = 1 for regression and two classes, k for several classes); ``created_at`` is an
+RFC 3339 time; ``loss`` and ``penalty`` are the same objects in every view (the request's
+union members, defaults filled in, canonical names).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from service.arrays import ArrayOut, OutNumber
+from service.schemas.train import Labels, PenaltyIn, TrainLossIn
+
+__all__ = [
+    "Model",
+    "ModelList",
+    "ModelSummary",
+    "PredictResponse",
+    "Provenance",
+    "TrainProgress",
+    "TrainingMetrics",
+    "Versions",
+]
+
+Task = Literal["classification", "regression"]
+StopReason = Literal["tolerance", "exact", "max_iter", "time_limit", "no_progress"]
+
+
+class TrainingMetrics(BaseModel):
+    """Metrics on the training data: accuracy and macro F1 for classification; MSE, MAE and
+    R² for regression (the other task's fields are null)."""
+
+    accuracy: float | None = None
+    macro_f1: float | None = None
+    mse: OutNumber | None = None
+    mae: OutNumber | None = None
+    r2: OutNumber | None = None
+
+
+class Versions(BaseModel):
+    """Library versions of the process that fitted the model."""
+
+    losscore: str
+    numpy: str
+    scipy: str
+    python: str
+
+
+class Provenance(BaseModel):
+    random_state: int | None
+    data_hash: str = Field(description="xxh3_128 of the features, targets and weights.")
+    versions: Versions
+
+
+class _ModelHead(BaseModel):
+    model_id: str
+    created_at: datetime = Field(description="When the model was stored (RFC 3339, UTC).")
+    task: Task
+    loss: TrainLossIn = Field(description="The loss with its canonical name and parameters.")
+    penalty: PenaltyIn = Field(description="The penalty with its parameters.")
+    n_features: int
+    n_outputs: int = Field(description="Scores per sample: 1, or k for k > 2 classes.")
+    classes: Labels | None = Field(description="Sorted class labels; null for regression.")
+
+
+class ModelSummary(_ModelHead):
+    """A stored model in the list view."""
+
+
+class ModelList(BaseModel):
+    """A page of stored models, newest first."""
+
+    models: list[ModelSummary]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class Model(_ModelHead):
+    """A fitted, stored linear model and how it was obtained (see docs/TRAINING.md).
+
+    Scores are f(x) = coef @ x + intercept, one per output: the decision function of a
+    binary classifier (positive: classes[1]), the k class scores, or the regression value.
+    """
+
+    fit_intercept: bool
+    standardize: bool
+    coef: list[list[float]] = Field(description="Shape [n_outputs][n_features], original units.")
+    intercept: list[float] = Field(description="Shape [n_outputs].")
+    multiclass: Literal["ovr", "multinomial"] | None
+    objective: OutNumber = Field(description="F(w, b) at the solution.")
+    objectives: list[float | None] = Field(
+        description="F per one-vs-rest problem (else one value); null where not finite."
+    )
+    history: list[float | None] = Field(
+        description="F after each solver iteration (smoothed surrogates during a smoothing "
+        "continuation); null where not finite."
+    )
+    n_iter: int
+    converged: bool
+    stop_reason: StopReason
+    optimality: OutNumber = Field(description="The final optimality measure (certificate).")
+    solver: str = Field(description="The method used (docs/TRAINING.md, solver table).")
+    metrics: TrainingMetrics
+    elapsed_ms: float
+    provenance: Provenance
+    feature_mean: list[float] | None = Field(description="Standardisation means, if used.")
+    feature_scale: list[float] | None = Field(description="Standardisation scales, if used.")
+
+
+class PredictResponse(BaseModel):
+    """Predictions for n rows."""
+
+    prediction: Labels = Field(
+        description="Class labels (from the model's classes) or regression values, shape [n]."
+    )
+    decision_function: ArrayOut = Field(
+        description="Scores, shape [n][n_outputs], in the request's encoding."
+    )
+    probability: ArrayOut | None = Field(
+        description=(
+            "Class probabilities, shape [n][k] (columns in `classes` order), for losses with a "
+            "probability link (log_loss, softmax_cross_entropy); null otherwise."
+        )
+    )
+
+
+class TrainProgress(BaseModel):
+    """The data of a `progress` event of `POST /v1/train/stream`."""
+
+    iteration: int
+    objective: OutNumber
+    optimality: OutNumber
+    elapsed_s: float
