@@ -88,10 +88,12 @@ def calls():
     if not model_id:
         sys.exit("FAIL: /v1/train returned no model_id: %r" % (out,))
     if not (
-        isinstance(coef, list) and close(coef[0], 2.0, 1e-4) and close(float(intercept), 1.0, 1e-4)
+        isinstance(coef, list)
+        and close(coef[0][0], 2.0, 1e-4)  # coef [n_outputs][n_features], intercept [n_outputs]
+        and close(float(intercept[0]), 1.0, 1e-4)
     ):
-        sys.exit("FAIL: /v1/train coef=%r intercept=%r, expected [2.0] and 1.0" % (coef, intercept))
-    print("  train l2: coef=%r intercept=%r (expected [2, 1])" % (coef, intercept))
+        sys.exit("FAIL: /v1/train coef=%r intercept=%r, expected [[2.0]] and [1.0]" % (coef, intercept))
+    print("  train l2: coef=%r intercept=%r (expected [[2]], [1])" % (coef, intercept))
     if model_path(paths):
         print("model_id=%s" % model_id)  # read by docker.sh for the restart check
 

@@ -117,6 +117,7 @@ class Loss(ABC):
 
         *scores* may be overwritten. Training's per-block function uses this layout (its
         reductions run over k contiguous rows); the default transposes to :meth:`pointwise`.
+        ℓ needs absolute accuracy only (it enters a mean, the objective).
         """
         loss, grad, _ = self.pointwise(np.ascontiguousarray(scores.T), target, params)
         return loss, np.ascontiguousarray(grad.T)

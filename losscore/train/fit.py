@@ -304,8 +304,11 @@ def _solve(
 
 def _wants_gram(rule: SolverRule, data: Dataset) -> bool:
     """Whether the scaling pass should form the centred Gram matrix: the solver reads it, and
-    it assumes unit class factors (a precomputed Gram is unweighted by class)."""
-    return rule.uses_gram and bool(np.all(data.class_factor == 1.0))
+    it assumes unit class factors (a precomputed Gram is unweighted by class; regression has
+    no class factors)."""
+    if not rule.uses_gram:
+        return False
+    return data.classes is None or bool(np.all(data.class_factor == 1.0))
 
 
 def _problem(opts: Options, target: Any, data: Dataset, scaling: _Scaling, k: int) -> Problem:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -51,16 +52,14 @@ __all__ = ["IPM_MAX_ROWS", "SOLVERS", "Case", "PenaltyForm", "SolverRule", "choo
 IPM_MAX_ROWS = 5000
 
 
-@dataclass(frozen=True)
-class PenaltyForm:
+class PenaltyForm(NamedTuple):
     """Which parts the effective penalty has (alpha·l1_ratio > 0, alpha·(1 − l1_ratio) > 0)."""
 
     l1: bool
     l2: bool
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(NamedTuple):
     """What the choice depends on: the loss at its parameters, the penalty, the row count."""
 
     loss: Loss
