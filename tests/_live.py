@@ -24,11 +24,9 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def live_server(data_dir: Path, **env_extra: str) -> Iterator[str]:
-    """Start the service with its model store in *data_dir*; yield its base URL once
-    ``/readyz`` answers; terminate it (then kill it) on exit."""
-    port = free_port()
+def start_server(data_dir: Path, port: int, **env_extra: str) -> subprocess.Popen[bytes]:
+    """``python -m service`` on *port* with its model store in *data_dir*, once ``/readyz``
+    answers (the process's output is piped; the caller stops it)."""
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
@@ -46,21 +44,30 @@ def live_server(data_dir: Path, **env_extra: str) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            pytest.fail(f"server exited with {proc.returncode}: {out}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("server did not become ready within 30 s")
+        time.sleep(0.1)
+
+
+@contextmanager
+def live_server(data_dir: Path, **env_extra: str) -> Iterator[str]:
+    """Start the service with its model store in *data_dir*; yield its base URL once
+    ``/readyz`` answers; terminate it (then kill it) on exit."""
+    port = free_port()
+    proc = start_server(data_dir, port, **env_extra)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"server exited with {proc.returncode}: {out}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not become ready within 30 s")
-            time.sleep(0.1)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         try:

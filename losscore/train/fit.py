@@ -288,7 +288,7 @@ class _Scaling:
 def _solver(opts: Options, n: int) -> tuple[Case, SolverRule]:
     """The case of this fit and the solver table's row for it."""
     form = PenaltyForm(l1=opts.alpha * opts.l1_ratio > 0, l2=opts.alpha * (1 - opts.l1_ratio) > 0)
-    case = Case(opts.loss, opts.loss_params, form, n)
+    case = Case.of(opts.loss, opts.loss_params, form, n)
     rule = choose_solver(case)
     assert rule is not None  # resolve_options: the loss is differentiable or piecewise linear
     return case, rule
@@ -436,13 +436,11 @@ def fit(
             F, f = prob.objective_and_scores(out.theta)  # one pass: F and the training scores
             objectives.append(F)
             score_cols.append(f)
-        coef_all = np.vstack(coefs)
-        icpt_all = np.concatenate(intercepts)
-        if coef_all.shape[0] == 1:
-            coef: FloatArray = coef_all[0]
-            intercept: float | FloatArray = float(icpt_all[0])
+        if len(coefs) == 1 and coefs[0].shape[0] == 1:  # one output: (d,) and a float
+            coef: FloatArray = coefs[0][0]
+            intercept: float | FloatArray = float(intercepts[0][0])
         else:
-            coef, intercept = coef_all, icpt_all
+            coef, intercept = np.vstack(coefs), np.concatenate(intercepts)
         converged = all(o.converged for o, _ in outputs)
         reasons = [o.stop_reason for o, _ in outputs]
         worst = next(

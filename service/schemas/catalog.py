@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-__all__ = ["IntervalInfo", "LossInfo", "LossList", "NormInfo", "NormList", "ParamInfo"]
+__all__ = [
+    "IntervalInfo",
+    "KinkInfo",
+    "LossInfo",
+    "LossList",
+    "NormInfo",
+    "NormList",
+    "ParamInfo",
+    "TrainingInfo",
+]
 
 
 class IntervalInfo(BaseModel):
@@ -24,6 +33,32 @@ class ParamInfo(BaseModel):
     default: float
     interval: IntervalInfo
     description: str
+
+
+class KinkInfo(BaseModel):
+    """Where a loss is not twice differentiable, on its curve's x axis:
+    x = offset + scale·parameter (x = offset without a parameter)."""
+
+    offset: float
+    param: str | None
+    scale: float
+    order: Literal[1, 2] = Field(
+        description="1: the gradient jumps there; 2: only the second derivative does."
+    )
+
+
+class TrainingInfo(BaseModel):
+    """What training knows about a loss (its capabilities; docs/TRAINING.md)."""
+
+    tasks: list[Literal["classification", "regression"]] = Field(
+        description="The tasks it trains; empty: evaluate only."
+    )
+    multinomial: bool = Field(description="One score per class, trained jointly.")
+    probability: Literal["logistic", "softmax"] | None = Field(
+        description="How a trained model's scores read as probabilities (null: they do not)."
+    )
+    constant_hessian: float | None = Field(description="h when ℓ = h/2·(f − y)².")
+    zero_at_zero: bool = Field(description="ℓ ≥ 0 = ℓ(y, 0): w = 0 is optimal.")
 
 
 class LossInfo(BaseModel):
@@ -44,6 +79,10 @@ class LossInfo(BaseModel):
     reference: str
     notes: str
     smooth: bool
+    target: Literal["real", "binary_label", "probability", "class"]
+    prediction: Literal["score", "probability"]
+    kink_points: list[KinkInfo]
+    training: TrainingInfo
 
 
 class LossList(BaseModel):

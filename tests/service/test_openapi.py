@@ -153,3 +153,70 @@ def test_one_shape_per_concept() -> None:
         "model": "Model",
         "error": "ErrorResponse",
     }
+
+
+def _validator(component: str) -> Any:
+    import jsonschema_rs
+
+    doc = _doc()
+    root = {"components": doc["components"], "$ref": f"#/components/schemas/{component}"}
+    return jsonschema_rs.validator_for(root)
+
+
+def test_responses_conform_to_their_named_schemas(client: Any) -> None:
+    """Real responses of each route (classification, multiclass, regression, overflow, the
+    catalog) against the committed document's schemas (jsonschema-rs, draft 2020-12)."""
+    cases: list[tuple[str, Any]] = [
+        ("LossList", client.get("/v1/losses")),
+        ("LossInfo", client.get("/v1/losses/huber")),
+        ("CurveResponse", client.get("/v1/losses/exponential/curve?start=-800&stop=0&num=3")),
+        (
+            "EvaluateResponse",
+            client.post(
+                "/v1/evaluate",
+                json={
+                    "loss": {"name": "exponential"},
+                    "prediction": [-1000.0, 0.0],
+                    "target": [1, 1],
+                    "reduction": "sum",
+                },
+            ),
+        ),
+    ]
+    bodies = [
+        {
+            "task": "classification",
+            "loss": {"name": "log_loss"},
+            "X": [[0.0], [1.0], [2.0], [3.0]],
+            "y": ["a", "a", "b", "b"],
+            "penalty": {"name": "elastic_net", "alpha": 0.1},
+        },
+        {
+            "task": "classification",
+            "loss": {"name": "softmax_cross_entropy"},
+            "X": [[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]],
+            "y": [0, 0, 1, 1, 2, 2],
+        },
+        {
+            "task": "regression",
+            "loss": {"name": "quantile", "q": 0.2},
+            "penalty": {"name": "none"},
+            "X": [[0.0], [1.0], [2.0]],
+            "y": [0.5, 1.0, 3.0],
+        },
+    ]
+    for body in bodies:
+        trained = client.post("/v1/train", json=body)
+        cases.append(("Model", trained))
+        model_id = trained.json()["model_id"]
+        cases.append(("Model", client.get(f"/v1/models/{model_id}")))
+        rows = {"X": {"shape": [2, 1], "data": [0.5, 2.5]}}
+        cases.append(("PredictResponse", client.post(f"/v1/models/{model_id}/predict", json=rows)))
+    cases.append(("ModelList", client.get("/v1/models?limit=2")))
+    for component, response in cases:
+        assert response.status_code == 200, (component, response.text)
+        errors = [e.message for e in _validator(component).iter_errors(response.json())]
+        assert not errors, (component, errors[:3])
+    # and the schemas say something: a flat coef is not a Model
+    bad = {**cases[4][1].json(), "coef": [1.0]}
+    assert not _validator("Model").is_valid(bad)

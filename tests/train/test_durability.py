@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,47 +12,21 @@ import httpx
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests._live import free_port, start_server
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "warning",
-        "LOSSCORE_DATA_DIR": str(data_dir),
-    }
-    env.pop("LOSSCORE_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, "server exited"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server not ready in 30 s"
-        time.sleep(0.1)
+    return start_server(data_dir, port)
+
+
+def _close(proc: subprocess.Popen[bytes]) -> None:
+    if proc.stdout:
+        proc.stdout.close()
 
 
 @pytest.mark.slow
 def test_sigkill_during_fits_keeps_answered_models(tmp_path):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 5))
@@ -105,6 +76,7 @@ def test_sigkill_during_fits_keeps_answered_models(tmp_path):
             t.join(timeout=30)
         if proc.poll() is None:
             proc.kill()
+        _close(proc)
     assert len(answered) >= 6
 
     proc = _start(tmp_path, port)
@@ -120,3 +92,4 @@ def test_sigkill_during_fits_keeps_answered_models(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        _close(proc)

@@ -97,6 +97,12 @@ class GramQuadratic:
             q[d] = float(a @ y)
         self.H, self.q, self.c = H, q, float(a @ (y * y))
 
+    def penalised(self) -> FloatArray:
+        """H + ½·diag(λ2): the matrix of the normal equations (a fresh array)."""
+        M = self.H.copy()
+        M.flat[:: M.shape[0] + 1] += 0.5 * self.lam2
+        return M
+
     def value_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:
         """Data term + ½Σλ2v² and its gradient, in O(d²)."""
         Ht = self.H @ theta
@@ -127,7 +133,7 @@ def solve_squared_error(
     """Exact solve (l2 / none penalty) or Gram-based L-BFGS-B (l1 / elastic net)."""
     quad = GramQuadratic(problem)
     if not problem.lam1.any():
-        M = quad.H + 0.5 * np.diag(quad.lam2)
+        M = quad.penalised()
         theta = solve_linear(M, quad.q)
         # one step of iterative refinement against the exact normal equations
         theta = theta + solve_linear(M, quad.q - M @ theta)

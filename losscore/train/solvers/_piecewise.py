@@ -544,7 +544,7 @@ def _warm_start(problem: Problem, y: FloatArray) -> FloatArray:
             theta[-1] = float(np.median(y))
         return theta
     quad = GramQuadratic(problem)
-    return solve_linear(quad.H + 0.5 * np.diag(quad.lam2), quad.q)
+    return solve_linear(quad.penalised(), quad.q)
 
 
 def solve_interior_point(

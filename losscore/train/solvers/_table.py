@@ -60,20 +60,32 @@ class PenaltyForm(NamedTuple):
 
 
 class Case(NamedTuple):
-    """What the choice depends on: the loss at its parameters, the penalty, the row count."""
+    """What the choice depends on: the loss at its parameters (and its capabilities read off
+    once: piecewise linear here, a constant Hessian, zero at zero, differentiable), the
+    penalty, the row count."""
 
     loss: Loss
     params: Mapping[str, float]
     penalty: PenaltyForm
     rows: int
+    piecewise: bool
+    quadratic: bool
+    zero_at_zero: bool
+    smooth: bool
 
-    @property
-    def piecewise(self) -> bool:
-        return self.loss.piecewise_linear(self.params)
-
-    @property
-    def quadratic(self) -> bool:
-        return self.loss.spec.training.constant_hessian is not None
+    @classmethod
+    def of(cls, loss: Loss, params: Mapping[str, float], penalty: PenaltyForm, rows: int) -> Case:
+        training = loss.spec.training
+        return cls(
+            loss,
+            params,
+            penalty,
+            rows,
+            loss.piecewise_linear(params),
+            training.constant_hessian is not None,
+            training.zero_at_zero,
+            loss.spec.smooth,
+        )
 
 
 Solve = Callable[[Problem, Case, float, int, Monitor], SolverOutput]
@@ -131,7 +143,7 @@ def _lbfgs(problem: Problem, case: Case, tol: float, max_iter: int, mon: Monitor
 
 
 SOLVERS: tuple[SolverRule, ...] = (
-    SolverRule("closed_form_zero", lambda c: c.loss.spec.training.zero_at_zero, _zero),
+    SolverRule("closed_form_zero", lambda c: c.zero_at_zero, _zero),
     SolverRule(
         "normal_equations", lambda c: c.quadratic and not c.penalty.l1, _gram, uses_gram=True
     ),
@@ -151,7 +163,7 @@ SOLVERS: tuple[SolverRule, ...] = (
         uses_gram=True,
     ),
     SolverRule("smoothing_lbfgs_b", lambda c: c.piecewise, _smooth_pl, uses_gram=True),
-    SolverRule("lbfgs", lambda c: c.loss.spec.smooth, _lbfgs),
+    SolverRule("lbfgs", lambda c: c.smooth, _lbfgs),
 )
 
 
