@@ -8,7 +8,6 @@ so a 10⁶-element response is neither concatenated nor decoded to ``str``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +23,6 @@ __all__ = ["Blob", "Chunk", "ChunkedResponse", "array_chunk", "dumps", "dumps_ch
 Chunk = bytes | memoryview
 """A piece of a response body: bytes, or a byte view of a NumPy buffer (sent without a copy)."""
 
-_MARK = re.compile(rb'"@@losscore-blob-(\d+)@@"')
 
 
 class Blob:
@@ -39,28 +37,64 @@ class Blob:
         self.data = data
 
 
+def _has_blob(obj: Any) -> bool:
+    if isinstance(obj, Blob):
+        return True
+    if isinstance(obj, dict):
+        return any(_has_blob(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return any(_has_blob(v) for v in obj)
+    return False
+
+
+def _chunks(obj: Any, out: list[bytes]) -> None:
+    """Append the JSON of *obj* to *out*: subtrees without a :class:`Blob` through orjson, the
+    containers that hold one written out around it, so a blob lands exactly where it stands
+    (no textual marker that user data could imitate)."""
+    if isinstance(obj, Blob):
+        out += (b'"', obj.data, b'"')
+    elif isinstance(obj, dict) and _has_blob(obj):
+        out.append(b"{")
+        for i, (key, value) in enumerate(obj.items()):
+            out.append((b"," if i else b"") + orjson.dumps(str(key)) + b":")
+            _chunks(value, out)
+        out.append(b"}")
+    elif isinstance(obj, list | tuple) and _has_blob(obj):
+        out.append(b"[")
+        for i, value in enumerate(obj):
+            if i:
+                out.append(b",")
+            _chunks(value, out)
+        out.append(b"]")
+    else:
+        out.append(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
 def dumps_chunks(obj: Any) -> list[bytes]:
     """JSON of *obj* as a list of chunks (NumPy arrays and :class:`Blob` values allowed)."""
-    blobs: list[bytes] = []
+    if not _has_blob(obj):
+        return [orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)]
+    out: list[bytes] = []
+    _chunks(obj, out)
+    return _merge_small(out)
 
-    def default(value: Any) -> Any:
-        if isinstance(value, Blob):
-            blobs.append(value.data)
-            return orjson.Fragment(b'"@@losscore-blob-%d@@"' % (len(blobs) - 1))
-        raise TypeError(f"cannot serialise {type(value).__name__}")
 
-    text = orjson.dumps(obj, default=default, option=orjson.OPT_SERIALIZE_NUMPY)
-    if not blobs:
-        return [text]
-    chunks: list[bytes] = []
-    pos = 0
-    for match in _MARK.finditer(text):
-        chunks.append(text[pos : match.start()] + b'"')
-        chunks.append(blobs[int(match.group(1))])
-        pos = match.end()
-        chunks.append(b'"')
-    chunks.append(text[pos:])
-    return chunks
+def _merge_small(chunks: list[bytes]) -> list[bytes]:
+    """Join runs of small chunks (punctuation, keys) so a response is a few ASGI messages;
+    blobs (large) stay separate chunks and are never copied."""
+    merged: list[bytes] = []
+    run: list[bytes] = []
+    for chunk in chunks:
+        if len(chunk) >= 1 << 16:
+            if run:
+                merged.append(b"".join(run))
+                run = []
+            merged.append(chunk)
+        else:
+            run.append(chunk)
+    if run:
+        merged.append(b"".join(run))
+    return merged
 
 
 def array_chunk(arr: NDArray[Any]) -> memoryview:
