@@ -93,7 +93,8 @@ class ApiError(Exception):
 
 _DESCRIPTIONS = {
     400: "Malformed JSON or multipart body.",
-    404: "Unknown path or loss name.",
+    404: "Unknown path, loss name or model.",
+    409: "The model cannot be used (non-finite numbers, stored before 0.2.0).",
     413: "Request body larger than `LOSSCORE_MAX_BODY_BYTES`.",
     415: "Unsupported content type.",
     422: "Invalid input: the details name each field, array index and reason.",

@@ -31,7 +31,8 @@ class Dataset:
     Attributes:
         X: float64 features, shape (n, d), C-contiguous.
         target: real targets (regression), or integer class indices in [0, k) (classification).
-        sample_weight: sᵢ ≥ 0, shape (n,), Σ sᵢ > 0.
+        sample_weight: sᵢ ≥ 0, shape (n,), Σ sᵢ > 0, scaled by a power of two so that the
+            largest lies in [0.5, 1) (F does not depend on a common factor).
         class_factor: cᵢ = class_weight[yᵢ] per sample (ones for regression).
         classes: sorted distinct labels (classification) or None.
     """
@@ -75,8 +76,13 @@ def _check_weights(sample_weight: Any, n: int) -> FloatArray:
     if neg.any():
         idx = first_index(neg)
         raise InvalidInputError("sample_weight", f"must be >= 0, found {s[idx]!r}", index=idx)
-    if not s.sum() > 0:
+    peak = float(s.max())
+    if not peak > 0:
         raise InvalidInputError("sample_weight", "all weights are zero; Σ sᵢ must be positive")
+    # F = Σ sᵢℓᵢ / Σ sᵢ does not change when every sᵢ is scaled alike: scale by the power of
+    # two that brings the largest to [0.5, 1) (exact), so Σ sᵢ neither overflows (1e308 each)
+    # nor loses subnormal weights (5e-324 each)
+    s = np.ldexp(s, -int(np.frexp(peak)[1]))
     return s
 
 

@@ -161,8 +161,8 @@ class Problem:
     fit_intercept: bool
     lam1: FloatArray  # (k·d,) per-coefficient l1 strength
     lam2: FloatArray  # (k·d,) per-coefficient l2 strength
-    # Σᵢ aᵢ(xᵢ − m)(xᵢ − m)ᵀ in raw feature units, when the caller already has it (aᵢ = sᵢ/Σs,
-    # i.e. unit class factors); (x − m)ᵀ a·target likewise. Used by the Gram-based solvers.
+    # Σᵢ aᵢzᵢzᵢᵀ in solver coordinates, when the caller already has it (aᵢ = sᵢ/Σs, i.e. unit
+    # class factors); Σᵢ aᵢzᵢ·targetᵢ (centred) likewise. Used by the Gram-based solvers.
     gram: FloatArray | None = None
     gram_target: FloatArray | None = None
     # h when ℓ = h/2·(f − y)² (the loss's TrainingSpec.constant_hessian): the Gram solvers'

@@ -14,6 +14,18 @@ from losscore.train._options import get_penalty
 __all__ = ["FitResult"]
 
 
+def _floats(value: Any) -> FloatArray:
+    """JSON numbers (nested lists) as float64; null (a non-finite value written as JSON) and
+    the strings "Infinity"/"-Infinity"/"NaN" as their IEEE values."""
+    if isinstance(value, list):
+        return np.array([_floats(v) for v in value], dtype=np.float64)
+    if value is None:
+        return np.array(np.nan)
+    if isinstance(value, str):
+        return np.array(float(value.replace("Infinity", "inf")))
+    return np.array(float(value))
+
+
 @dataclass(frozen=True)
 class FitResult:
     """A fitted linear model and how it was obtained.
@@ -67,6 +79,13 @@ class FitResult:
         return int(self.coef.shape[-1])
 
     @property
+    def finite(self) -> bool:
+        """Whether coefficients, intercept and objective are all finite (every model fitted by
+        0.2.0 is; stores written before may hold ones that are not)."""
+        values = [self.coef, np.asarray(self.intercept), np.asarray(self.objective)]
+        return all(bool(np.isfinite(v).all()) for v in values)
+
+    @property
     def n_outputs(self) -> int:
         """Scores per sample: 1 (regression, two classes), else the number of classes."""
         return 1 if self.coef.ndim == 1 else int(self.coef.shape[0])
@@ -87,11 +106,9 @@ class FitResult:
         # l1_ratio: the penalty's fixed mix, else the stored one (payloads written before
         # 0.2.0 carry l1_ratio for every penalty)
         l1_ratio = spec.l1_ratio if spec.l1_ratio is not None else penalty.get("l1_ratio", 0.5)
-        coef = np.asarray(data["coef"], dtype=np.float64)
-        icpt = data["intercept"]
-        intercept: float | FloatArray = (
-            float(icpt) if np.ndim(icpt) == 0 else np.asarray(icpt, dtype=np.float64)
-        )
+        coef = _floats(data["coef"])
+        icpt = _floats(data["intercept"])
+        intercept: float | FloatArray = float(icpt) if icpt.ndim == 0 else icpt
         classes = None if data.get("classes") is None else np.asarray(data["classes"])
 
         def opt(key: str) -> FloatArray | None:

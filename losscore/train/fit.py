@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from losscore._arrays import FloatArray
+from losscore._arrays import FloatArray, all_finite
+from losscore.errors import InvalidInputError
 from losscore._parallel import map_chunks, thread_count
 from losscore.train._blas import single_threaded_blas
 from losscore.train._data import ClassWeight, Dataset, encode_dataset
@@ -232,8 +233,11 @@ class _Scaling:
     and 1 otherwise, so p = w·σ are the standardised coefficients. ``scale`` preconditions
     the solvers: scaleⱼ = sqrt(σⱼ² + λ2·unitⱼ²) makes the Hessian diagonal of
     data term + l2 penalty ≈ 1 in every coordinate (exact reparametrisation; F unchanged).
-    ``gram`` / ``cross``: the centred Gram matrix and target cross moment in raw units
-    (constant columns zeroed), when requested for the Gram-based solvers.
+    ``gram`` / ``cross``: the centred Gram matrix Σ aᵢzᵢzᵢᵀ and target cross moment
+    Σ aᵢzᵢ(yᵢ − ȳ) in solver coordinates (constant columns zeroed), when requested for the
+    Gram-based solvers. Columns whose squares leave the float range (|x| beyond ~1e145 or
+    below ~1e-145) get their moments from a power-of-two rescaled copy; σ itself is then
+    finite, and σ² is never formed.
     """
 
     mean: FloatArray
@@ -257,25 +261,33 @@ class _Scaling:
         y: FloatArray | None = None,
     ) -> _Scaling:
         p = s / s.sum()
-        mom = _Moments.of(X, p, center=center, gram=gram, y=y)
-        mean = mom.mean
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            mom, c = _Moments.of(X, p, center=center, gram=gram, y=y), None  # checked below
+        extreme = _extreme_columns(mom)
+        if extreme.any():
+            # squares of these columns leave the float range: the same moments of X scaled by
+            # a power of two per column (exact), read back without ever forming σ²
+            c = _column_prescale(X, extreme)
+            mom = _Moments.of(X * c, p, center=center, gram=gram, y=y)
+        mean = mom.mean if c is None else mom.mean / c
         sigma = np.sqrt(np.maximum(mom.var, 0.0))
-        constant = sigma <= 1e-12 * np.maximum(1.0, np.abs(mean))
-        G, cross = mom.gram, mom.cross
+        if c is not None:
+            sigma /= c
+        constant = sigma <= 1e-12 * np.abs(mean)  # σ = 0, or rounding noise of a constant
         any_constant = bool(constant.any())
         if any_constant:
             if center:
                 mean[constant] = X[0, constant]  # exact: a constant column centres to exact zeros
             sigma[constant] = 1.0
-        raw = np.where(constant, 0.0, np.square(sigma)) if any_constant else np.square(sigma)
-        if standardize:
-            unit = sigma
-            scale = np.sqrt(raw + lam2 * np.square(unit))
-        else:
-            unit = np.ones(X.shape[1])
-            scale = np.sqrt(raw + lam2)  # = raw + lam2·1²
+        live = np.where(constant, 0.0, sigma) if any_constant else sigma
+        unit = sigma if standardize else np.ones(X.shape[1])
+        scale = np.hypot(live, np.sqrt(lam2) * unit)  # √(σ² + λ2·unit²), σ² never formed
         if not scale.all():
             scale[scale == 0] = 1.0
+        # Gram and cross moment in solver coordinates z = (x − m)/scale (finite whenever z is)
+        to_z = 1.0 / scale if c is None else 1.0 / (scale * c)
+        G = None if mom.gram is None else mom.gram * np.multiply.outer(to_z, to_z)
+        cross = None if mom.cross is None else mom.cross * to_z
         if any_constant:
             if G is not None:
                 G[constant, :] = 0.0  # after exact centring these columns are zero
@@ -283,6 +295,47 @@ class _Scaling:
             if cross is not None:
                 cross[constant] = 0.0
         return cls(mean, sigma, unit, scale, constant, G, cross)
+
+
+def _extreme_columns(mom: _Moments) -> NDArray[np.bool_]:
+    """Columns whose moments may have left the float range: non-finite, a variance beyond
+    1e290 or below 1e-290, or exactly 0 (an underflow, or a constant column: then the
+    rescaled pass changes nothing). A non-finite Gram or cross moment flags every column."""
+    var = mom.var
+    out: NDArray[np.bool_] = ~np.isfinite(mom.mean) | ~np.isfinite(var) | (var > 1e290)
+    out |= var < 1e-290
+    others = [x for x in (mom.gram, mom.cross) if x is not None]
+    if not all(bool(np.isfinite(x).all()) for x in others):
+        out[:] = True
+    return out
+
+
+def _column_prescale(X: FloatArray, columns: NDArray[np.bool_]) -> FloatArray:
+    """A power of two per flagged column that brings its largest |x| into [0.5, 1); 1 for
+    the others and for all-zero columns."""
+    out: FloatArray = np.ones(X.shape[1])
+    peak = np.abs(X[:, columns]).max(axis=0)
+    _, exponent = np.frexp(np.where(peak > 0, peak, 1.0))
+    out[columns] = np.ldexp(1.0, -exponent)
+    return out
+
+
+def _check_finite_model(
+    coef: FloatArray, intercept: Any, objectives: list[float], data: Dataset
+) -> None:
+    """No fit returns a non-finite model: a coefficient, intercept or objective outside the
+    float range is an error naming the data, never a stored model that cannot predict.
+    Regression targets whose squares overflow are named as the cause, else the features."""
+    if all_finite(coef) and all_finite(np.asarray(intercept)) and all_finite(np.array(objectives)):
+        return
+    huge_y = data.classes is None and float(np.abs(data.target).max()) > 1e150
+    what = "targets" if huge_y else "features"
+    raise InvalidInputError(
+        "y" if huge_y else "X",
+        f"the fit left the float64 range (a coefficient, the intercept or the objective is "
+        f"not finite): the {what} are too large in magnitude for this loss; rescale them "
+        "(e.g. divide by a power of ten)",
+    )
 
 
 def _solver(opts: Options, n: int) -> tuple[Case, SolverRule]:
@@ -297,7 +350,18 @@ def _solver(opts: Options, n: int) -> tuple[Case, SolverRule]:
 def _solve(
     problem: Problem, case: Case, rule: SolverRule, opts: Options, monitor: Monitor
 ) -> SolverOutput:
-    """Run the chosen solver; ``tol`` is scaled by max(1, F(0, 0))."""
+    """Run the chosen solver; ``tol`` is scaled by max(1, F(0, 0)).
+
+    The table's row was chosen from the requested penalty; when a penalty part vanishes in
+    solver coordinates (α/scale² underflows for features of magnitude ~1e150 and beyond) the
+    row for the penalty the solver actually sees is used instead.
+    """
+    form = PenaltyForm(l1=bool(problem.lam1.any()), l2=bool(problem.lam2.any()))
+    if form != case.penalty:
+        case = case._replace(penalty=form)
+        chosen = choose_solver(case)
+        assert chosen is not None  # the capabilities did not change
+        rule = chosen
     tol = opts.tol * max(1.0, problem.objective_at_zero())
     return rule.solve(problem, case, tol, opts.max_iter, monitor)
 
@@ -399,7 +463,9 @@ def fit(
     multinomial = opts.loss.spec.training.multinomial
     width = data.X.shape[1] * (k if multinomial else 1)
     case, rule = _solver(opts, data.X.shape[0])
-    with single_threaded_blas(data.X.shape[0], width):
+    # extreme data may overflow intermediate values; a non-finite model is refused at the end
+    # (_check_finite_model), so overflow and NaN along the way are not warnings
+    with single_threaded_blas(data.X.shape[0], width), np.errstate(over="ignore", invalid="ignore"):
         scaling = _Scaling.of(
             data.X,
             data.sample_weight,
@@ -441,6 +507,7 @@ def fit(
             intercept: float | FloatArray = float(intercepts[0][0])
         else:
             coef, intercept = np.vstack(coefs), np.concatenate(intercepts)
+        _check_finite_model(coef, intercept, objectives, data)
         converged = all(o.converged for o, _ in outputs)
         reasons = [o.stop_reason for o, _ in outputs]
         worst = next(

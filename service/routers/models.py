@@ -18,16 +18,31 @@ from service.responses import ChunkedResponse, dumps_chunks
 from service.schemas.models import Model, ModelList, PredictResponse
 from service.schemas.train import PredictRequest
 from service.settings import Settings
-from service.store import InvalidCursorError, ModelStore
+from service.store import InvalidCursorError, ModelStore, StoredModel
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-MODEL_RESPONSES = error_responses(400, 404, 413, 422)
+MODEL_RESPONSES = error_responses(400, 404, 409, 413, 422)
 
 
 def _not_found(model_id: str) -> ApiError:
     return ApiError(404, "not_found", f"no model with id {model_id!r}")
+
+
+def _usable(stored: StoredModel | None, model_id: str) -> StoredModel:
+    """The stored model, or 404; 409 for a model with non-finite numbers (stores written
+    before 0.2.0 could hold one; it can be listed and deleted, not used)."""
+    if stored is None:
+        raise _not_found(model_id)
+    if not stored.result.finite:
+        raise ApiError(
+            409,
+            "model_unusable",
+            f"model {model_id!r} has non-finite coefficients or objective (stored before "
+            "0.2.0 refused such fits): delete it and fit again",
+        )
+    return stored
 
 
 def _json(model: Model | ModelList) -> Response:
@@ -64,22 +79,17 @@ def list_models(
     "/{model_id}",
     operation_id="get_model",
     response_model=Model,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 409, 422),
     summary="One stored model",
 )
 def get_model(model_id: str, store: StoreDep) -> Response:
     """Everything the fit returned (coef, intercept, classes, objective, history, ...)."""
-    stored = store.get(model_id)
-    if stored is None:
-        raise _not_found(model_id)
-    return _json(model_body(stored))
+    return _json(model_body(_usable(store.get(model_id), model_id)))
 
 
 def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -> dict[str, Any]:
     req = PredictRequest.model_validate_json(raw)
-    stored = store.get(model_id)
-    if stored is None:
-        raise _not_found(model_id)
+    stored = _usable(store.get(model_id), model_id)
     X = decode_array("X", req.X, max_elements=settings.max_array_elements)
     p = predict(stored.result, X)
     encoding = encoding_of(req.X)

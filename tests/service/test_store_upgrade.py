@@ -83,3 +83,35 @@ def test_a_0_1_0_store_upgrades_in_place(tmp_path: Path) -> None:
     # the upgrade happened once: a second open finds the column and nothing to fill in
     again = ModelStore(f"sqlite:///{db}", summary_fields)
     assert [i["model_id"] for i in again.list(10)[0]] == ["c", "b", "a"]
+
+
+def test_a_legacy_model_with_null_coefficients_is_409_not_500(tmp_path: Path) -> None:
+    """0.1.0 stored fits with NaN in them (written as null): they list, answer 409 to get
+    and predict, and delete; nothing answers 500."""
+    from service.app import create_app
+    from service.settings import Settings
+    from tests.service.conftest import Client
+
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0]])
+    r = fit(X, [1.0, 2.0, 3.0], task="regression", loss="l2")
+    data = json.loads(_old_payload(r))
+    data.update(coef=[None, None], objective=None, intercept=None)
+    (tmp_path / "d").mkdir()
+    with sqlite3.connect(tmp_path / "d" / "models.db") as conn:
+        conn.execute(OLD_SCHEMA)
+        conn.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
+            ("bad", time.time(), "regression", "l2", 2, json.dumps(data)),
+        )
+    client = Client(create_app(Settings(data_dir=tmp_path / "d", database_url=None)))
+    try:
+        assert [m["model_id"] for m in client.get("/v1/models").json()["models"]] == ["bad"]
+        for response in (
+            client.get("/v1/models/bad"),
+            client.post("/v1/models/bad/predict", json={"X": [[0.0, 1.0]]}),
+        ):
+            assert response.status_code == 409, response.text
+            assert response.json()["error"]["code"] == "model_unusable"
+        assert client.request("DELETE", "/v1/models/bad").status_code == 204
+    finally:
+        client.close()

@@ -77,19 +77,18 @@ class GramQuadratic:
         self.H, self.q, self.c = H, q, c
 
     def _from_moments(self, problem: Problem, gram: FloatArray, m: int) -> None:
-        """H, q, c from the centred Gram Σ aᵢ(xᵢ − mean)(xᵢ − mean)ᵀ computed with the scaling
+        """H, q, c from the Gram Σ aᵢzᵢzᵢᵀ in solver coordinates computed with the scaling
         statistics (aᵢ = sᵢ/Σs): no pass for H; q from the cross moment when given, else one
         blocked Zᵀ(a·y). With an intercept Σ aᵢzᵢ = 0 exactly (z is centred with the same
         weights), so the intercept row of H is (0, …, 0, Σa)."""
         d = problem.d
         a = problem.a
         y = np.asarray(problem.target, dtype=np.float64)
-        inv = 1.0 / problem.scale
         H = np.zeros((m, m))
-        H[:d, :d] = gram * np.multiply.outer(inv, inv)
+        H[:d, :d] = gram
         q = np.zeros(m)
         if problem.gram_target is not None:
-            q[:d] = problem.gram_target * inv
+            q[:d] = problem.gram_target
         else:
             q[:d] = problem.z_rmatvec(a * y)
         if problem.fit_intercept:
