@@ -24,7 +24,6 @@ Chunk = bytes | memoryview
 """A piece of a response body: bytes, or a byte view of a NumPy buffer (sent without a copy)."""
 
 
-
 class Blob:
     """Bytes that are already a valid JSON string body (e.g. base64), quotes excluded.
 

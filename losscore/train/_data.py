@@ -82,8 +82,8 @@ def _check_weights(sample_weight: Any, n: int) -> FloatArray:
     # F = Σ sᵢℓᵢ / Σ sᵢ does not change when every sᵢ is scaled alike: scale by the power of
     # two that brings the largest to [0.5, 1) (exact), so Σ sᵢ neither overflows (1e308 each)
     # nor loses subnormal weights (5e-324 each)
-    s = np.ldexp(s, -int(np.frexp(peak)[1]))
-    return s
+    scaled: FloatArray = np.ldexp(s, -int(np.frexp(peak)[1]))
+    return scaled
 
 
 def _labels(y: Any, n: int) -> NDArray[Any]:

@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, all_finite
-from losscore.errors import InvalidInputError
 from losscore._parallel import map_chunks, thread_count
+from losscore.errors import InvalidInputError
 from losscore.train._blas import single_threaded_blas
 from losscore.train._data import ClassWeight, Dataset, encode_dataset
 from losscore.train._options import Options, resolve_options
