@@ -6,14 +6,27 @@ reach uvicorn directly, so SIGTERM performs a graceful shutdown).
 
 from __future__ import annotations
 
+import resource
+
 import uvicorn
 
+from service.protocol import GuardedHttpToolsProtocol
 from service.settings import Settings
+
+
+def _raise_file_limit(wanted: int) -> None:
+    """Lift the soft limit of open files towards *wanted* (at most the hard limit), so that
+    LOSSCORE_MAX_CONNECTIONS, not the process's descriptors, is what refuses connections."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def main() -> None:
     """Start uvicorn with the settings read from the environment."""
     settings = Settings()
+    _raise_file_limit(4 * settings.max_connections + 256)
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -24,6 +37,9 @@ def main() -> None:
         proxy_headers=settings.proxy_headers,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=settings.log_level in ("debug", "trace"),
+        http=GuardedHttpToolsProtocol,
+        timeout_keep_alive=settings.keep_alive_s,
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
     )
 
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 
 import losscore
 import losscore.train
+from service.deps import gates
 from service.errors import install_error_handlers
 from service.memory import tune_malloc
 from service.metrics import Metrics, MetricsMiddleware
@@ -125,6 +126,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.cpu_gate, app.state.fit_gate = gates(settings)
     for router in default_routers() if routers is None else routers:
         app.include_router(router)
     install_error_handlers(app)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
 
-from service.errors import ApiError
+from service.admission import Gate
+from service.errors import ApiError, store_unavailable
 from service.modelview import summary_fields
 from service.settings import Settings
 from service.store import ModelStore, get_store
@@ -23,6 +23,7 @@ __all__ = [
     "RawBody",
     "SettingsDep",
     "StoreDep",
+    "gates",
     "get_settings",
     "model_store",
     "read_body",
@@ -45,8 +46,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def model_store(settings: Settings) -> ModelStore:
-    """The model store of these settings (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``)."""
-    return get_store(settings.data_dir, settings.database_url, summary_fields)
+    """The model store of these settings (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``);
+    503 ``store_unavailable`` when it cannot be opened."""
+    try:
+        return get_store(settings.data_dir, settings.database_url, summary_fields)
+    except (OSError, SQLAlchemyError) as exc:
+        raise store_unavailable(exc) from None
 
 
 def _store(request: Request) -> ModelStore:
@@ -87,44 +92,26 @@ async def read_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(read_body)]
 
 
-def _limiter(request: Request) -> anyio.CapacityLimiter:
-    state = request.app.state
-    limiter: anyio.CapacityLimiter | None = getattr(state, "cpu_limiter", None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(get_settings(request).max_cpu_jobs)
-        state.cpu_limiter = limiter
-    return limiter
+def gates(settings: Settings) -> tuple[Gate, Gate]:
+    """The CPU gate and the fit gate of an app (see :mod:`service.admission`)."""
+    cpu = Gate("cpu", settings.max_cpu_jobs, settings.max_cpu_queue, retry_after_s=1)
+    fits = Gate("fits", settings.train_max_jobs, settings.train_max_queue, retry_after_s=5)
+    return cpu, fits
 
 
 async def run_cpu(request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run ``func(*args, **kwargs)`` in a worker thread under the app's CPU limiter."""
-
-    def call() -> T:
-        return func(*args, **kwargs)
-
-    return await anyio.to_thread.run_sync(call, limiter=_limiter(request))
-
-
-def _fit_limiter(request: Request) -> anyio.CapacityLimiter:
-    state = request.app.state
-    limiter: anyio.CapacityLimiter | None = getattr(state, "fit_limiter", None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(get_settings(request).train_max_jobs)
-        state.fit_limiter = limiter
-    return limiter
+    """Run ``func(*args, **kwargs)`` in a worker thread through the app's CPU gate (503 when
+    it is full)."""
+    gate: Gate = request.app.state.cpu_gate
+    return await gate.run(func, *args, **kwargs)
 
 
 async def run_fit(request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a fit in a worker thread, at most ``LOSSCORE_TRAIN_MAX_JOBS`` at once.
-
-    Fits have their own limiter so that long fits cannot take every slot of the CPU
-    limiter from short requests; further fits wait their turn.
-    """
-
-    def call() -> T:
-        return func(*args, **kwargs)
-
-    return await anyio.to_thread.run_sync(call, limiter=_fit_limiter(request))
+    """Run a fit in a worker thread through the app's fit gate (``LOSSCORE_TRAIN_MAX_JOBS``
+    running, ``LOSSCORE_TRAIN_MAX_QUEUE`` waiting, 503 beyond): long fits never take the
+    slots of short requests."""
+    gate: Gate = request.app.state.fit_gate
+    return await gate.run(func, *args, **kwargs)
 
 
 async def run_sized(

@@ -24,7 +24,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from losscore.errors import LosscoreError, UnknownNameError
@@ -39,6 +41,7 @@ __all__ = [
     "error_body",
     "error_responses",
     "install_error_handlers",
+    "store_unavailable",
     "validation_details",
 ]
 
@@ -75,12 +78,14 @@ class ApiError(Exception):
         code: str,
         message: str,
         details: Sequence[ErrorDetail] = (),
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = list(details)
+        self.headers = headers
 
     @classmethod
     def invalid(cls, field: str, reason: str, index: Sequence[int] | None = None) -> ApiError:
@@ -98,6 +103,8 @@ _DESCRIPTIONS = {
     413: "Request body larger than `LOSSCORE_MAX_BODY_BYTES`.",
     415: "Unsupported content type.",
     422: "Invalid input: the details name each field, array index and reason.",
+    503: "At capacity (`overloaded`) or the model store is unavailable (`store_unavailable`); "
+    "`Retry-After` says when to retry.",
 }
 
 
@@ -289,6 +296,17 @@ def from_losscore_error(exc: LosscoreError) -> ApiError:
 # -- responses ------------------------------------------------------------------------------------
 
 
+def store_unavailable(exc: BaseException) -> ApiError:
+    """503: the model store cannot be read or written (read-only, full, unreachable)."""
+    log.warning("model store unavailable: %s", type(exc).__name__ + ": " + str(exc).split("\n")[0])
+    return ApiError(
+        503,
+        "store_unavailable",
+        "the model store cannot be used right now (see the server log); retry later",
+        headers={"Retry-After": "5"},
+    )
+
+
 def error_body(err: ApiError) -> dict[str, Any]:
     """*err* in the common shape (:class:`ErrorResponse`)."""
     return {
@@ -326,7 +344,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc)
+        return error_response(exc, exc.headers)
 
     async def pydantic_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ValidationError)
@@ -361,6 +379,16 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers)
 
+    async def store_error(_: Request, exc: Exception) -> Response:
+        err = store_unavailable(exc)
+        return error_response(err, err.headers)
+
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # nobody reads this answer; 499 (nginx's "client closed request") is what metrics and
+        # the request log count, apart from server errors
+        log.info("client disconnected before its request was read: %s", request.url.path)
+        return Response(status_code=499)
+
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
         return error_response(ApiError(500, "internal_error", "internal server error"))
@@ -370,4 +398,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(LosscoreError, losscore_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
+    app.add_exception_handler(SQLAlchemyError, store_error)
     app.add_exception_handler(Exception, unexpected)

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         ge=1,
         description="CPU-bound requests running at once (threads); others wait their turn.",
     )
+    max_cpu_queue: int = Field(
+        default_factory=lambda: 4 * max(1, os.cpu_count() or 1),
+        ge=0,
+        description="CPU-bound requests that may wait for a thread; beyond, 503 at once.",
+    )
     inline_max_bytes: int = Field(
         65536,
         ge=0,
@@ -79,6 +84,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Fits running at once (worker threads); further fits wait their turn.",
     )
+    train_max_queue: int = Field(
+        8, ge=0, description="Fits that may wait for a fit slot; beyond, 503 at once."
+    )
     warm_up: bool = Field(
         True,
         description="Compile the training solvers' kernels in a background thread at start-up.",
@@ -87,6 +95,31 @@ class Settings(BaseSettings):
         None,
         description="Directory of numba cache files compiled at image build; copied into "
         "NUMBA_CACHE_DIR before the warm-up (a read-only image cannot serve as the cache).",
+    )
+    max_connections: int = Field(
+        512, ge=1, description="Open connections beyond which a new one gets 503 and is closed."
+    )
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request line plus headers (431 beyond)."
+    )
+    max_headers: int = Field(100, ge=8, description="Most request headers (431 beyond).")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Time for a request's line and headers to arrive (408 after)."
+    )
+    body_idle_timeout_s: float = Field(
+        15.0, gt=0, description="Longest pause between two pieces of a request body (408)."
+    )
+    body_timeout_s: float = Field(
+        120.0, gt=0, description="Longest time for a whole request body to arrive (408)."
+    )
+    keep_alive_s: int = Field(
+        5, ge=1, description="Idle time after which a kept-alive connection is closed."
+    )
+    shutdown_grace_s: int = Field(
+        10,
+        ge=1,
+        description="On SIGTERM, time for requests in flight to finish before they are "
+        "cancelled (fits stop at their next iteration).",
     )
     proxy_headers: bool = Field(
         True, description="Trust X-Forwarded-For/-Proto from forwarded_allow_ips."

@@ -40,6 +40,13 @@ models = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("summary", sa.Text, nullable=True),  # added in 0.2.0; back-filled at start
 )
+# one row, rewritten by the readiness probe: a real write, so a read-only store is noticed
+probe = sa.Table(
+    "store_probe",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("checked_at", sa.Float, nullable=False),
+)
 
 Summarise = Callable[[FitResult], dict[str, Any]]
 
@@ -109,9 +116,12 @@ class ModelStore:
                 cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
 
+        self._writable_until = 0.0
         _meta.create_all(self.engine)
         with self.engine.begin() as conn:
             self._add_summaries(conn)
+            if conn.execute(sa.select(probe.c.id)).first() is None:
+                conn.execute(probe.insert().values(id=1, checked_at=time.time()))
 
     def _add_summaries(self, conn: Connection) -> None:
         """Stores written before 0.2.0 have no ``summary`` column: add it and fill it in."""
@@ -124,6 +134,16 @@ class ModelStore:
         for row in rows:
             summary = self._summary_json(_payload_to_result(row.payload))
             conn.execute(models.update().where(models.c.id == row.id).values(summary=summary))
+
+    def check_writable(self, max_age_s: float = 0.0) -> None:
+        """Write the probe row; raises the database's error when the store cannot be written.
+        A success is trusted for *max_age_s* seconds (a fit checks before it starts)."""
+        now = time.monotonic()
+        if now < self._writable_until:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(probe.update().where(probe.c.id == 1).values(checked_at=time.time()))
+        self._writable_until = now + max_age_s
 
     def _summary_json(self, result: FitResult) -> str:
         return json.dumps(json_safe(self.summarise(result)), separators=(",", ":"))

@@ -12,9 +12,9 @@ import numpy as np
 from losscore.losses import get_loss, list_losses
 from losscore.train._options import get_penalty, list_penalties
 from losscore.train._result import FitResult
-from losscore.train.fit import fit
+from losscore.train.fit import PreparedFit, fit, prepare_fit
 from losscore.train.predict import Prediction, decision_function, predict, predict_proba
-from losscore.train.solvers._monitor import ProgressCallback
+from losscore.train.solvers._monitor import FitCancelled, ProgressCallback
 
 
 def warm_up() -> None:
@@ -45,8 +45,10 @@ def _ipm_loss() -> str:
 
 
 __all__ = [
+    "FitCancelled",
     "FitResult",
     "Prediction",
+    "PreparedFit",
     "ProgressCallback",
     "decision_function",
     "fit",
@@ -54,5 +56,6 @@ __all__ = [
     "list_penalties",
     "predict",
     "predict_proba",
+    "prepare_fit",
     "warm_up",
 ]

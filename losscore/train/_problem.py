@@ -397,9 +397,16 @@ class Problem:
             return float(self.a @ np.square(t)) * (0.5 * h)  # ℓ(y, 0) = h/2·y²
         if self.k > 1 and t.ndim == 1 and t.dtype.kind in "iu":
             per_class = np.bincount(t, weights=self.a, minlength=self.k)
-            ell, _, _ = self.loss.pointwise(
-                np.zeros((self.k, self.k)), np.arange(self.k, dtype=t.dtype), self.params
-            )
+            loss = cast(Loss, self.loss)
+            # ℓ(class j, scores 0) for every class, a block of classes at a time (k × block
+            # zeros, never k × k: 10⁴ classes would be 800 MB)
+            ell: FloatArray = np.empty(self.k)
+            step = max(1, CHUNK_ELEMENTS // self.k)
+            for lo in range(0, self.k, step):
+                hi = min(lo + step, self.k)
+                ell[lo:hi], _ = loss.class_major(
+                    np.zeros((self.k, hi - lo)), np.arange(lo, hi), self.params
+                )
             return float(per_class @ ell)
         if self.k == 1 and t.dtype.kind == "f" and abs(float(t[0])) == 1.0:
             pos = t == 1.0

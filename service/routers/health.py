@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import PlainTextResponse, Response
 
 import losscore
+from service.deps import SettingsDep
+from service.modelview import summary_fields
+from service.settings import Settings
+from service.store import get_store
 
 __all__ = ["router"]
 
@@ -25,16 +31,49 @@ class Ready(BaseModel):
     losses: int
 
 
+class NotReady(BaseModel):
+    """Why the service cannot take traffic now."""
+
+    status: Literal["not_ready"]
+    reason: str
+
+
 @router.get("/healthz", operation_id="healthz", response_model=Health, summary="Liveness")
 async def healthz() -> Health:
     """Answers as long as the event loop runs (CPU work is on worker threads)."""
     return Health(status="ok")
 
 
-@router.get("/readyz", operation_id="readyz", response_model=Ready, summary="Readiness")
-async def readyz() -> Ready:
-    """Ready once the loss registry is loaded."""
-    return Ready(status="ready", version=losscore.__version__, losses=len(losscore.loss_names()))
+@router.head("/healthz", include_in_schema=False)
+async def healthz_head() -> Response:
+    return Response(status_code=200)
+
+
+def _store_writable(settings: Settings) -> str | None:
+    """None when the model store takes a write, else why not."""
+    try:
+        get_store(settings.data_dir, settings.database_url, summary_fields).check_writable()
+    except (OSError, SQLAlchemyError) as exc:
+        return f"the model store cannot be written ({type(exc).__name__})"
+    return None
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=Ready,
+    responses={503: {"model": NotReady, "description": "Not ready: the reason says why."}},
+    summary="Readiness",
+)
+async def readyz(settings: SettingsDep) -> Response:
+    """Ready when the loss registry is loaded and the model store takes a write (a read-only
+    or unreachable store makes the service not ready: training would fail)."""
+    problem = await anyio.to_thread.run_sync(_store_writable, settings)
+    if problem is not None:
+        body = NotReady(status="not_ready", reason=problem)
+        return Response(body.model_dump_json(), status_code=503, media_type="application/json")
+    ready = Ready(status="ready", version=losscore.__version__, losses=len(losscore.loss_names()))
+    return Response(ready.model_dump_json(), media_type="application/json")
 
 
 @router.get(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -26,8 +27,9 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response, StreamingResponse
 
 from losscore.errors import LosscoreError
-from losscore.train import FitResult, fit
+from losscore.train import PreparedFit, prepare_fit
 from service import uploads
+from service.admission import until_disconnect
 from service.arrays import Tensor, decode_array, out_number
 from service.deps import RawBody, SettingsDep, model_store, run_cpu, run_fit
 from service.errors import (
@@ -64,7 +66,8 @@ TRAIN_FORM = form_body(
 
 @dataclass(frozen=True)
 class _Job:
-    """A validated training request: options and data (lists from JSON or arrays)."""
+    """A training request: options and data (lists from JSON or arrays), then validated by
+    :func:`_prepare` into a :class:`~losscore.train.PreparedFit`."""
 
     opts: TrainOptions
     X: Any
@@ -74,6 +77,7 @@ class _Job:
     d: int
     max_iter: int = 0  # the effective limits, set by _check_limits
     time_limit: float = 0.0
+    prepared: PreparedFit | None = None
 
 
 def _limit_error(field: str, reason: str) -> ApiError:
@@ -108,10 +112,16 @@ def _check_limits(job: _Job, settings: Settings) -> _Job:
     return replace(job, max_iter=max_iter, time_limit=time_limit)
 
 
-def _fit(job: _Job, callback: Any = None) -> FitResult:
+def _prepare(job: _Job, settings: Settings) -> _Job:
+    """Limits, then the library's validation (options, data, labels), before any fit slot
+    is taken: a request that cannot run is answered at once. The size of the fit, n·d times
+    the classes it solves for, is bounded by LOSSCORE_TRAIN_MAX_ELEMENTS (413). A store that
+    cannot be written is a 503 before the fit, not after it."""
+    job = _check_limits(job, settings)
+    model_store(settings).check_writable(max_age_s=2.0)
     req = job.opts
     penalty = req.penalty.params()
-    return fit(
+    prepared = prepare_fit(
         job.X,
         job.y,
         task=req.task,
@@ -128,12 +138,24 @@ def _fit(job: _Job, callback: Any = None) -> FitResult:
         tol=req.tol,
         time_limit_s=job.time_limit,
         random_state=req.random_state,
-        callback=callback,
     )
+    if prepared.work > settings.train_max_elements:
+        raise ApiError(
+            413,
+            "too_many_elements",
+            f"this fit solves for {prepared.outputs} outputs ({prepared.n_classes} classes) "
+            f"over {prepared.n} × {prepared.d} features: {prepared.work} values per pass, more "
+            f"than the limit of {settings.train_max_elements} (LOSSCORE_TRAIN_MAX_ELEMENTS)",
+            [ErrorDetail(field="y", reason="too many classes for the size of X")],
+        )
+    return replace(job, prepared=prepared, X=None, y=None, sample_weight=None)
 
 
-def _fit_and_store(job: _Job, settings: Settings, callback: Any = None) -> Model:
-    result = _fit(job, callback)
+def _fit_and_store(
+    job: _Job, settings: Settings, callback: Any = None, cancel: Any = None
+) -> Model:
+    assert job.prepared is not None
+    result = job.prepared.run(callback, cancel=cancel)
     if result.stop_reason == "time_limit" and job.opts.on_time_limit == "error":
         source = (
             "time_limit_s" if job.opts.time_limit_s is not None else "LOSSCORE_TRAIN_MAX_SECONDS"
@@ -163,7 +185,7 @@ def _parse_json(raw: bytes, settings: Settings) -> _Job:
     sw = None
     if req.sample_weight is not None:
         sw = decode_array("sample_weight", req.sample_weight, max_elements=limit)
-    return _Job(req, X, y, sw, X.shape[0], X.shape[1])
+    return _prepare(_Job(req, X, y, sw, X.shape[0], X.shape[1]), settings)
 
 
 def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings) -> _Job:
@@ -181,7 +203,7 @@ def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings
     else:
         data = uploads.load_npy_pair(files, limit)
         X, y, sw = data.X, data.y, data.sample_weight
-    return _Job(opts, X, y, sw, X.shape[0], X.shape[1])
+    return _prepare(_Job(opts, X, y, sw, X.shape[0], X.shape[1]), settings)
 
 
 async def _read_form(request: Request, raw: bytes) -> tuple[TrainUpload, dict[str, bytes]]:
@@ -244,7 +266,9 @@ async def _read_job(request: Request, raw: bytes, settings: Settings) -> _Job:
 
 
 async def _train(job: _Job, request: Request, settings: Settings) -> Response:
-    model = await run_fit(request, _fit_and_store, _check_limits(job, settings), settings)
+    cancel = threading.Event()
+    fitting = run_fit(request, _fit_and_store, job, settings, None, cancel.is_set)
+    model = await until_disconnect(request, fitting, cancel)
     return Response(model.model_dump_json(), media_type="application/json")
 
 
@@ -333,8 +357,8 @@ async def train_stream_upload(request: Request, raw: RawBody, settings: Settings
 
 
 async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
-    job = _check_limits(job, settings)
     loop = asyncio.get_running_loop()
+    cancel = threading.Event()
     queue: asyncio.Queue[tuple[str, TrainProgress]] = asyncio.Queue()
     last = [0.0]
 
@@ -350,10 +374,16 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
             )
             loop.call_soon_threadsafe(queue.put_nowait, ("progress", item))
 
-    task = asyncio.ensure_future(run_fit(request, _fit_and_store, job, settings, callback))
-    # wait for the first sign of life so that bad data still answers a plain 422
+    task = asyncio.ensure_future(
+        run_fit(request, _fit_and_store, job, settings, callback, cancel.is_set)
+    )
+    # wait for the first sign of life so that a failing fit still answers a plain error
     getter = asyncio.ensure_future(queue.get())
-    await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # shutting down: the fit stops at its next iteration
+        cancel.set()
+        raise
     if task.done() and task.exception() is not None and queue.empty() and not getter.done():
         getter.cancel()
         exc = task.exception()
@@ -364,6 +394,14 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
         getter.cancel()
 
     async def events() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _events():
+                yield chunk
+        finally:  # the client went away (or the server is stopping): stop the fit
+            if not task.done():
+                cancel.set()
+
+    async def _events() -> AsyncIterator[bytes]:
         if first is not None:
             yield _sse(*first)
         while True:

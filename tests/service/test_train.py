@@ -402,7 +402,7 @@ def test_default_time_limit_is_the_setting(tmp_path: Path) -> None:
 def test_fits_run_a_bounded_number_at_a_time(
     limited: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = train_router._fit
+    real = train_router._fit_and_store
     lock = threading.Lock()
     running = [0]
     peak = [0]
@@ -418,7 +418,7 @@ def test_fits_run_a_bounded_number_at_a_time(
             with lock:
                 running[0] -= 1
 
-    monkeypatch.setattr(train_router, "_fit", counting)
+    monkeypatch.setattr(train_router, "_fit_and_store", counting)
     body = _regression()
 
     async def burst() -> list[int]:
@@ -438,6 +438,54 @@ def test_fits_run_a_bounded_number_at_a_time(
     statuses = limited.call(burst)
     assert statuses == [200] * 4
     assert peak[0] == 1  # LOSSCORE_TRAIN_MAX_JOBS = 1
+
+
+def test_fits_beyond_the_queue_get_a_fast_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One fit running and one waiting (LOSSCORE_TRAIN_MAX_QUEUE = 1): the others are refused
+    at once with Retry-After, after validation (a bad request still gets its 422 at once)."""
+    c = _client(tmp_path, train_max_jobs=1, train_max_queue=1)
+    real = train_router._fit_and_store
+    release = threading.Event()
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_router, "_fit_and_store", slow)
+
+    async def burst() -> list[tuple[int, float, str | None]]:
+        import anyio
+
+        out: list[tuple[int, float, str | None]] = []
+
+        async def one(body: Any) -> None:
+            t0 = time.perf_counter()
+            r = await c.client.post("/v1/train", json=body)
+            out.append((r.status_code, time.perf_counter() - t0, r.headers.get("retry-after")))
+            if r.status_code == 503 and len([o for o in out if o[0] == 503]) == 2:
+                release.set()
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(one, _regression())
+                await anyio.sleep(0.05)
+            tg.start_soon(one, {**_regression(), "y": [1.0]})  # invalid: 422 without waiting
+        return out
+
+    try:
+        out = c.call(burst)
+    finally:
+        release.set()
+        c.close()
+    statuses = sorted(code for code, _, _ in out)
+    assert statuses == [200, 200, 422, 503, 503], out
+    for code, seconds, retry in out:
+        if code in (503, 422):
+            assert seconds < 2.0, out  # answered at once, not after the running fit
+        if code == 503:
+            assert retry == "5"
 
 
 def test_training_settings_from_the_environment(

@@ -16,7 +16,7 @@ from losscore.train.solvers import _exact
 from losscore.train.solvers._lbfgs import kkt_residual
 from losscore.train.solvers._monitor import inf_norm
 
-fit_module = sys.modules["losscore.train.fit"]
+scaling_module = sys.modules["losscore.train._scaling"]
 
 
 def _problem(loss: str, k: int, *, fit_intercept: bool, n: int = 300, d: int = 6) -> Problem:
@@ -86,9 +86,9 @@ def test_one_block_moments_equal_the_merge_loop(monkeypatch, gram, center, weigh
     y = rng.normal(size=500)
     s = rng.uniform(0.1, 2.0, size=500) if weighted else np.ones(500)
     p = s / s.sum()
-    fast = fit_module._Moments.of(X, p, center=center, gram=gram, y=y)
-    monkeypatch.setattr(fit_module._Moments, "_one_block", classmethod(lambda *a, **k: None))
-    loop = fit_module._Moments.of(X, p, center=center, gram=gram, y=y)
+    fast = scaling_module.Moments.of(X, p, center=center, gram=gram, y=y)
+    monkeypatch.setattr(scaling_module.Moments, "_one_block", classmethod(lambda *a, **k: None))
+    loop = scaling_module.Moments.of(X, p, center=center, gram=gram, y=y)
     for a, b in [(fast.mean, loop.mean), (fast.var, loop.var), (fast.gram, loop.gram)]:
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(fast.cross, loop.cross)
@@ -164,7 +164,8 @@ def test_data_hash_is_xxh3_and_covers_all_inputs():
 def test_parallel_moments_equal_the_direct_formulas(gram, center, weights):
     """Above PARALLEL_MOMENTS_MIN the moments pass runs row ranges on the thread pool and
     merges them; compare with the two-pass textbook formulas (mean first, then centred sums)."""
-    from losscore.train.fit import PARALLEL_MOMENTS_MIN, _Moments
+    from losscore.train._scaling import PARALLEL_MOMENTS_MIN
+    from losscore.train._scaling import Moments as _Moments
 
     rng = np.random.default_rng(8)
     n, d = 40_000, 30

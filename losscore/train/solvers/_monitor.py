@@ -10,7 +10,12 @@ import numpy as np
 
 from losscore._arrays import FloatArray
 
-__all__ = ["Monitor", "ProgressCallback", "SolverOutput", "StopReason"]
+__all__ = ["FitCancelled", "Monitor", "ProgressCallback", "SolverOutput", "StopReason"]
+
+
+class FitCancelled(Exception):  # noqa: N818 - it is an outcome, not an error
+    """The caller cancelled the fit (its ``cancel`` callable turned true); no model."""
+
 
 ProgressCallback = Callable[[int, float, float, float], None]
 """callback(iteration, objective, optimality, elapsed_seconds), called once per iteration."""
@@ -34,8 +39,9 @@ class SolverOutput:
 class Monitor:
     """Counts iterations across solver stages, records the objective history and the clock.
 
-    ``record`` returns True when the wall-clock limit has passed, so a solver can
-    stop and return its best point so far.
+    ``record`` returns True when the wall-clock limit has passed or the caller cancelled
+    the fit (``cancel()`` true), so a solver can stop and return its best point so far; the
+    fit then raises :class:`FitCancelled` for a cancellation.
     """
 
     time_limit_s: float | None
@@ -44,6 +50,8 @@ class Monitor:
     iterations: int = 0
     start: float = field(default_factory=time.perf_counter)
     timed_out: bool = False
+    cancel: Callable[[], bool] | None = None
+    cancelled: bool = False
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -51,6 +59,8 @@ class Monitor:
     def out_of_time(self) -> bool:
         if self.time_limit_s is not None and self.elapsed() >= self.time_limit_s:
             self.timed_out = True
+        if self.cancel is not None and self.cancel():
+            self.cancelled = self.timed_out = True  # solvers stop as at a time limit
         return self.timed_out
 
     def record(self, objective: float, optimality: float = float("nan")) -> bool:
