@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 import losscore
 from service.arrays import Encoding, decode_array, encode_array, encoding_of, out_number
 from service.errors import ApiError
+from service.jsonbody import count_check, parse_json
 from service.responses import dumps, dumps_chunks
 from service.schemas.evaluate import CompareRequest, EvaluateRequest
 from service.schemas.params import NamedParams
@@ -122,7 +123,8 @@ def run_loss(
 
 def evaluate(raw: bytes, settings: Settings) -> list[bytes]:
     """``POST /v1/evaluate`` from the raw body to the response bytes."""
-    req = EvaluateRequest.model_validate_json(raw)
+    count_check(raw, settings.max_request_elements)
+    req = parse_json(EvaluateRequest, raw)
     inputs = decode_inputs(req, settings)
     ev = run_loss(req.loss, inputs, req.reduction, req.hessian)
     return dumps_chunks(evaluation_dict(ev, inputs.encoding))
@@ -130,7 +132,8 @@ def evaluate(raw: bytes, settings: Settings) -> list[bytes]:
 
 def compare(raw: bytes, settings: Settings) -> list[bytes]:
     """``POST /v1/compare``: one evaluation per loss, in order."""
-    req = CompareRequest.model_validate_json(raw)
+    count_check(raw, settings.max_request_elements)
+    req = parse_json(CompareRequest, raw)
     if len(req.losses) > settings.max_compare_losses:
         raise ApiError.invalid(
             "losses", f"at most {settings.max_compare_losses} losses per request"

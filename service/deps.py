@@ -15,11 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.admission import Gate
 from service.errors import ApiError, store_unavailable
+from service.jsonbody import is_json_type
 from service.modelview import summary_fields
 from service.settings import Settings
 from service.store import ModelStore, get_store
 
 __all__ = [
+    "JsonBody",
     "RawBody",
     "SettingsDep",
     "StoreDep",
@@ -90,6 +92,23 @@ async def read_body(request: Request) -> bytes:
 
 
 RawBody = Annotated[bytes, Depends(read_body)]
+
+
+async def read_json_body(request: Request) -> bytes:
+    """:func:`read_body` for routes that take JSON only: another content type is a 415
+    before the body is read (none given counts as JSON)."""
+    content_type = request.headers.get("content-type", "")
+    if not is_json_type(content_type):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"content type {content_type.split(';')[0].strip()!r}: this route takes "
+            "application/json",
+        )
+    return await read_body(request)
+
+
+JsonBody = Annotated[bytes, Depends(read_json_body)]
 
 
 def gates(settings: Settings) -> tuple[Gate, Gate]:

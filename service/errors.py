@@ -115,7 +115,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-ERROR_RESPONSES = error_responses(400, 413, 422)
+ERROR_RESPONSES = error_responses(400, 413, 415, 422, 503)
 
 
 def _message(details: Sequence[ErrorDetail]) -> str:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from service.errors import ApiError, from_validation_error
+from service.jsonbody import parse_json
 
 __all__ = [
     "FILE_PARTS",
@@ -82,7 +83,7 @@ def parse_json_part(model: type[M], text: str | None, field: str) -> M:
     if text is None:
         raise ApiError.invalid(field, "is required: the JSON part of the request")
     try:
-        return model.model_validate_json(text)
+        return parse_json(model, text, field)
     except ValidationError as exc:
         err = from_validation_error(exc)
         for d in err.details:

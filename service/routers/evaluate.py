@@ -7,7 +7,7 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 from service import binary, compute, uploads
-from service.deps import RawBody, SettingsDep, run_cpu, run_sized
+from service.deps import JsonBody, RawBody, SettingsDep, run_cpu, run_sized
 from service.errors import ERROR_RESPONSES, ApiError, error_responses
 from service.openapi import form_body, json_body, json_text, octet_body
 from service.responses import ChunkedResponse
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/v1", tags=["evaluate"])
     openapi_extra=json_body(EvaluateRequest),
     summary="Evaluate one loss",
 )
-async def evaluate(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
+async def evaluate(request: Request, raw: JsonBody, settings: SettingsDep) -> Response:
     """Value, per-element losses, gradient and optionally the Hessian diagonal,
     with the semantics of ``losscore.evaluate``."""
     return ChunkedResponse(await run_sized(request, len(raw), compute.evaluate, raw, settings))
@@ -47,7 +47,7 @@ async def evaluate(request: Request, raw: RawBody, settings: SettingsDep) -> Res
     openapi_extra=json_body(CompareRequest),
     summary="Evaluate several losses on the same inputs",
 )
-async def compare(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
+async def compare(request: Request, raw: JsonBody, settings: SettingsDep) -> Response:
     """One evaluate result per loss, in request order (e.g. L1 vs L2 vs smooth L1)."""
     return ChunkedResponse(await run_sized(request, len(raw), compute.compare, raw, settings))
 
@@ -67,7 +67,7 @@ _BINARY_OK = {
             }
         },
     },
-    **error_responses(400, 413, 415, 422),
+    **error_responses(400, 413, 415, 422, 503),
 }
 _HEADER_PARAM = {
     "name": binary.HEADER,

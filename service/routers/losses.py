@@ -96,7 +96,7 @@ def _curve(name: str, query: CurveQuery, settings: Settings) -> bytes:
     "/{name}/curve",
     operation_id="loss_curve",
     response_model=CurveResponse,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 503),
     summary="Loss and derivative on a grid",
 )
 async def loss_curve(

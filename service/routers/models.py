@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from losscore.train import predict
 from service.arrays import decode_array, encode_array, encoding_of, out_number
-from service.deps import RawBody, SettingsDep, StoreDep, run_cpu
+from service.deps import JsonBody, SettingsDep, StoreDep, run_cpu
 from service.errors import ApiError, error_responses
+from service.jsonbody import count_check, parse_json
 from service.modelview import model_body, summary_body
 from service.openapi import json_body
 from service.responses import ChunkedResponse, dumps_chunks
@@ -23,7 +24,7 @@ from service.store import InvalidCursorError, ModelStore, StoredModel
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
-MODEL_RESPONSES = error_responses(400, 404, 409, 413, 422)
+MODEL_RESPONSES = error_responses(400, 404, 409, 413, 415, 422, 503)
 
 
 def _not_found(model_id: str) -> ApiError:
@@ -53,7 +54,7 @@ def _json(model: Model | ModelList) -> Response:
     "",
     operation_id="list_models",
     response_model=ModelList,
-    responses=error_responses(422),
+    responses=error_responses(422, 503),
     summary="Stored models, newest first",
 )
 def list_models(
@@ -79,7 +80,7 @@ def list_models(
     "/{model_id}",
     operation_id="get_model",
     response_model=Model,
-    responses=error_responses(404, 409, 422),
+    responses=error_responses(404, 409, 422, 503),
     summary="One stored model",
 )
 def get_model(model_id: str, store: StoreDep) -> Response:
@@ -88,7 +89,8 @@ def get_model(model_id: str, store: StoreDep) -> Response:
 
 
 def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -> dict[str, Any]:
-    req = PredictRequest.model_validate_json(raw)
+    count_check(raw, settings.max_request_elements)
+    req = parse_json(PredictRequest, raw)
     stored = _usable(store.get(model_id), model_id)
     X = decode_array("X", req.X, max_elements=settings.max_array_elements)
     p = predict(stored.result, X)
@@ -114,7 +116,7 @@ def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -
     summary="Predict with a stored model",
 )
 async def predict_route(
-    model_id: str, request: Request, raw: RawBody, store: StoreDep, settings: SettingsDep
+    model_id: str, request: Request, raw: JsonBody, store: StoreDep, settings: SettingsDep
 ) -> Response:
     """Labels (from ``classes``) or values, decision function [n][n_outputs], and
     probabilities for losses with a probability link (null otherwise)."""
@@ -126,7 +128,7 @@ async def predict_route(
     "/{model_id}",
     operation_id="delete_model",
     status_code=204,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 503),
     summary="Delete a stored model",
 )
 def delete_model(model_id: str, store: StoreDep) -> Response:

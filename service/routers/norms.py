@@ -12,8 +12,9 @@ from losscore.norms import evaluate_norm as core_evaluate_norm
 from losscore.norms import list_norms as core_list_norms
 from service.arrays import decode_array, encode_array, encoding_of, out_number
 from service.compute import all_finite, check_total
-from service.deps import RawBody, SettingsDep, run_sized
+from service.deps import JsonBody, SettingsDep, run_sized
 from service.errors import ERROR_RESPONSES
+from service.jsonbody import count_check, parse_json
 from service.openapi import json_body
 from service.responses import ChunkedResponse, dumps, dumps_chunks
 from service.schemas.catalog import NormList
@@ -37,7 +38,8 @@ async def list_norms() -> Response:
 
 
 def _evaluate(raw: bytes, settings: Settings) -> list[bytes]:
-    req = NormEvaluateRequest.model_validate_json(raw)
+    count_check(raw, settings.max_request_elements)
+    req = parse_json(NormEvaluateRequest, raw)
     x = decode_array("x", req.x, max_elements=settings.max_array_elements)
     check_total(settings, x)
     result = core_evaluate_norm(req.norm.name, x, step=req.step, **req.norm.params())
@@ -65,6 +67,6 @@ def _evaluate(raw: bytes, settings: Settings) -> list[bytes]:
     openapi_extra=json_body(NormEvaluateRequest),
     summary="Evaluate a norm: value, subgradient, prox",
 )
-async def evaluate_norm(request: Request, raw: RawBody, settings: SettingsDep) -> Response:
+async def evaluate_norm(request: Request, raw: JsonBody, settings: SettingsDep) -> Response:
     """g(x), a (sub)gradient, and prox_{t·g}(x) when ``step`` = t is given."""
     return ChunkedResponse(await run_sized(request, len(raw), _evaluate, raw, settings))

@@ -76,7 +76,7 @@ def _plot(query: PlotQuery, settings: Settings) -> bytes:
                 "text/plain": {"schema": {"type": "string"}},
             },
         },
-        **error_responses(422),
+        **error_responses(422, 503),
     },
     summary="Chart of losses and their derivatives",
 )

@@ -40,6 +40,7 @@ from service.errors import (
     error_responses,
     from_losscore_error,
 )
+from service.jsonbody import count_check, parse_json
 from service.modelview import model_body
 from service.openapi import form_body, json_body, sse_events
 from service.schemas.models import Model, TrainProgress
@@ -49,7 +50,7 @@ from service.settings import Settings
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/train", tags=["training"])
-TRAIN_RESPONSES = error_responses(400, 413, 415, 422)
+TRAIN_RESPONSES = error_responses(400, 413, 415, 422, 503)
 TRAIN_JSON = json_body(TrainRequest)
 TRAIN_FORM = form_body(
     "TrainUploadForm",
@@ -170,7 +171,8 @@ def _fit_and_store(
 
 
 def _parse_json(raw: bytes, settings: Settings) -> _Job:
-    req = TrainRequest.model_validate_json(raw)
+    count_check(raw, settings.max_request_elements)
+    req = parse_json(TrainRequest, raw)
     limit = settings.max_request_elements
     X = decode_array("X", req.X, max_elements=limit)
     if X.ndim != 2:
