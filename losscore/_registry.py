@@ -39,9 +39,13 @@ class Registry(Generic[T]):
 
     def register(self, item: T) -> None:
         spec: _Spec = item.spec
-        for key in (spec.name, *spec.aliases):
-            if key in self._aliases:
-                raise RuntimeError(f"{self.kind} name {key!r} registered twice")
+        keys = [k.strip().lower() for k in (spec.name, *spec.aliases)]
+        taken = [k for k in keys if k in self._aliases] + [
+            k for i, k in enumerate(keys) if k in keys[:i]
+        ]
+        if taken or spec.name in self._items:  # checked first: nothing is half registered
+            raise RuntimeError(f"{self.kind} name {(taken or [spec.name])[0]!r} registered twice")
+        for key in keys:
             self._aliases[key] = spec.name
         self._items[spec.name] = item
 
@@ -50,7 +54,7 @@ class Registry(Generic[T]):
         item = self._items.pop(name)
         spec: _Spec = item.spec
         for key in (spec.name, *spec.aliases):
-            self._aliases.pop(key, None)
+            self._aliases.pop(key.strip().lower(), None)
 
     def names(self) -> tuple[str, ...]:
         """Canonical names, in catalog order."""

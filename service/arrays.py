@@ -49,7 +49,8 @@ __all__ = [
 Encoding = Literal["list", "data", "b64"]
 DType = Literal["float32", "float64"]
 NON_FINITE = ["Infinity", "-Infinity", "NaN"]
-MAX_TYPED_DEPTH = 4  # nested lists are typed up to 4-d in the OpenAPI document (any depth works)
+MAX_TYPED_DEPTH = 4  # nested lists are typed up to 4-d in the OpenAPI document
+MAX_DIMS = 32  # any array, in any encoding (a tensor's shape has at most 32 entries)
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 """A finite JSON number (integers accepted; booleans, strings, NaN and Infinity rejected)."""
@@ -98,7 +99,8 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "oneOf": [_NUMBER, {"type": "string", "enum": NON_FINITE}, *_ARRAYS, ref("TensorOut")],
         "description": (
             "A number (0-d), a nested list of finite numbers, or a tensor object. In the list "
-            "encoding an array holding a non-finite value comes as a tensor object with `data`."
+            "encoding an array holding a non-finite value, or with more than 4 dimensions, "
+            "comes as a tensor object with `data`."
         ),
     },
 }
@@ -266,6 +268,17 @@ def check_shape(field: str, shape: list[int], max_elements: int) -> int:
     return n
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of a list along its first elements (its ndim when rectangular)."""
+    depth = 0
+    while isinstance(value, list):
+        depth += 1
+        if not value:
+            break
+        value = value[0]
+    return depth
+
+
 def decode_array(field: str, value: Any, *, max_elements: int) -> NDArray[Any]:
     """Decode one request array (already validated by pydantic) into a NumPy array.
 
@@ -276,6 +289,11 @@ def decode_array(field: str, value: Any, *, max_elements: int) -> NDArray[Any]:
         return _decode_tensor(field, value, max_elements)
     if isinstance(value, float | int):
         return np.asarray(float(value), dtype=np.float64)
+    depth = _depth(value)
+    if depth > MAX_DIMS:
+        raise ApiError.invalid(
+            field, f"has {depth} dimensions, more than the {MAX_DIMS} an array may have"
+        )
     try:
         arr = np.asarray(value, dtype=np.float64)
     except ValueError:
@@ -351,9 +369,9 @@ def encode_array(arr: NDArray[Any], encoding: Encoding) -> Any:
     if encoding == "list":
         if arr.ndim == 0:
             return out_number(float(arr))
-        if _finite(arr):
+        if arr.ndim <= MAX_TYPED_DEPTH and _finite(arr):
             return np.ascontiguousarray(arr)
-        encoding = "data"
+        encoding = "data"  # deeper than the typed lists, or holding an overflow
     head: dict[str, Any] = {"shape": list(arr.shape), "dtype": str(arr.dtype)}
     if encoding == "b64":
         raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))

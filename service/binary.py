@@ -124,12 +124,7 @@ def evaluate_octets(
 
 def _load_limited(field: str, data: bytes, max_elements: int) -> NDArray[Any]:
     """One real-valued ``.npy`` file (no pickles) of at most *max_elements* values."""
-    arr = load_npy(field, data)
-    if arr.size > max_elements:
-        raise ApiError.invalid(
-            field, f"has {arr.size} elements, more than the limit of {max_elements}"
-        )
-    return arr
+    return load_npy(field, data, max_elements=max_elements)
 
 
 def evaluate_npy(

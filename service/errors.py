@@ -147,7 +147,7 @@ _REASONS = {
 }
 
 # Path segments pydantic inserts for union members; they are not field names.
-_TAG_NAMES: set[str] = {"float", "int", "str", "Tensor", "NestedList", "none"}
+_TAG_NAMES: set[str] = {"float", "int", "str", "bool", "Tensor", "NestedList", "none"}
 
 
 def register_tags(tags: Iterable[str]) -> None:
@@ -193,12 +193,16 @@ def _split_loc(loc: Sequence[int | str], skip: int) -> tuple[str, list[int] | No
     """``(dotted field, trailing int index or None, depth)`` from a pydantic location."""
     fields: list[str] = []
     index: list[int] = []
+    after_tag = False  # a union's tag is one segment: what follows it is a field again
     for seg in list(loc)[skip:]:
         if isinstance(seg, int):
             index.append(seg)
-        elif _is_tag(seg):
+            after_tag = False
+        elif not after_tag and _is_tag(seg):
+            after_tag = True
             continue
         else:
+            after_tag = False
             if index:  # an index inside a list of objects: keep it in the field path
                 fields[-1:] = [f"{fields[-1] if fields else ''}[{']['.join(map(str, index))}]"]
                 index = []

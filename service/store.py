@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 import threading
 import time
@@ -23,10 +24,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from losscore.train import FitResult
 
 __all__ = ["InvalidCursorError", "ModelStore", "StoredModel", "get_store", "json_safe"]
+
+log = logging.getLogger("service")
 
 _meta = sa.MetaData()
 models = sa.Table(
@@ -84,19 +88,17 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         created_at, model_id = json.loads(raw)
         if not isinstance(model_id, str) or not isinstance(created_at, int | float):
             raise TypeError
-        return float(created_at), model_id
-    except (ValueError, TypeError, binascii.Error):
+        value = float(created_at)
+        if not math.isfinite(value):
+            raise ValueError
+        return value, model_id
+    except (ValueError, TypeError, OverflowError, binascii.Error):
         raise InvalidCursorError(cursor) from None
 
 
 def _payload_to_result(payload: str) -> FitResult:
-    data = json.loads(payload)
-    for key in ("objective", "optimality"):
-        if isinstance(data.get(key), str):
-            data[key] = float(data[key].replace("Infinity", "inf"))
-        elif data.get(key) is None:
-            data[key] = float("nan")
-    return FitResult.from_dict(data)
+    """A stored payload (non-finite numbers written as null or "Infinity") as a FitResult."""
+    return FitResult.from_dict(json.loads(payload))
 
 
 class ModelStore:
@@ -117,22 +119,53 @@ class ModelStore:
                 cur.close()
 
         self._writable_until = 0.0
-        _meta.create_all(self.engine)
+        self._create_schema()
+        self._add_summary_column()
         with self.engine.begin() as conn:
             self._add_summaries(conn)
-            if conn.execute(sa.select(probe.c.id)).first() is None:
-                conn.execute(probe.insert().values(id=1, checked_at=time.time()))
+
+    def _create_schema(self) -> None:
+        """Tables and the probe row. Workers or replicas starting together race here: a
+        loser's error is accepted when a second look finds the schema in place."""
+        for attempt in range(3):
+            try:
+                _meta.create_all(self.engine)
+                with self.engine.begin() as conn:
+                    if conn.execute(sa.select(probe.c.id)).first() is None:
+                        conn.execute(probe.insert().values(id=1, checked_at=time.time()))
+                return
+            except SQLAlchemyError:
+                if attempt == 2:
+                    raise
+                self.engine.dispose()  # fresh connections see the other process's schema
+                time.sleep(0.05 * (attempt + 1))
+
+    def _add_summary_column(self) -> None:
+        """Stores written before 0.2.0 have no ``summary`` column: add it. Several workers or
+        replicas may race to do it: the loser's error is accepted once the column exists."""
+        with self.engine.connect() as conn:
+            if "summary" in {c["name"] for c in sa.inspect(conn).get_columns("models")}:
+                return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE models ADD COLUMN summary TEXT"))
+        except SQLAlchemyError:
+            with self.engine.connect() as conn:
+                if "summary" not in {c["name"] for c in sa.inspect(conn).get_columns("models")}:
+                    raise
 
     def _add_summaries(self, conn: Connection) -> None:
-        """Stores written before 0.2.0 have no ``summary`` column: add it and fill it in."""
-        columns = {c["name"] for c in sa.inspect(conn).get_columns("models")}
-        if "summary" not in columns:
-            conn.execute(sa.text("ALTER TABLE models ADD COLUMN summary TEXT"))
+        """Fill in the summaries of models stored before 0.2.0. A payload that cannot be read
+        keeps no summary (listing skips it, with a warning); its row is left as it was."""
         rows = conn.execute(
             sa.select(models.c.id, models.c.payload).where(models.c.summary.is_(None))
         ).all()
         for row in rows:
-            summary = self._summary_json(_payload_to_result(row.payload))
+            try:
+                summary = self._summary_json(_payload_to_result(row.payload))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("model %s: stored payload unreadable, not listed (%s)", row.id, exc)
+                continue
             conn.execute(models.update().where(models.c.id == row.id).values(summary=summary))
 
     def check_writable(self, max_age_s: float = 0.0) -> None:
@@ -192,6 +225,7 @@ class ModelStore:
                     sa.and_(models.c.created_at == created_at, models.c.id > model_id),
                 )
             )
+        query = query.where(models.c.summary.is_not(None))  # unreadable legacy payloads
         query = query.order_by(models.c.created_at.desc(), models.c.id).limit(limit + 1)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()

@@ -234,20 +234,53 @@ def parse_csv(
 # -- .npy -----------------------------------------------------------------------------------------
 
 
-def load_npy(field: str, data: bytes, kinds: str = "biuf") -> NDArray[Any]:
+def _npy_header(field: str, data: bytes) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """(shape, dtype, offset of the data) from a ``.npy`` header, read before anything is
+    allocated: a header is only a claim about the file."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, OSError, EOFError, TypeError, SyntaxError) as exc:
+        raise ApiError.invalid(field, f"not a readable .npy file ({exc})") from None
+    return tuple(int(d) for d in shape), np.dtype(dtype), stream.tell()
+
+
+def load_npy(
+    field: str, data: bytes, kinds: str = "biuf", max_elements: int | None = None
+) -> NDArray[Any]:
     """``np.load`` of one ``.npy`` file with ``allow_pickle=False``; errors name *field*.
 
     *kinds* are the accepted dtype kinds (``"biuf"``: real numbers; add ``"U"`` for strings).
+    The header is checked first: at most *max_elements* values, and exactly as many bytes
+    as the shape and dtype need (a lying header is a 422, never a huge allocation).
     """
+    shape, dtype, offset = _npy_header(field, data)
+    count = math.prod(shape)
+    if max_elements is not None and count > max_elements:
+        raise ApiError.invalid(
+            field, f"declares {count} elements, more than the limit of {max_elements}"
+        )
+    if dtype.kind not in kinds or dtype.hasobject:
+        allowed = "real numbers or strings" if "U" in kinds else "real numbers"
+        raise ApiError.invalid(field, f"must hold {allowed}, got dtype {dtype}")
+    if len(data) - offset != count * dtype.itemsize:
+        raise ApiError.invalid(
+            field,
+            f"declares shape {list(shape)} of {dtype} ({count * dtype.itemsize} bytes) but holds "
+            f"{len(data) - offset} bytes of data",
+        )
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError, TypeError) as exc:
         raise ApiError.invalid(field, f"not a readable .npy file ({exc})") from None
     if not isinstance(arr, np.ndarray):
         raise ApiError.invalid(field, "must be a single .npy array, not an .npz archive")
-    if arr.dtype.kind not in kinds:
-        allowed = "real numbers or strings" if "U" in kinds else "real numbers"
-        raise ApiError.invalid(field, f"must hold {allowed}, got dtype {arr.dtype}")
     return arr
 
 
@@ -256,15 +289,16 @@ def load_npy_pair(files: dict[str, bytes], max_elements: int) -> TrainData:
     for name in ("X", "y"):
         if name not in files:
             raise ApiError.invalid(name, "is required with a .npy upload (a file part)")
-    X = load_npy("X", files["X"], "biuf")
-    if X.ndim != 2:
-        raise ApiError.invalid("X", f"must be a 2-d array (n, d), got shape {list(X.shape)}")
-    check_elements(X.shape[0], X.shape[1], max_elements)
-    y = load_npy("y", files["y"], "biufU")
-    w = load_sample_weight(files.get("sample_weight"))
+    shape, _, _ = _npy_header("X", files["X"])
+    if len(shape) != 2:
+        raise ApiError.invalid("X", f"must be a 2-d array (n, d), got shape {list(shape)}")
+    check_elements(shape[0], shape[1], max_elements)  # 413, before anything is allocated
+    X = load_npy("X", files["X"], "biuf", max_elements)
+    y = load_npy("y", files["y"], "biufU", max_elements)
+    w = load_sample_weight(files.get("sample_weight"), max_elements)
     return TrainData(X.astype(np.float64, copy=False), y, w)
 
 
-def load_sample_weight(data: bytes | None) -> NDArray[Any] | None:
+def load_sample_weight(data: bytes | None, max_elements: int) -> NDArray[Any] | None:
     """The optional ``sample_weight`` ``.npy`` part (real numbers)."""
-    return None if data is None else load_npy("sample_weight", data, "biuf")
+    return None if data is None else load_npy("sample_weight", data, "biuf", max_elements)

@@ -75,7 +75,9 @@ def _check_weights(sample_weight: Any, n: int) -> FloatArray:
     neg = s < 0
     if neg.any():
         idx = first_index(neg)
-        raise InvalidInputError("sample_weight", f"must be >= 0, found {s[idx]!r}", index=idx)
+        raise InvalidInputError(
+            "sample_weight", f"must be >= 0, found {s[idx].item()!r}", index=idx
+        )
     peak = float(s.max())
     if not peak > 0:
         raise InvalidInputError("sample_weight", "all weights are zero; Σ sᵢ must be positive")
@@ -86,7 +88,25 @@ def _check_weights(sample_weight: Any, n: int) -> FloatArray:
     return scaled
 
 
+_LABEL_KINDS = {bool: "booleans", int: "numbers", float: "numbers", str: "strings"}
+
+
+def _check_label_kinds(y: list[Any] | tuple[Any, ...]) -> None:
+    """Labels given as a list are all numbers, all strings or all booleans (NumPy would turn
+    a mix silently into strings, or booleans into numbers)."""
+    types = set(map(type, y)) - {type(None)}  # a None is reported below, with its index
+    kinds = {_LABEL_KINDS.get(t, t.__name__) for t in types}
+    if len(kinds) > 1:
+        raise InvalidInputError(
+            "y",
+            "labels must be all numbers, all strings or all booleans; found "
+            + " and ".join(sorted(kinds)),
+        )
+
+
 def _labels(y: Any, n: int) -> NDArray[Any]:
+    if isinstance(y, list | tuple):
+        _check_label_kinds(y)
     try:
         arr = np.asarray(y)
     except (ValueError, TypeError) as exc:

@@ -418,6 +418,20 @@ class Problem:
         ell, _, _ = self.loss.pointwise(np.zeros(shape), t, self.params)
         return float(self.a @ ell)
 
+    def gradient_norm_at_zero(self) -> float:
+        """‖∇F(0, 0)‖∞ of the smooth part (the l2 term vanishes at 0): from the Gram cross
+        moment for a quadratic loss when the scaling pass formed it (no pass over X), else from
+        one evaluation at 0, which the solvers then reuse (they start there)."""
+        h = self.constant_hessian
+        if h is not None and self.k == 1 and self.gram_target is not None:
+            # F = h/2·mean((z·v + b − y)²): ∇_v F(0) = −h·Σaᵢzᵢyᵢ (z centred), ∇_b = −h·Σaᵢyᵢ
+            peak = float(np.max(np.abs(self.gram_target), initial=0.0))
+            if self.fit_intercept:
+                peak = max(peak, abs(float(self.a @ self.target)))
+            return h * peak
+        _, grad = self.smooth_value_grad(np.zeros(self.size))
+        return float(np.max(np.abs(grad), initial=0.0))
+
     def smooth_value_grad(self, theta: FloatArray) -> tuple[float, FloatArray]:
         """Data term plus the ½λ2v² part (the l1 part is left to the solver)."""
         val, grad = self.data_term(theta)

@@ -87,7 +87,8 @@ class FitResult:
 
     @property
     def n_outputs(self) -> int:
-        """Scores per sample: 1 (regression, two classes), else the number of classes."""
+        """Scores per sample: 1 (regression; two classes with a one-score loss), else the
+        number of classes (k > 2, or a multinomial loss even with two)."""
         return 1 if self.coef.ndim == 1 else int(self.coef.shape[0])
 
     def penalty_params(self) -> dict[str, float]:
@@ -113,14 +114,17 @@ class FitResult:
 
         def opt(key: str) -> FloatArray | None:
             v = data.get(key)
-            return None if v is None else np.asarray(v, dtype=np.float64)
+            return None if v is None else _floats(v)
+
+        def num(v: Any) -> float:
+            return float(_floats(v))
 
         return cls(
             task=data["task"],
             loss=name,
-            loss_params={k: float(v) for k, v in loss.items()},
+            loss_params={k: num(v) for k, v in loss.items()},
             penalty=spec.name,
-            alpha=float(penalty.get("alpha", 0.0)),
+            alpha=num(penalty.get("alpha", 0.0)),
             l1_ratio=float(l1_ratio),
             fit_intercept=bool(data["fit_intercept"]),
             standardize=bool(data["standardize"]),
@@ -128,16 +132,16 @@ class FitResult:
             intercept=intercept,
             classes=classes,
             multiclass=data.get("multiclass"),
-            objective=float(data["objective"]),
-            objectives=[float(v) for v in data.get("objectives", [])],
-            history=[float(v) for v in data.get("history", [])],
+            objective=num(data["objective"]),
+            objectives=[num(v) for v in data.get("objectives", [])],
+            history=[num(v) for v in data.get("history", [])],
             n_iter=int(data["n_iter"]),
             converged=bool(data["converged"]),
             stop_reason=str(data["stop_reason"]),
-            optimality=float(data["optimality"]),
+            optimality=num(data["optimality"]),
             solver=str(data["solver"]),
-            metrics={k: float(v) for k, v in data.get("metrics", {}).items()},
-            elapsed_ms=float(data["elapsed_ms"]),
+            metrics={k: num(v) for k, v in data.get("metrics", {}).items()},
+            elapsed_ms=num(data["elapsed_ms"]),
             provenance=dict(data.get("provenance", {})),
             feature_mean=opt("feature_mean"),
             feature_scale=opt("feature_scale"),

@@ -64,7 +64,7 @@ def _solver(opts: Options, n: int) -> tuple[Case, SolverRule]:
 def _solve(
     problem: Problem, case: Case, rule: SolverRule, opts: Options, monitor: Monitor
 ) -> SolverOutput:
-    """Run the chosen solver; ``tol`` is scaled by max(1, F(0, 0)).
+    """Run the chosen solver with ``tol`` relative to where it starts (see below).
 
     The table's row was chosen from the requested penalty; when a penalty part vanishes in
     solver coordinates (α/scale² underflows for features of magnitude ~1e150 and beyond) the
@@ -76,7 +76,14 @@ def _solve(
         chosen = choose_solver(case)
         assert chosen is not None  # the capabilities did not change
         rule = chosen
-    tol = opts.tol * max(1.0, problem.objective_at_zero())
+    # tol is relative: to F(0, 0) for a gap bound, to the gradient at 0 for a gradient measure
+    # (scaling a gradient tolerance by F(0, 0) ~ y² or |y| let fits with targets ~1e9 stop
+    # at w = 0 as "converged")
+    if rule.measure == "gap":
+        start = problem.objective_at_zero()
+    else:
+        start = problem.gradient_norm_at_zero()
+    tol = opts.tol * max(1.0, start)
     return rule.solve(problem, case, tol, opts.max_iter, monitor)
 
 

@@ -30,15 +30,17 @@ class Prediction:
 
 
 def decision_function(model: FitResult, X: Any) -> FloatArray:
-    """f(x) = x·coef + intercept, shape (n,) or (n, k)."""
+    """f(x) = x·coef + intercept, shape (n,) or (n, k); ±inf where the score leaves the float
+    range (rows far outside the training data), as losscore.evaluate documents overflow."""
     Xf = check_features(X)
     if Xf.shape[1] != model.n_features:
         raise InvalidInputError(
             "X", f"has {Xf.shape[1]} features but the model was fitted on {model.n_features}"
         )
-    if model.coef.ndim == 1:
-        return np.asarray(Xf @ model.coef + float(np.asarray(model.intercept)))
-    return np.asarray(Xf @ model.coef.T + np.asarray(model.intercept))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if model.coef.ndim == 1:
+            return np.asarray(Xf @ model.coef + float(np.asarray(model.intercept)))
+        return np.asarray(Xf @ model.coef.T + np.asarray(model.intercept))
 
 
 def _sigmoid(f: FloatArray) -> FloatArray:
@@ -58,8 +60,12 @@ def _probabilities(model: FitResult, scores: FloatArray) -> FloatArray | None:
     if scores.ndim == 1:  # logistic, one score: P(classes[1]) = σ(f)
         p1 = _sigmoid(scores)
         return np.stack([1.0 - p1, p1], axis=1)
-    # logistic one-vs-rest: normalised per-class sigmoids (as scikit-learn's OvR)
-    p = _sigmoid(scores)
+    # logistic one-vs-rest: normalised per-class sigmoids (as scikit-learn's OvR), formed from
+    # log σ(f) = −softplus(−f) shifted by each row's maximum, so rows whose sigmoids all
+    # underflow (every score below −745) still sum to 1 instead of 0/0
+    log_p = -np.logaddexp(0.0, -scores)
+    log_p -= log_p.max(axis=1, keepdims=True)
+    p = np.exp(log_p)
     return np.asarray(p / p.sum(axis=1, keepdims=True))
 
 

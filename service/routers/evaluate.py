@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
@@ -89,8 +90,11 @@ async def _evaluate_form(request: Request, raw: bytes, settings: Settings) -> bi
     except (MultiPartException, ValueError) as exc:
         raise ApiError(400, "bad_request", f"malformed multipart body: {exc}") from None
     try:
-        text = form.get("request")
-        header = binary.parse_header(text if isinstance(text, str) else None, "request")
+        part = form.get("request")
+        text = (
+            (await part.read()).decode("utf-8", "replace") if isinstance(part, UploadFile) else part
+        )
+        header = binary.parse_header(text, "request")
         files = await uploads.read_file_parts(
             form, ("prediction", "target", "weight"), "a file part (.npy)"
         )

@@ -8,8 +8,9 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+import losscore
 from losscore.train import predict
-from service.arrays import decode_array, encode_array, encoding_of, out_number
+from service.arrays import decode_array, encode_array, encoding_of
 from service.deps import JsonBody, SettingsDep, StoreDep, run_cpu
 from service.errors import ApiError, error_responses
 from service.jsonbody import count_check, parse_json
@@ -64,11 +65,14 @@ def list_models(
         str | None,
         Query(max_length=512, description="`next_cursor` of the previous page."),
     ] = None,
+    offset: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> Response:
     """A page of model summaries (id, creation time, task, loss, penalty, sizes, classes).
 
     Pages follow each other through `next_cursor` (keyset pagination): models stored while a
     client walks the pages appear before its position, so none is skipped or repeated."""
+    if offset is not None:  # 0.1.0's paging: refused, so an old client does not loop on page 1
+        raise ApiError.invalid("offset", "was removed in 0.2.0: page with `cursor` (next_cursor)")
     try:
         items, next_cursor = store.list(limit, cursor)
     except InvalidCursorError:
@@ -96,9 +100,12 @@ def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -
     p = predict(stored.result, X)
     encoding = encoding_of(req.X)
     labels = np.asarray(p.prediction)
-    prediction = (
-        [out_number(v) for v in labels.tolist()] if labels.dtype.kind == "f" else labels.tolist()
-    )
+    if labels.dtype.kind == "f" and not losscore.all_finite(labels):
+        row = int(np.flatnonzero(~np.isfinite(labels))[0])
+        raise ApiError.invalid(
+            "X", "the predicted value leaves the float64 range (rescale the rows)", [row]
+        )
+    prediction = labels.tolist()
     scores = p.decision_function.reshape(p.decision_function.shape[0], -1)  # [n][n_outputs]
     return {
         "prediction": prediction,

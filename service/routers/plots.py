@@ -87,6 +87,6 @@ async def plot_losses(
     are query parameters and apply to every chosen loss that has them."""
     svg = await run_cpu(request, _plot, query, settings)
     accept = request.headers.get("accept", "")
-    text_only = "text/plain" in accept and "svg" not in accept and "*/*" not in accept
+    text_only = "text/plain" in accept and not any(m in accept for m in ("svg", "image/", "*/*"))
     media_type = "text/plain; charset=utf-8" if text_only else "image/svg+xml"
     return Response(svg, media_type=media_type)

@@ -201,7 +201,7 @@ def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings
             classification=opts.task == "classification",
             max_elements=limit,
         )
-        sw = uploads.load_sample_weight(files.get("sample_weight"))
+        sw = uploads.load_sample_weight(files.get("sample_weight"), limit)
     else:
         data = uploads.load_npy_pair(files, limit)
         X, y, sw = data.X, data.y, data.sample_weight

@@ -1,7 +1,8 @@
 """Response bodies of training and the model store: one shape per concept.
 
 A model's ``coef`` is always ``[n_outputs][n_features]`` and ``intercept`` ``[n_outputs]``
-(n_outputs = 1 for regression and two classes, k for several classes); ``created_at`` is an
+(n_outputs = 1 for regression and for two classes with a one-score loss, k for more classes
+and for multinomial losses even with two); ``created_at`` is an
 RFC 3339 time; ``loss`` and ``penalty`` are the same objects in every view (the request's
 union members, defaults filled in, canonical names).
 """
@@ -64,7 +65,10 @@ class _ModelHead(BaseModel):
     loss: TrainLossIn = Field(description="The loss with its canonical name and parameters.")
     penalty: PenaltyIn = Field(description="The penalty with its parameters.")
     n_features: int
-    n_outputs: int = Field(description="Scores per sample: 1, or k for k > 2 classes.")
+    n_outputs: int = Field(
+        description="Scores per sample: 1 (regression; two classes with a one-score loss), "
+        "else the number of classes k (k > 2, or a multinomial loss)."
+    )
     classes: Labels | None = Field(description="Sorted class labels; null for regression.")
 
 

@@ -96,6 +96,9 @@ def test_a_legacy_model_with_null_coefficients_is_409_not_500(tmp_path: Path) ->
     r = fit(X, [1.0, 2.0, 3.0], task="regression", loss="l2")
     data = json.loads(_old_payload(r))
     data.update(coef=[None, None], objective=None, intercept=None)
+    # a usable model whose history and metrics hold non-finite values (written as null)
+    odd = json.loads(_old_payload(r))
+    odd.update(history=[None, "Infinity"], metrics={"mse": "Infinity", "mae": 1.0, "r2": None})
     (tmp_path / "d").mkdir()
     with sqlite3.connect(tmp_path / "d" / "models.db") as conn:
         conn.execute(OLD_SCHEMA)
@@ -103,9 +106,18 @@ def test_a_legacy_model_with_null_coefficients_is_409_not_500(tmp_path: Path) ->
             "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
             ("bad", time.time(), "regression", "l2", 2, json.dumps(data)),
         )
+        conn.execute(
+            "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
+            ("odd", time.time() - 1, "regression", "l2", 2, json.dumps(odd)),
+        )
     client = Client(create_app(Settings(data_dir=tmp_path / "d", database_url=None)))
     try:
-        assert [m["model_id"] for m in client.get("/v1/models").json()["models"]] == ["bad"]
+        assert [m["model_id"] for m in client.get("/v1/models").json()["models"]] == ["bad", "odd"]
+        odd_view = client.get("/v1/models/odd")
+        assert odd_view.status_code == 200, odd_view.text
+        assert odd_view.json()["history"] == [None, None]  # non-finite entries are null
+        assert odd_view.json()["metrics"]["mse"] == "Infinity"
+        assert client.post("/v1/models/odd/predict", json={"X": [[0.0, 1.0]]}).status_code == 200
         for response in (
             client.get("/v1/models/bad"),
             client.post("/v1/models/bad/predict", json={"X": [[0.0, 1.0]]}),

@@ -57,3 +57,21 @@ def test_a_fit_that_cannot_be_finite_is_an_error_naming_the_targets():
         fit(np.array([[0.0], [1.0], [2.0], [3.0]]), y, task="regression", loss="l2")
     assert err.value.field == "y"
     assert "float64 range" in err.value.reason
+
+
+@pytest.mark.parametrize("loss", ["huber", "log_cosh", "smooth_l1"])
+def test_bounded_gradient_losses_fit_targets_of_order_1e9(loss):
+    """The gradient tolerance is relative to the gradient at 0, not to F(0, 0) ~ |y|: with
+    targets ~1e9 these fits used to stop at w = 0 as "converged". At that scale the loss is
+    |r| up to a constant, so the l1 regression (an exact LP) is the oracle."""
+    rng = np.random.default_rng(5)
+    Xl = rng.normal(size=(200, 3))
+    y = 1e9 * (5 + Xl @ [1.0, 2.0, -1.0] + rng.normal(size=200))
+    got = fit(Xl, y, task="regression", loss=loss, penalty="none")
+    ref = fit(Xl, y, task="regression", loss="l1", penalty="none")
+    assert ref.solver == "linprog_highs"
+    np.testing.assert_allclose(got.coef, ref.coef, rtol=2e-3)
+    assert (
+        got.objective
+        <= fit(Xl, y, task="regression", loss=loss, penalty="none", max_iter=1).objective
+    )

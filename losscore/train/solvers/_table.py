@@ -94,12 +94,15 @@ Solve = Callable[[Problem, Case, float, int, Monitor], SolverOutput]
 @dataclass(frozen=True)
 class SolverRule:
     """One row of the table; ``uses_gram``: the method reads the centred Gram matrix, which the
-    scaling pass then computes on the way."""
+    scaling pass then computes on the way. ``measure``: what its optimality measure bounds,
+    which sets the scale of ``tol`` (:func:`losscore.train.fit`): ``gradient`` (a gradient
+    ∞-norm, scaled by ‖∇F(0, 0)‖∞) or ``gap`` (a bound on F − F*, scaled by F(0, 0))."""
 
     method: str
     applies: Callable[[Case], bool]
     solve: Solve
     uses_gram: bool = False
+    measure: str = "gap"
 
 
 def _zero(problem: Problem, case: Case, tol: float, max_iter: int, mon: Monitor) -> SolverOutput:
@@ -145,10 +148,18 @@ def _lbfgs(problem: Problem, case: Case, tol: float, max_iter: int, mon: Monitor
 SOLVERS: tuple[SolverRule, ...] = (
     SolverRule("closed_form_zero", lambda c: c.zero_at_zero, _zero),
     SolverRule(
-        "normal_equations", lambda c: c.quadratic and not c.penalty.l1, _gram, uses_gram=True
+        "normal_equations",
+        lambda c: c.quadratic and not c.penalty.l1,
+        _gram,
+        uses_gram=True,
+        measure="gradient",
     ),
     SolverRule(
-        "gram_coordinate_descent", lambda c: c.quadratic and c.penalty.l1, _gram, uses_gram=True
+        "gram_coordinate_descent",
+        lambda c: c.quadratic and c.penalty.l1,
+        _gram,
+        uses_gram=True,
+        measure="gradient",
     ),
     SolverRule("linprog_highs", lambda c: c.piecewise and not c.penalty.l2, _lp),
     SolverRule(
@@ -163,7 +174,7 @@ SOLVERS: tuple[SolverRule, ...] = (
         uses_gram=True,
     ),
     SolverRule("smoothing_lbfgs_b", lambda c: c.piecewise, _smooth_pl, uses_gram=True),
-    SolverRule("lbfgs", lambda c: c.smooth, _lbfgs),
+    SolverRule("lbfgs", lambda c: c.smooth, _lbfgs, measure="gradient"),
 )
 
 
