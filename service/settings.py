@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     max_request_elements: int = Field(
         6_000_000, ge=1, description="Most elements over all input arrays of one request."
     )
+    max_norm_cost: float = Field(
+        2e8,
+        gt=0,
+        description="Most operations one norm evaluation may take (a nuclear norm is an SVD, "
+        "m·n·min(m, n)); beyond, 422 before any work.",
+    )
     max_curve_points: int = Field(10_001, ge=2, description="Largest `num` for curves and plots.")
     max_compare_losses: int = Field(
         16,

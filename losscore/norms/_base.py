@@ -61,6 +61,11 @@ class Norm(ABC):
     def name(self) -> str:
         return self.spec.name
 
+    def cost(self, shape: tuple[int, ...]) -> float:
+        """Floating-point operations one evaluation takes, up to a constant: what a caller's
+        per-request work limit should bound. Entrywise norms: the element count."""
+        return float(math.prod(shape))
+
     @abstractmethod
     def value(self, x: F64, params: Mapping[str, float]) -> float:
         """g(x) as a Python float (0 for an empty array)."""

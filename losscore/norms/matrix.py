@@ -8,6 +8,7 @@ maximum neither overflow the singular values nor their sum.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -51,6 +52,13 @@ class Nuclear(Norm):
         ),
     )
 
+    def cost(self, shape: tuple[int, ...]) -> float:
+        """An SVD: m·n·min(m, n) for an m × n matrix."""
+        if len(shape) != 2:
+            return float(math.prod(shape))
+        m, n = shape
+        return float(m) * float(n) * float(min(m, n))
+
     def value(self, x: F64, params: Mapping[str, float]) -> float:
         e = binary_exponent(x)
         if e is None:
@@ -82,3 +90,4 @@ class Nuclear(Norm):
 
 
 MATRIX_NORMS: tuple[type[Norm], ...] = (Nuclear,)
+

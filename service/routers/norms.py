@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from losscore.norms import evaluate_norm as core_evaluate_norm
+from losscore.norms import get_norm
 from losscore.norms import list_norms as core_list_norms
 from service.arrays import decode_array, encode_array, encoding_of, out_number
 from service.compute import all_finite, check_total
 from service.deps import JsonBody, SettingsDep, run_sized
-from service.errors import ERROR_RESPONSES
+from service.errors import ERROR_RESPONSES, ApiError
 from service.jsonbody import count_check, parse_json
 from service.openapi import json_body
 from service.responses import ChunkedResponse, dumps, dumps_chunks
@@ -42,6 +43,14 @@ def _evaluate(raw: bytes, settings: Settings) -> list[bytes]:
     req = parse_json(NormEvaluateRequest, raw)
     x = decode_array("x", req.x, max_elements=settings.max_array_elements)
     check_total(settings, x)
+    cost = get_norm(req.norm.name).cost(x.shape)
+    if cost > settings.max_norm_cost:
+        raise ApiError.invalid(
+            "x",
+            f"shape {list(x.shape)} costs about {cost:.3g} operations for {req.norm.name}, "
+            f"more than the limit of {settings.max_norm_cost:.3g} per request "
+            "(LOSSCORE_MAX_NORM_COST)",
+        )
     result = core_evaluate_norm(req.norm.name, x, step=req.step, **req.norm.params())
     encoding = req.encoding or encoding_of(req.x)
     overflow = not math.isfinite(result.value) or not all_finite(result.subgradient, result.prox)
