@@ -11,6 +11,7 @@ import resource
 import uvicorn
 
 from service.protocol import GuardedHttpToolsProtocol
+from service.requestlog import log_config
 from service.settings import Settings
 
 
@@ -36,7 +37,8 @@ def main() -> None:
         log_level=settings.log_level,
         proxy_headers=settings.proxy_headers,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        access_log=settings.log_level in ("debug", "trace"),
+        access_log=False,  # service.requestlog writes one line per request, with its id
+        log_config=log_config(settings),
         http=GuardedHttpToolsProtocol,
         timeout_keep_alive=settings.keep_alive_s,
         timeout_graceful_shutdown=settings.shutdown_grace_s,

@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import losscore
 import losscore.train
+from service.auth import Authenticator
 from service.deps import gates
 from service.errors import install_error_handlers
 from service.memory import tune_malloc
 from service.metrics import Metrics, MetricsMiddleware
 from service.openapi import build_openapi
+from service.requestlog import RequestLogMiddleware
 from service.settings import Settings
 
 __all__ = ["create_app", "default_routers"]
@@ -127,10 +130,28 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.cpu_gate, app.state.fit_gate = gates(settings)
+    app.state.auth = Authenticator(settings.api_keys, settings.evaluate_open)
     for router in default_routers() if routers is None else routers:
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestLogMiddleware, log_requests=settings.request_log)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=[
+                "Content-Type",
+                "X-API-Key",
+                "Authorization",
+                "X-Request-ID",
+                "X-Losscore-Request",
+            ],
+            expose_headers=["X-Request-ID", "Retry-After", "X-Losscore-Result"],
+            max_age=600,
+        )
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)

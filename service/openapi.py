@@ -132,12 +132,40 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for path in doc.get("paths", {}).values():
         for op in path.values():
             schemas.update(op.pop("x-form-schema", {}))
+            _document_security(op)
     _add_referenced(doc, schemas)
     used = _reachable(doc, schemas)
     for name in [n for n in schemas if n not in used]:
         del schemas[name]
     app.openapi_schema = doc
     return doc
+
+
+OPEN_TAGS = {"losses", "evaluate", "norms", "plots"}  # the `evaluate` scope: open by default
+_AUTH_ERRORS = {
+    "401": "No API key, or an unknown one (`WWW-Authenticate`).",
+    "403": "The API key lacks this route's scope.",
+    "429": "The API key is over its rate (`Retry-After`).",
+}
+
+
+def _document_security(op: dict[str, Any]) -> None:
+    """A secured operation lists its auth errors; the evaluate routes also allow anonymous
+    calls (the `{}` requirement), as they do unless LOSSCORE_EVALUATE_OPEN=false."""
+    if "security" not in op:
+        return
+    if OPEN_TAGS & set(op.get("tags", [])):
+        op["security"].append({})
+    for status, text in _AUTH_ERRORS.items():
+        op["responses"].setdefault(
+            status,
+            {
+                "description": text,
+                "content": {
+                    "application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}
+                },
+            },
+        )
 
 
 def _add_referenced(doc: dict[str, Any], schemas: dict[str, Any]) -> None:

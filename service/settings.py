@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.auth import ApiKey
+
 __all__ = ["Settings"]
 
 MiB = 1024 * 1024
@@ -30,6 +32,11 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
         "info", validation_alias=AliasChoices("LOG_LEVEL", "LOSSCORE_LOG_LEVEL")
     )
+
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text or as one JSON object per line."
+    )
+    request_log: bool = Field(True, description="One log line per request (INFO).")
 
     max_body_bytes: int = Field(64 * MiB, ge=1, description="Largest accepted request body.")
     max_array_elements: int = Field(
@@ -126,6 +133,19 @@ class Settings(BaseSettings):
         ge=1,
         description="On SIGTERM, time for requests in flight to finish before they are "
         "cancelled (fits stop at their next iteration).",
+    )
+    api_keys: list[ApiKey] = Field(
+        default_factory=list,
+        description="JSON list of API keys ({name, sha256, scopes, per_minute}); empty: access "
+        "control off. `python -m service.keys new NAME SCOPE...` makes one.",
+    )
+    evaluate_open: bool = Field(
+        True, description="With API keys configured, the evaluate routes still need no key."
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins allowed to call the API from a browser (CORS); "
+        "empty: CORS off.",
     )
     proxy_headers: bool = Field(
         True, description="Trust X-Forwarded-For/-Proto from forwarded_allow_ips."

@@ -8,6 +8,7 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 from service import binary, compute, uploads
+from service.auth import require
 from service.deps import JsonBody, RawBody, SettingsDep, run_cpu, run_sized
 from service.errors import ERROR_RESPONSES, ApiError, error_responses
 from service.openapi import form_body, json_body, json_text, octet_body
@@ -23,7 +24,7 @@ from service.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["evaluate"])
+router = APIRouter(prefix="/v1", dependencies=[require("evaluate")], tags=["evaluate"])
 
 
 @router.post(

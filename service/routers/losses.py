@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 import losscore
 from service.arrays import encode_array
+from service.auth import require
 from service.deps import SettingsDep, run_cpu
 from service.errors import ApiError, error_responses
 from service.responses import dumps
@@ -20,7 +21,7 @@ from service.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/losses", tags=["losses"])
+router = APIRouter(prefix="/v1/losses", dependencies=[require("evaluate")], tags=["losses"])
 
 NameParam = Annotated[str, Path(description="A loss name or alias.", max_length=100)]
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 import losscore
 from losscore.train import predict
 from service.arrays import decode_array, encode_array, encoding_of
+from service.auth import require
 from service.deps import JsonBody, SettingsDep, StoreDep, run_cpu
 from service.errors import ApiError, error_responses
 from service.jsonbody import count_check, parse_json
@@ -54,6 +55,7 @@ def _json(model: Model | ModelList) -> Response:
 @router.get(
     "",
     operation_id="list_models",
+    dependencies=[require("read")],
     response_model=ModelList,
     responses=error_responses(422, 503),
     summary="Stored models, newest first",
@@ -83,6 +85,7 @@ def list_models(
 @router.get(
     "/{model_id}",
     operation_id="get_model",
+    dependencies=[require("read")],
     response_model=Model,
     responses=error_responses(404, 409, 422, 503),
     summary="One stored model",
@@ -117,6 +120,7 @@ def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -
 @router.post(
     "/{model_id}/predict",
     operation_id="predict",
+    dependencies=[require("read")],
     response_model=PredictResponse,
     responses=MODEL_RESPONSES,
     openapi_extra=json_body(PredictRequest),
@@ -134,6 +138,7 @@ async def predict_route(
 @router.delete(
     "/{model_id}",
     operation_id="delete_model",
+    dependencies=[require("admin")],
     status_code=204,
     responses=error_responses(404, 422, 503),
     summary="Delete a stored model",

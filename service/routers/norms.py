@@ -12,6 +12,7 @@ from losscore.norms import evaluate_norm as core_evaluate_norm
 from losscore.norms import get_norm
 from losscore.norms import list_norms as core_list_norms
 from service.arrays import decode_array, encode_array, encoding_of, out_number
+from service.auth import require
 from service.compute import all_finite, check_total
 from service.deps import JsonBody, SettingsDep, run_sized
 from service.errors import ERROR_RESPONSES, ApiError
@@ -24,7 +25,7 @@ from service.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/norms", tags=["norms"])
+router = APIRouter(prefix="/v1/norms", dependencies=[require("evaluate")], tags=["norms"])
 
 
 @cache

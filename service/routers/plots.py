@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 import losscore
+from service.auth import require
 from service.deps import SettingsDep, run_cpu
 from service.errors import ApiError, ErrorDetail, error_responses
 from service.schemas.curves import PlotQuery, param_values
@@ -16,7 +17,7 @@ from service.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/plots", tags=["plots"])
+router = APIRouter(prefix="/v1/plots", dependencies=[require("evaluate")], tags=["plots"])
 
 MAX_PLOT_LOSSES = 8
 

@@ -31,6 +31,7 @@ from losscore.train import PreparedFit, prepare_fit
 from service import uploads
 from service.admission import until_disconnect
 from service.arrays import Tensor, decode_array, out_number
+from service.auth import require
 from service.deps import RawBody, SettingsDep, model_store, run_cpu, run_fit
 from service.errors import (
     ApiError,
@@ -49,7 +50,7 @@ from service.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/train", tags=["training"])
+router = APIRouter(prefix="/v1/train", dependencies=[require("train")], tags=["training"])
 TRAIN_RESPONSES = error_responses(400, 413, 415, 422, 503)
 TRAIN_JSON = json_body(TrainRequest)
 TRAIN_FORM = form_body(
@@ -271,6 +272,7 @@ async def _train(job: _Job, request: Request, settings: Settings) -> Response:
     cancel = threading.Event()
     fitting = run_fit(request, _fit_and_store, job, settings, None, cancel.is_set)
     model = await until_disconnect(request, fitting, cancel)
+    request.state.model_id = model.model_id
     return Response(model.model_dump_json(), media_type="application/json")
 
 
