@@ -90,4 +90,3 @@ class Nuclear(Norm):
 
 
 MATRIX_NORMS: tuple[type[Norm], ...] = (Nuclear,)
-

@@ -339,3 +339,19 @@ def test_diabetes_scipy_oracle(diabetes, loss, params, penalty):
     )
     assert_optimal(r.objective, float(o.fun))
     assert r.objective == pytest.approx(F(np.append(r.coef, r.intercept)), rel=1e-12)
+
+
+def test_an_lp_needing_more_pivots_than_max_iter_still_reaches_the_optimum():
+    """An l1 regression of 12,000 rows takes about 12,000 simplex pivots; the LP's iteration
+    limit grows with its size (at the default max_iter = 1,000 the limit was once 10,000 and
+    such fits stopped far above the optimum). Oracle: scikit-learn's QuantileRegressor(0.5)."""
+    from sklearn.linear_model import QuantileRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12_000, 5))
+    y = X @ rng.standard_normal(5) + rng.standard_normal(12_000)
+    r = fit(X, y, task="regression", loss="l1", penalty="none")
+    s = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(X, y)
+    oracle = objective("l1", X, y, s.coef_, s.intercept_, alpha=0.0, penalty="none")
+    assert r.converged
+    assert_optimal(r.objective, oracle)

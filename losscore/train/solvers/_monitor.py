@@ -57,6 +57,8 @@ class Monitor:
         return time.perf_counter() - self.start
 
     def out_of_time(self) -> bool:
+        if self.timed_out:
+            return True  # sticky: a stopped fit stays stopped (cancel() is not asked again)
         if self.time_limit_s is not None and self.elapsed() >= self.time_limit_s:
             self.timed_out = True
         if self.cancel is not None and self.cancel():

@@ -10,7 +10,7 @@ is, for one sample, a convex piecewise-linear function of the score f, given by 
 (pieces sorted by slope, derived from the ramps by :func:`pieces`; κ the kinks, Δ the slope
 jumps). From this one form:
 
-* **linear programming** (``scipy.optimize.linprog``, HiGHS) solves the l1- and
+* **linear programming** (HiGHS, interruptible: :mod:`._highs`) solves the l1- and
   un-penalised problems exactly via the epigraph tᵢ ≥ αᵢₚ fᵢ + βᵢₚ, or for one-kink losses
   whose slopes have opposite signs (l1, quantile) via the residual split;
 * **smoothing**: max(0, u) → h_μ(u) = 0 | (u + μ/2)²/(2μ) | u on u ≤ −μ/2 | |u| < μ/2 |
@@ -42,11 +42,11 @@ import scipy.linalg
 import scipy.sparse
 from numpy.typing import NDArray
 from scipy.linalg.lapack import dposv as _posv
-from scipy.optimize import linprog
 
 from losscore._arrays import FloatArray
 from losscore.losses import Loss, Ramps
 from losscore.train._problem import Problem
+from losscore.train.solvers._highs import Lp, LpResult, run_highs
 from losscore.train.solvers._ipm import solve_ipm
 from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, SolverOutput, inf_norm
@@ -173,14 +173,9 @@ def solve_lp(
     blocks.append(scipy.sparse.csr_matrix((-np.ones(m), (np.arange(m), rows_i)), shape=(m, n)))
     A = scipy.sparse.hstack(blocks, format="csc")
     cost = np.concatenate([problem.lam1, problem.lam1, np.zeros(nb), a])
-    bounds = (
-        [(0.0, None)] * (2 * d)
-        + [(None, None)] * nb
-        + [(None if np.isinf(lo) else 0.0, None) for lo in t_lower]
-    )
-    options = _highs_options(max_iter, monitor)
-    res = linprog(cost, A_ub=A, b_ub=-beta, bounds=bounds, method="highs", options=options)
-    return _lp_output(problem, res, d, nb, monitor)
+    col_lower = np.concatenate([np.zeros(2 * d), np.full(nb, -np.inf), t_lower])
+    lp = Lp(cost, A, np.full(m, -np.inf), -beta, col_lower, np.full(cost.shape[0], np.inf))
+    return _lp_output(problem, run_highs(lp, max_iter, monitor), d, nb, monitor)
 
 
 def _residual_split_applies(ramps: Ramps, zero_piece: NDArray[np.bool_]) -> bool:
@@ -220,27 +215,15 @@ def _solve_lp_residual_split(
         blocks.append(scipy.sparse.csr_matrix(np.ones((n, 1))))
     A = scipy.sparse.hstack([*blocks, -eye, eye], format="csc")
     cost = np.concatenate([problem.lam1, problem.lam1, np.zeros(nb), a * (g + jump), -a * g])
-    bounds = [(0.0, None)] * (2 * d) + [(None, None)] * nb + [(0.0, None)] * (2 * n)
-    options = _highs_options(max_iter, monitor)
-    res = linprog(cost, A_eq=A, b_eq=kink, bounds=bounds, method="highs", options=options)
+    col_lower = np.concatenate([np.zeros(2 * d), np.full(nb, -np.inf), np.zeros(2 * n)])
+    lp = Lp(cost, A, kink, kink, col_lower, np.full(cost.shape[0], np.inf))
+    res = run_highs(lp, max_iter, monitor)
     if res.x is not None:
-        res.fun = float(res.fun) + float(a @ (c + g * kink))  # the constant part of ℓ
+        res = res._replace(fun=res.fun + float(a @ (c + g * kink)))  # the constant part of ℓ
     return _lp_output(problem, res, d, nb, monitor)
 
 
-def _highs_options(max_iter: int, monitor: Monitor) -> dict[str, Any]:
-    """HiGHS at 1e-10 feasibility tolerances, within the fit's remaining time."""
-    options: dict[str, Any] = {
-        "maxiter": max(max_iter, 10_000),
-        "primal_feasibility_tolerance": 1e-10,
-        "dual_feasibility_tolerance": 1e-10,
-    }
-    if monitor.time_limit_s is not None:
-        options["time_limit"] = max(monitor.time_limit_s - monitor.elapsed(), 1e-3)
-    return options
-
-
-def _lp_output(problem: Problem, res: Any, d: int, nb: int, monitor: Monitor) -> SolverOutput:
+def _lp_output(problem: Problem, res: LpResult, d: int, nb: int, monitor: Monitor) -> SolverOutput:
     """θ from an LP solution x = [v⁺, v⁻, b, …], with |LP optimum − F(θ)| as optimality."""
     if res.x is None:
         theta = np.zeros(problem.size)
