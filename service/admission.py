@@ -7,9 +7,9 @@ gates exist per app: CPU-bound request work (``LOSSCORE_MAX_CPU_JOBS``,
 ``LOSSCORE_MAX_CPU_QUEUE``) and fits (``LOSSCORE_TRAIN_MAX_JOBS``,
 ``LOSSCORE_TRAIN_MAX_QUEUE``), so long fits never take the slots of short requests.
 
-:func:`until_disconnect` cancels a job when its client goes away (or the request task is
-cancelled, as at the end of a graceful shutdown): a fit checks its cancel flag at every
-iteration, stops, and stores nothing.
+:func:`until_disconnect` cancels a job when its client goes away, when a graceful shutdown
+drains (:mod:`service.drain`) or when the request task is cancelled: a fit checks its cancel
+flag at every iteration, stops, and stores nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from typing import ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
+from losscore.train import FitCancelled
+from service.drain import DRAIN, shutting_down
 from service.errors import ApiError
 
 __all__ = ["Gate", "until_disconnect"]
@@ -52,6 +54,14 @@ class Gate:
             headers={"Retry-After": str(self.retry_after_s)},
         )
 
+    def samples(self) -> dict[str, int]:
+        """Jobs admitted (running or queued), capacity and refusals, by metric name."""
+        return {
+            "losscore_admission_admitted": self.admitted,
+            "losscore_admission_capacity": self.capacity,
+            "losscore_admission_refused_total": self.refused,
+        }
+
     async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``func(*args, **kwargs)`` in a worker thread once a slot is free, or 503 now."""
         if self.admitted >= self.capacity:
@@ -66,26 +76,34 @@ class Gate:
 
 
 async def until_disconnect(request: Request, job: Awaitable[T], cancel: threading.Event) -> T:
-    """Await *job*; set *cancel* when the client disconnects first (the job should stop at its
-    next check) or when this task is cancelled (graceful shutdown's end), then re-raise."""
+    """Await *job*, setting *cancel* (the job stops at its next check) when the client
+    disconnects first (then :class:`ClientDisconnect`: a 499), when the server's shutdown
+    drains (then a 503 ``shutting_down``), or when this task is cancelled (re-raised)."""
     task = asyncio.ensure_future(job)
-
-    async def disconnected() -> None:
-        while True:
-            message = await request.receive()
-            if message["type"] == "http.disconnect":
-                return
-
-    watch = asyncio.ensure_future(disconnected())
+    watch = asyncio.ensure_future(_disconnected(request))
+    drain = asyncio.ensure_future(DRAIN.wait())
     try:
-        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, watch, drain}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
         cancel.set()
         task.cancel()
         raise
     finally:
         watch.cancel()
-    if not task.done():
-        cancel.set()  # the client is gone: the job stops at its next check; nothing to answer
-        return await task
-    return task.result()
+        drain.cancel()
+    if task.done():
+        return task.result()
+    cancel.set()
+    try:
+        return await task  # finished (and stored) just as it was cancelled: answer it
+    except FitCancelled:
+        if DRAIN.started:
+            raise shutting_down() from None
+        raise ClientDisconnect() from None
+
+
+async def _disconnected(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

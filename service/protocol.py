@@ -12,7 +12,8 @@ Per connection, before any application code runs:
   ``body_timeout_s`` for the whole body (a trickle cannot hold a worker), else 408 if no
   response has started, and the connection closes; the application sees a disconnect.
 
-Idle kept-alive connections are closed by uvicorn's own ``timeout_keep_alive``.
+Idle kept-alive connections are closed by uvicorn's own ``timeout_keep_alive``. When the
+server shuts down, long jobs drain before its grace period ends (:mod:`service.drain`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from service.drain import begin_drain_after
 from service.settings import Settings
 
 __all__ = ["GuardedHttpToolsProtocol", "ServerLimits"]
@@ -41,6 +43,7 @@ class ServerLimits:
     header_timeout_s: float
     body_idle_timeout_s: float
     body_timeout_s: float
+    shutdown_grace_s: float
 
     @classmethod
     def of(cls, settings: Settings) -> ServerLimits:
@@ -51,6 +54,7 @@ class ServerLimits:
             settings.header_timeout_s,
             settings.body_idle_timeout_s,
             settings.body_timeout_s,
+            settings.shutdown_grace_s,
         )
 
 
@@ -103,6 +107,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         super().connection_made(transport)
         self._arm_header_timer()
+
+    def shutdown(self) -> None:
+        """The server is stopping (SIGTERM): long jobs drain before the grace runs out."""
+        begin_drain_after(self.loop, self.limits.shutdown_grace_s)
+        super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,12 @@ def free_port() -> int:
 def start_server(data_dir: Path, port: int, **env_extra: str) -> subprocess.Popen[bytes]:
     """``python -m service`` on *port* with its model store in *data_dir*, once ``/readyz``
     answers (the process's output is piped; the caller stops it)."""
+    return _spawn(data_dir, port, env_extra, None)
+
+
+def _spawn(
+    data_dir: Path, port: int, env_extra: dict[str, str], log_path: Path | None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
@@ -36,18 +43,21 @@ def start_server(data_dir: Path, port: int, **env_extra: str) -> subprocess.Pope
         **env_extra,
     }
     env.pop("LOSSCORE_DATABASE_URL", None)
+    output = subprocess.PIPE if log_path is None else log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "service"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
+    if log_path is not None:
+        output.close()  # type: ignore[union-attr]  # the child holds its own descriptor
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
+            out = proc.stdout.read().decode() if proc.stdout else log_path.read_text()  # type: ignore[union-attr]
             pytest.fail(f"server exited with {proc.returncode}: {out}")
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
@@ -77,3 +87,39 @@ def live_server(data_dir: Path, **env_extra: str) -> Iterator[str]:
             proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+
+
+@dataclass
+class Served:
+    """A running server: its base URL, its process, and the file its output goes to."""
+
+    base: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    port: int
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        return self.proc.returncode
+
+
+@contextmanager
+def served(data_dir: Path, **env_extra: str) -> Iterator[Served]:
+    """Like :func:`live_server`, with the process and its log (``<data_dir>/server.log``)."""
+    port = free_port()
+    log_path = data_dir / "server.log"
+    proc = _spawn(data_dir, port, env_extra, log_path)
+    server = Served(f"http://127.0.0.1:{port}", proc, log_path, port)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import PlainTextResponse, Response
 
 import losscore
+from service.admission import Gate
 from service.deps import SettingsDep
 from service.modelview import summary_fields
 from service.settings import Settings
@@ -84,6 +85,27 @@ async def readyz(settings: SettingsDep) -> Response:
     summary="Prometheus metrics",
 )
 async def metrics(request: Request) -> Response:
-    """Request counts, latency and body-size histograms by route template and status."""
-    text: str = request.app.state.metrics.render()
+    """Request counts, latency and body-size histograms by route template and status; the
+    admission gates' occupancy and refusals."""
+    state = request.app.state
+    text: str = state.metrics.render() + _gate_lines(state.cpu_gate, state.fit_gate)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+_GATE_METRICS = {
+    "losscore_admission_admitted": ("gauge", "Jobs running or queued behind an admission gate."),
+    "losscore_admission_capacity": ("gauge", "Jobs a gate admits (running + queued) before 503."),
+    "losscore_admission_refused_total": ("counter", "Requests refused with 503 by a gate."),
+}
+
+
+def _gate_lines(*gates: Gate) -> str:
+    """One group per metric (HELP, TYPE, a sample per gate), as the text format requires."""
+    samples = [gate.samples() for gate in gates]
+    lines = []
+    for name, (kind, help_text) in _GATE_METRICS.items():
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+        lines += [
+            f'{name}{{gate="{g.name}"}} {s[name]}' for g, s in zip(gates, samples, strict=True)
+        ]
+    return "\n".join(lines) + "\n"

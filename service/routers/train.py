@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -27,12 +28,13 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response, StreamingResponse
 
 from losscore.errors import LosscoreError
-from losscore.train import PreparedFit, prepare_fit
+from losscore.train import FitCancelled, PreparedFit, prepare_fit
 from service import uploads
 from service.admission import until_disconnect
 from service.arrays import Tensor, decode_array, out_number
 from service.auth import require
 from service.deps import RawBody, SettingsDep, model_store, run_cpu, run_fit
+from service.drain import DRAIN, shutting_down
 from service.errors import (
     ApiError,
     ErrorDetail,
@@ -381,21 +383,7 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
     task = asyncio.ensure_future(
         run_fit(request, _fit_and_store, job, settings, callback, cancel.is_set)
     )
-    # wait for the first sign of life so that a failing fit still answers a plain error
-    getter = asyncio.ensure_future(queue.get())
-    try:
-        await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:  # shutting down: the fit stops at its next iteration
-        cancel.set()
-        raise
-    if task.done() and task.exception() is not None and queue.empty() and not getter.done():
-        getter.cancel()
-        exc = task.exception()
-        assert exc is not None
-        raise exc
-    first = getter.result() if getter.done() else None
-    if not getter.done():
-        getter.cancel()
+    first = await _first_event(task, queue, cancel)
 
     async def events() -> AsyncIterator[bytes]:
         try:
@@ -408,26 +396,73 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
     async def _events() -> AsyncIterator[bytes]:
         if first is not None:
             yield _sse(*first)
-        while True:
-            get = asyncio.ensure_future(queue.get())
-            await asyncio.wait({task, get}, return_when=asyncio.FIRST_COMPLETED)
-            if get.done():
-                yield _sse(*get.result())
-                continue
-            get.cancel()
-            while not queue.empty():
-                yield _sse(*queue.get_nowait())
-            exc = task.exception()
-            if exc is None:
-                yield _sse("model", task.result())
-            elif isinstance(exc, LosscoreError):
-                yield _sse("error", error_body(from_losscore_error(exc)))
-            elif isinstance(exc, ApiError):
-                yield _sse("error", error_body(exc))
-            else:
-                yield _sse("error", error_body(ApiError(500, "internal_error", "fit failed")))
-            return
+        drain = asyncio.ensure_future(DRAIN.wait())
+        try:
+            while True:
+                get = asyncio.ensure_future(queue.get())
+                await asyncio.wait({task, get, drain}, return_when=asyncio.FIRST_COMPLETED)
+                if drain.done():
+                    cancel.set()  # shutting down: the fit stops at its next iteration
+                if get.done():
+                    yield _sse(*get.result())
+                    continue
+                get.cancel()
+                if not task.done():
+                    await asyncio.wait({task})
+                while not queue.empty():
+                    yield _sse(*queue.get_nowait())
+                yield _outcome(task)
+                return
+        finally:
+            drain.cancel()
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
+
+
+async def _first_event(
+    task: asyncio.Future[Model],
+    queue: asyncio.Queue[tuple[str, TrainProgress]],
+    cancel: threading.Event,
+) -> tuple[str, TrainProgress] | None:
+    """The first progress event, or None when the fit ended without one: a fit that fails
+    before its first iteration answers a plain error response, not a stream (and a shutdown
+    that drains first, a 503)."""
+    getter = asyncio.ensure_future(queue.get())
+    drain = asyncio.ensure_future(DRAIN.wait())
+    try:
+        waiting: set[asyncio.Future[Any]] = {task, getter, drain}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            return getter.result()
+        if not task.done():  # draining: the fit stops at its next iteration
+            cancel.set()
+            await asyncio.wait({task})
+        exc = task.exception()
+        if isinstance(exc, FitCancelled):
+            raise shutting_down()
+        if exc is not None and queue.empty():
+            raise exc
+        return None
+    except asyncio.CancelledError:  # cancelled hard: the fit stops at its next iteration
+        cancel.set()
+        raise
+    finally:
+        getter.cancel()
+        drain.cancel()
+
+
+def _outcome(task: asyncio.Future[Model]) -> bytes:
+    """The last event of a stream: the model, or the error that ended the fit."""
+    exc = task.exception()
+    if exc is None:
+        return _sse("model", task.result())
+    if isinstance(exc, LosscoreError):
+        return _sse("error", error_body(from_losscore_error(exc)))
+    if isinstance(exc, ApiError):
+        return _sse("error", error_body(exc))
+    if isinstance(exc, FitCancelled):  # only a shutdown cancels a stream that is still read
+        return _sse("error", error_body(shutting_down()))
+    logging.getLogger("service").error("fit failed", exc_info=exc)
+    return _sse("error", error_body(ApiError(500, "internal_error", "fit failed")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.service.conftest import Client
 
@@ -30,8 +31,12 @@ def test_metrics_prometheus_text(client: Client) -> None:
     assert 'losscore_http_request_duration_seconds_bucket{route="/v1/evaluate"' in text
     assert "losscore_http_request_size_bytes_sum" in text
     assert "losscore_http_response_size_bytes_count" in text
-    for line in text.splitlines():
-        assert line.startswith("#") or len(line.rsplit(" ", 1)) == 2
+    families = {f.name: f for f in text_string_to_metric_families(text)}  # the oracle parser
+    assert families["losscore_http_requests"].type == "counter"
+    assert families["losscore_http_request_duration_seconds"].type == "histogram"
+    gates = {s.labels["gate"]: s.value for s in families["losscore_admission_capacity"].samples}
+    assert set(gates) == {"cpu", "fits"} and min(gates.values()) >= 1
+    assert families["losscore_admission_refused"].type == "counter"
 
 
 def test_metrics_count_body_bytes(client: Client) -> None:

@@ -1,0 +1,74 @@
+"""Graceful shutdown of long jobs.
+
+On SIGTERM uvicorn stops accepting connections and waits ``LOSSCORE_SHUTDOWN_GRACE_S`` for
+requests in flight; whatever is still running then is cancelled hard (uvicorn answers 500
+and logs a traceback). So that every request ends with a proper answer within the grace
+period instead, the server protocol calls :func:`begin_drain_after` when the shutdown starts;
+at ``grace − DRAIN_MARGIN_S`` (at least half the grace) the process-wide :data:`DRAIN` is
+set: fits in flight are cancelled (they stop at their next iteration) and answer 503
+``shutting_down`` with ``Retry-After`` (a stream ends with that error event), in time for the
+connections to close before the grace runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from service.errors import ApiError
+
+__all__ = ["DRAIN", "DRAIN_MARGIN_S", "Drain", "begin_drain_after", "shutting_down"]
+
+DRAIN_MARGIN_S = 1.0
+
+
+class Drain:
+    """Set once, when the server's shutdown reaches its drain point; awaited by long jobs
+    (on whichever event loop they run: an app under test may see several)."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self._waiters: set[asyncio.Future[None]] = set()
+        self._scheduled = False
+
+    def begin(self) -> None:
+        self.started = True
+        for waiter in list(self._waiters):
+            waiter.get_loop().call_soon_threadsafe(_resolve, waiter)
+
+    async def wait(self) -> None:
+        if self.started:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            self._waiters.discard(waiter)
+
+    def schedule(self, loop: asyncio.AbstractEventLoop, grace_s: float) -> None:
+        """Begin the drain ``max(grace − margin, grace / 2)`` seconds from now (once)."""
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_later(max(grace_s - DRAIN_MARGIN_S, grace_s / 2), self.begin)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+DRAIN = Drain()
+
+
+def begin_drain_after(loop: asyncio.AbstractEventLoop, grace_s: float) -> None:
+    """Called by the server protocol when the shutdown starts (see the module docstring)."""
+    DRAIN.schedule(loop, grace_s)
+
+
+def shutting_down() -> ApiError:
+    return ApiError(
+        503,
+        "shutting_down",
+        "the service is shutting down; the request was cancelled: retry on another instance",
+        headers={"Retry-After": "1"},
+    )
