@@ -25,6 +25,7 @@ import losscore.train
 from service.auth import Authenticator
 from service.deps import gates
 from service.errors import install_error_handlers
+from service.httpsem import HeadAsGet
 from service.memory import tune_malloc
 from service.metrics import Metrics, MetricsMiddleware
 from service.openapi import build_openapi
@@ -134,6 +135,7 @@ def create_app(
     for router in default_routers() if routers is None else routers:
         app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(HeadAsGet)  # innermost: metrics and logs still see HEAD
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestLogMiddleware, log_requests=settings.request_log)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

@@ -258,6 +258,8 @@ def check_shape(field: str, shape: list[int], max_elements: int) -> int:
     Checking each dimension too keeps empty arrays such as ``[0, 10**30]`` (which NumPy
     cannot represent) from reaching NumPy.
     """
+    if len(shape) > MAX_DIMS:
+        raise ApiError.invalid(field, f"has {len(shape)} dimensions, more than {MAX_DIMS}")
     n = math.prod(shape)
     _check_count(field, n, max_elements)
     if any(d > max_elements for d in shape):

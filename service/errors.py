@@ -31,6 +31,7 @@ from starlette.responses import Response
 
 from losscore.errors import LosscoreError, UnknownNameError
 from losscore.losses import get_loss
+from service.httpsem import allowed_methods
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -163,6 +164,8 @@ def _reason(err: ErrorDetails) -> str:
     etype = err["type"]
     ctx = err.get("ctx") or {}
     if etype == "union_tag_invalid":
+        if "hint" in ctx:
+            return str(ctx["hint"])
         expected = str(ctx.get("expected_tags", "")).replace("'", "")
         return f"unknown name {ctx.get('tag')!r}; valid names are: {expected}"
     if etype == "union_tag_not_found":
@@ -220,6 +223,9 @@ def _untrainable(field: str, err: ErrorDetails) -> ErrorDetails:
     except UnknownNameError:
         return err
     expected = str((err.get("ctx") or {}).get("expected_tags", "")).replace("'", "")
+    if tag not in (loss.spec.name, *loss.spec.aliases):  # 'L2': the API's names are exact
+        msg = f"unknown name {tag!r} (names are lowercase: {loss.spec.name!r}); valid: {expected}"
+        return {**err, "msg": msg, "ctx": {**(err.get("ctx") or {}), "hint": msg}}
     msg = f"{loss.name!r} cannot be trained (an evaluate-only loss); trainable losses: {expected}"
     return {**err, "type": "value_error", "msg": msg}
 
@@ -377,11 +383,13 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, LosscoreError)
         return error_response(from_losscore_error(exc))
 
-    async def http_error(_: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        headers = dict(exc.headers) if exc.headers else None
-        return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers or None)
 
     async def store_error(_: Request, exc: Exception) -> Response:
         err = store_unavailable(exc)

@@ -1,13 +1,16 @@
 """uvicorn's httptools protocol with the limits uvicorn does not have (measured: a 100 MB
 request header was accepted, and half-sent headers or bodies were held for good).
 
-Per connection, before any application code runs:
+Per connection, before any application code runs (answers in the service's JSON error
+shape, with codes ``too_many_connections``, ``request_timeout``, ``headers_too_large``,
+``bad_request``):
 
 * **connections**: beyond ``max_connections`` open connections a new one gets a 503 with
   ``Retry-After`` and is closed at once (file descriptors cannot run out);
 * **headers**: the request line and headers must arrive within ``header_timeout_s`` of the
   connection (or of the request's first byte on a kept-alive one), else 408; more than
-  ``max_header_bytes`` or ``max_headers`` is a 431; the connection closes either way;
+  ``max_header_bytes`` or ``max_headers`` is a 431; an HTTP/1.1 request without exactly one
+  ``Host`` is a 400; the connection closes either way;
 * **body**: no more than ``body_idle_timeout_s`` between two pieces of a body and at most
   ``body_timeout_s`` for the whole body (a trickle cannot hold a worker), else 408 if no
   response has started, and the connection closes; the application sees a disconnect.
@@ -19,10 +22,12 @@ server shuts down, long jobs drain before its grace period ends (:mod:`service.d
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -63,15 +68,17 @@ def _limits() -> ServerLimits:
     return ServerLimits.of(Settings())
 
 
-def _response(status: bytes, reason: str, extra: bytes = b"") -> bytes:
-    body = reason.encode()
+def _response(status: int, code: str, message: str, extra: bytes = b"") -> bytes:
+    """A complete response in the service's error shape, closing the connection."""
+    reason = HTTPStatus(status).phrase.encode()
+    body = json.dumps(
+        {"error": {"status": status, "code": code, "message": message, "details": []}}
+    ).encode()
     return (
-        b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        b"connection: close\r\n"
+        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        % (status, reason)
         + extra
-        + b"content-length: "
-        + str(len(body)).encode()
-        + b"\r\n\r\n"
+        + b"content-length: %d\r\n\r\n" % len(body)
         + body
     )
 
@@ -85,6 +92,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._rejected = False
         self._header_bytes = 0
         self._header_count = 0
+        self._hosts = 0
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_deadline = 0.0
@@ -98,7 +106,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             )
             transport.write(
                 _response(
-                    b"503 Service Unavailable", "too many connections\n", b"retry-after: 1\r\n"
+                    503,
+                    "too_many_connections",
+                    "too many open connections (LOSSCORE_MAX_CONNECTIONS); retry in 1 s",
+                    b"retry-after: 1\r\n",
                 )
             )
             transport.close()
@@ -124,11 +135,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         super().data_received(data)
 
-    def _reject(self, status: bytes, reason: str) -> None:
+    def _reject(self, status: int, code: str, reason: str) -> None:
         """Answer *status* unless a response started, and close the connection."""
         self._rejected = True
         self._cancel_timers()
-        log.warning("%s %s: %s", self.client or "-", status.decode(), reason)
+        log.warning("%s %d: %s", self.client or "-", status, reason)
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True  # the application's receive() sees a disconnect
             self.cycle.message_event.set()
@@ -136,7 +147,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.transport.close()
                 return
         if not self.transport.is_closing():
-            self.transport.write(_response(status, reason + "\n"))
+            self.transport.write(_response(status, code, reason))
             self.transport.close()
 
     # -- headers -------------------------------------------------------------------------------
@@ -151,11 +162,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _header_timeout(self) -> None:
         self._header_timer = None
         if not self._rejected and not self.transport.is_closing():
-            self._reject(b"408 Request Timeout", "request headers not received in time")
+            self._reject(408, "request_timeout", "request headers not received in time")
 
     def on_message_begin(self) -> None:
         self._header_bytes = 0
         self._header_count = 0
+        self._hosts = 0
         super().on_message_begin()
         if self._header_timer is None:  # a kept-alive connection's next request
             self._arm_header_timer()
@@ -165,7 +177,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._header_bytes += len(url)
         if self._header_bytes > self.limits.max_header_bytes:
-            self._reject(b"431 Request Header Fields Too Large", "request line too long")
+            self._reject(431, "headers_too_large", "request line too long")
             return
         super().on_url(url)
 
@@ -174,11 +186,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._header_bytes += len(name) + len(value)
         self._header_count += 1
+        if name.lower() == b"host":
+            self._hosts += 1
         if self._header_bytes > self.limits.max_header_bytes:
-            self._reject(b"431 Request Header Fields Too Large", "request headers too large")
+            self._reject(431, "headers_too_large", "request headers too large")
             return
         if self._header_count > self.limits.max_headers:
-            self._reject(b"431 Request Header Fields Too Large", "too many request headers")
+            self._reject(431, "headers_too_large", "too many request headers")
             return
         super().on_header(name, value)
 
@@ -188,6 +202,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+        if self._hosts > 1 or (self._hosts == 0 and self.parser.get_http_version() == "1.1"):
+            # RFC 9112 §3.2: exactly one Host header in HTTP/1.1, at most one before
+            self._reject(400, "bad_request", "an HTTP/1.1 request needs exactly one Host header")
+            return
         super().on_headers_complete()
         self._body_deadline = time.monotonic() + self.limits.body_timeout_s
         self._arm_body_timer()
@@ -203,7 +221,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _body_timeout(self) -> None:
         self._body_timer = None
         if not self._rejected and not self.transport.is_closing():
-            self._reject(b"408 Request Timeout", "request body not received in time")
+            self._reject(408, "request_timeout", "request body not received in time")
 
     def on_body(self, body: bytes) -> None:
         if self._rejected:

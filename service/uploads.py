@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from service.arrays import MAX_DIMS
 from service.errors import ApiError, from_validation_error
 from service.jsonbody import parse_json
 
@@ -63,7 +65,14 @@ async def read_file_parts(
     form: FormData, names: Sequence[str], what: str = "a file part"
 ) -> dict[str, bytes]:
     """The bytes of the multipart file parts among *names* that are present; a plain form
-    field under one of these names is a 422 naming it ("must be {what}")."""
+    field under one of these names is a 422 naming it ("must be {what}"), and so is a part
+    under any other name than these and ``request`` (a misspelt ``weights`` must not be
+    silently ignored)."""
+    known = {*names, "request"}
+    for key in form:
+        if key not in known:
+            expected = ", ".join(f"`{n}`" for n in ("request", *names))
+            raise ApiError.invalid(key, f"is not a known part; the parts are {expected}")
     files: dict[str, bytes] = {}
     for name in names:
         value = form.get(name)
@@ -234,6 +243,22 @@ def parse_csv(
 # -- .npy -----------------------------------------------------------------------------------------
 
 
+# what numpy's header reader raises on a malformed header: its literal parser tokenizes
+# (TokenError on an unclosed brace or string), evaluates (SyntaxError, ValueError, and
+# RecursionError on deep nesting) and builds a dtype (TypeError, OverflowError)
+_HEADER_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    TypeError,
+    SyntaxError,
+    OverflowError,
+    RecursionError,
+    tokenize.TokenError,
+)
+_MAX_DIM = 2**62  # numpy's shapes are int64: a larger dimension overflows on allocation
+
+
 def _npy_header(field: str, data: bytes) -> tuple[tuple[int, ...], np.dtype[Any], int]:
     """(shape, dtype, offset of the data) from a ``.npy`` header, read before anything is
     allocated: a header is only a claim about the file."""
@@ -246,8 +271,12 @@ def _npy_header(field: str, data: bytes) -> tuple[tuple[int, ...], np.dtype[Any]
             shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, OSError, EOFError, TypeError, SyntaxError) as exc:
+    except _HEADER_ERRORS as exc:
         raise ApiError.invalid(field, f"not a readable .npy file ({exc})") from None
+    if len(shape) > MAX_DIMS:
+        raise ApiError.invalid(field, f"has {len(shape)} dimensions, more than {MAX_DIMS}")
+    if any(int(d) > _MAX_DIM for d in shape):  # even where another dimension is 0
+        raise ApiError.invalid(field, f"declares a dimension beyond {_MAX_DIM}: {list(shape)}")
     return tuple(int(d) for d in shape), np.dtype(dtype), stream.tell()
 
 
@@ -277,7 +306,7 @@ def load_npy(
         )
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, TypeError) as exc:
+    except _HEADER_ERRORS as exc:
         raise ApiError.invalid(field, f"not a readable .npy file ({exc})") from None
     if not isinstance(arr, np.ndarray):
         raise ApiError.invalid(field, "must be a single .npy array, not an .npz archive")

@@ -200,7 +200,7 @@ class SquaredL2(Norm):
             return 2.0 * x
 
     def prox(self, x: F64, step: float, params: Mapping[str, float]) -> F64:
-        return x / (1.0 + 2.0 * step)  # 1 + 2t = inf (t > 9e307) gives 0, the right limit
+        return _shrink(x, step, 2.0)
 
 
 class Linf(Norm):
@@ -296,9 +296,17 @@ class ElasticNet(Norm):
     def prox(self, x: F64, step: float, params: Mapping[str, float]) -> F64:
         alpha, rho = params["alpha"], params["l1_ratio"]
         # Group the finite coefficient first: (t·α)·0 could be inf·0 = NaN.
-        shrunk = soft_threshold(x, step * (alpha * rho))
-        shrunk /= 1.0 + step * (alpha * (1.0 - rho))
-        return shrunk
+        shrunk = soft_threshold(x, step * (alpha * rho))  # τ = inf (overflow) gives 0: exact
+        return _shrink(shrunk, step, alpha * (1.0 - rho))
+
+
+def _shrink(x: F64, t: float, c: float) -> F64:
+    """x / (1 + t·c) for t, c ≥ 0 without overflow in the divisor: for t ≥ 1 as
+    (x / t) / (1/t + c), whose parts stay finite when t·c exceeds the float range (t = 1e308,
+    c = 2, x = 1e308 gives 0.5, not x / inf = 0)."""
+    if t < 1.0:
+        return x / (1.0 + t * c)
+    return (x / t) / (1.0 / t + c)
 
 
 ENTRYWISE_NORMS: tuple[type[Norm], ...] = (L0, L1, L2, SquaredL2, Linf, ElasticNet)

@@ -168,8 +168,11 @@ def _class_factors(
             raise InvalidParameterError(
                 f"class_weight.{key}", f"must be a finite number, got {value!r}"
             )
-        if value < 0:
-            raise InvalidParameterError(f"class_weight.{key}", f"must be >= 0, got {value!r}")
+        if not value > 0:  # a class of weight 0 is absent, as with zero sample weights
+            raise InvalidParameterError(
+                f"class_weight.{key}",
+                f"must be > 0, got {value!r} (to leave a class out, drop its samples)",
+            )
         per_class[i] = float(value)
     return per_class[codes]
 

@@ -45,11 +45,6 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.head("/healthz", include_in_schema=False)
-async def healthz_head() -> Response:
-    return Response(status_code=200)
-
-
 def _store_writable(settings: Settings) -> str | None:
     """None when the model store takes a write, else why not."""
     try:

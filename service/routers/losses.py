@@ -67,7 +67,9 @@ async def get_loss(name: NameParam) -> Response:
 def _curve(name: str, query: CurveQuery, settings: Settings) -> bytes:
     loss = _lookup(name)
     if query.num > settings.max_curve_points:
-        raise ApiError.invalid("num", f"must be at most {settings.max_curve_points}")
+        raise ApiError.invalid(
+            "num", f"must be at most {settings.max_curve_points} (LOSSCORE_MAX_CURVE_POINTS)"
+        )
     try:
         curve = losscore.loss_curve(
             loss,

@@ -31,7 +31,9 @@ def _plot(query: PlotQuery, settings: Settings) -> bytes:
     if len(names) > MAX_PLOT_LOSSES:
         raise ApiError.invalid("names", f"at most {MAX_PLOT_LOSSES} losses per chart")
     if query.num > settings.max_curve_points:
-        raise ApiError.invalid("num", f"must be at most {settings.max_curve_points}")
+        raise ApiError.invalid(
+            "num", f"must be at most {settings.max_curve_points} (LOSSCORE_MAX_CURVE_POINTS)"
+        )
     params = param_values(query, {"names", "start", "stop", "num"})
     losses = []
     for i, name in enumerate(names):

@@ -43,7 +43,7 @@ from service.errors import (
     error_responses,
     from_losscore_error,
 )
-from service.jsonbody import count_check, parse_json
+from service.jsonbody import count_check, is_json_type, parse_json
 from service.modelview import model_body
 from service.openapi import form_body, json_body, sse_events
 from service.schemas.models import Model, TrainProgress
@@ -208,7 +208,28 @@ def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings
     else:
         data = uploads.load_npy_pair(files, limit)
         X, y, sw = data.X, data.y, data.sample_weight
-    return _prepare(_Job(opts, X, y, sw, X.shape[0], X.shape[1]), settings)
+    try:
+        return _prepare(_Job(opts, X, y, sw, X.shape[0], X.shape[1]), settings)
+    except LosscoreError as exc:
+        raise _in_request_part(from_losscore_error(exc)) from None
+    except ApiError as exc:
+        raise _in_request_part(exc) from None
+
+
+_OPTION_FIELDS = set(TrainUpload.model_fields)
+
+
+def _in_request_part(err: ApiError) -> ApiError:
+    """An upload's options are its ``request`` part: an error about an option names
+    ``request.<option>``, as the part's schema errors do (the data parts keep their names)."""
+    renamed = False
+    for detail in err.details:
+        if detail.field.split(".")[0] in _OPTION_FIELDS:
+            detail.field = f"request.{detail.field}"
+            renamed = True
+    if renamed and err.status == 422:
+        err.message = "; ".join(f"{d.field}: {d.reason}" for d in err.details)
+    return err
 
 
 async def _read_form(request: Request, raw: bytes) -> tuple[TrainUpload, dict[str, bytes]]:
@@ -258,9 +279,7 @@ async def _read_job(request: Request, raw: bytes, settings: Settings) -> _Job:
     content_type = _content_type(request)
     if content_type == "multipart/form-data":
         return await _read_upload(request, raw, settings)
-    if content_type not in ("application/json", "", "text/plain") and not content_type.endswith(
-        "+json"
-    ):
+    if not is_json_type(content_type):  # text/plain too: a browser sends it without preflight
         raise ApiError(
             415,
             "unsupported_media_type",

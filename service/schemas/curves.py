@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 import losscore
-from losscore.curves import MAX_CURVE_POINTS
 from service.arrays import ArrayOut
 from service.schemas.losses import LossIn
 
@@ -51,7 +50,11 @@ class _GridQuery(BaseModel):
 
     start: float = Field(-3.0, allow_inf_nan=False, description="First x of the grid.")
     stop: float = Field(3.0, allow_inf_nan=False, description="Last x of the grid (> start).")
-    num: int = Field(201, ge=2, le=MAX_CURVE_POINTS, description="Number of grid points.")
+    num: int = Field(
+        201,
+        ge=2,
+        description="Number of grid points; at most `LOSSCORE_MAX_CURVE_POINTS` (default 10001).",
+    )
 
 
 class _PlotBase(_GridQuery):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.arrays import ArrayIn, ArrayOut, Encoding, OutNumber
+from service.arrays import MAX_DIMS, ArrayIn, ArrayOut, Encoding, OutNumber
 from service.schemas.losses import LossIn
 
 __all__ = [
@@ -17,7 +17,7 @@ __all__ = [
     "EvaluateResponse",
 ]
 
-Shape = list[Annotated[int, Field(ge=0)]]
+Shape = Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(max_length=MAX_DIMS)]
 Reduction = Literal["mean", "sum", "none"]
 MAX_COMPARE = 32
 

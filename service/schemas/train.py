@@ -91,7 +91,10 @@ if TYPE_CHECKING:
 else:
     ClassWeight = TypeAliasType(
         "ClassWeight",
-        Annotated[dict[str, float] | Literal["balanced"], WithJsonSchema(_CLASS_WEIGHT_SCHEMA)],
+        Annotated[
+            dict[str, Annotated[float, Field(strict=True)]] | Literal["balanced"],
+            WithJsonSchema(_CLASS_WEIGHT_SCHEMA),
+        ],
     )
 
 __all__ = [
@@ -148,16 +151,18 @@ class TrainOptions(BaseModel):
     class_weight: ClassWeight | None = Field(
         None, description="Per-class weights, or `balanced`; default none (all 1)."
     )
-    fit_intercept: bool = True
-    standardize: bool = False
-    max_iter: int = Field(1000, ge=1, description="At most `LOSSCORE_TRAIN_MAX_ITER`.")
-    tol: float = Field(1e-8, gt=0.0)
+    # strict: "10", true or "no" where a number or boolean belongs are 422s, not converted
+    fit_intercept: bool = Field(True, strict=True)
+    standardize: bool = Field(False, strict=True)
+    max_iter: int = Field(1000, ge=1, strict=True, description="At most `LOSSCORE_TRAIN_MAX_ITER`.")
+    tol: float = Field(1e-8, gt=0.0, strict=True)
     time_limit_s: float | None = Field(
         None,
         gt=0.0,
+        strict=True,
         description="Wall-time limit in seconds; default and cap `LOSSCORE_TRAIN_MAX_SECONDS`.",
     )
-    random_state: int | None = 0
+    random_state: int | None = Field(0, strict=True)
     on_time_limit: Literal["return", "error"] = Field(
         "return",
         description=(

@@ -276,7 +276,20 @@ def test_prox_with_extreme_values_and_steps() -> None:
         np.testing.assert_array_equal(_prox("linf", big, 1e-300), big)  # θ rounds to max|x|
         np.testing.assert_allclose(_prox("l2", np.full(4, 1e200), 1e200), 0.5e200, rtol=1e-15)
         np.testing.assert_array_equal(_prox("l2", np.full(4, 1e-200), 1e300), np.zeros(4))
-        np.testing.assert_array_equal(_prox("squared_l2", big, 1e308), np.zeros(3))
+        # x / (1 + 2t) with 1 + 2t beyond the float range: exact rationals are the oracle
+        for x, t in ((big, 1e308), (np.array([1e308, 3.0, -5e-300]), 1.7e308)):
+            exact = [float(Fraction(v) / (1 + 2 * Fraction(t))) for v in x]
+            np.testing.assert_allclose(_prox("squared_l2", x, t), exact, rtol=4e-16)
+        for alpha, rho, t in ((1e308, 0.0, 10.0), (1e308, 0.25, 1e300), (2.0, 0.0, 1.7e308)):
+            x = np.array([1e308, -7.0, 1e-300])
+            tau = Fraction(t) * Fraction(alpha) * Fraction(rho)
+            c = 1 + Fraction(t) * Fraction(alpha) * (1 - Fraction(rho))
+            exact = [
+                float(int(np.sign(v)) * max(abs(Fraction(v)) - tau, Fraction(0)) / c) for v in x
+            ]
+            np.testing.assert_allclose(
+                _prox("elastic_net", x, t, alpha=alpha, l1_ratio=rho), exact, rtol=4e-16
+            )
         for name in ("l1", "elastic_net", "linf"):
             assert not np.any(_prox(name, big, 1.7e308))
         # l0 keeps |x_i| > sqrt(2t) ≈ 1.8e154, even for the largest step.

@@ -346,7 +346,7 @@ def test_max_iter_and_time_limit_caps_name_the_setting(limited: Client) -> None:
     r = upload_csv(
         limited, "a,t\n1,1\n2,2\n", target="t", task="regression", loss={"name": "l2"}, max_iter=501
     )
-    assert_error(r, 422, "max_iter", code="limit_exceeded")
+    assert_error(r, 422, "request.max_iter", code="limit_exceeded")  # the `request` part
     assert limited.post("/v1/train", json={**_regression(), "max_iter": 500}).status_code == 200
 
 
