@@ -129,10 +129,11 @@ class Settings(BaseSettings):
         5, ge=1, description="Idle time after which a kept-alive connection is closed."
     )
     shutdown_grace_s: int = Field(
-        10,
+        8,
         ge=1,
-        description="On SIGTERM, time for requests in flight to finish before they are "
-        "cancelled (fits stop at their next iteration).",
+        description="On SIGTERM, time for requests in flight to finish; a second before its "
+        "end, fits still running are cancelled and answer 503 (keep it below the "
+        "orchestrator's stop timeout: docker's is 10 s).",
     )
     api_keys: list[ApiKey] = Field(
         default_factory=list,
