@@ -15,6 +15,7 @@ instead, so CI cannot pass without running them.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ from types import ModuleType
 
 import pytest
 
+from service.auth import ApiKey, sha256_hex
 from tests._live import ROOT, live_server
 
 SPEC = ROOT / "openapi" / "openapi.json"
@@ -96,9 +98,23 @@ def _openapi_generator(args: list[str], out: Path) -> Generated:
     return Generated(out, log, seconds)
 
 
+# The server runs with access control on and every route locked (evaluate too): each client
+# must send the key through its generated security support (a keyless call is a 401).
+# (a fixed key: this module is imported twice, as pytest's conftest and by the tests)
+API_KEY = "lk_generated-clients-test-key"
+_ENTRY = ApiKey(
+    name="generated-clients", sha256=sha256_hex(API_KEY), scopes=["admin"], per_minute=100_000
+)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(tmp_path_factory.mktemp("client-models")) as base:
+    keys = json.dumps([_ENTRY.model_dump()])
+    with live_server(
+        tmp_path_factory.mktemp("client-models"),
+        LOSSCORE_API_KEYS=keys,
+        LOSSCORE_EVALUATE_OPEN="false",
+    ) as base:
         yield base
 
 

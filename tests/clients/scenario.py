@@ -253,6 +253,7 @@ def _scores(model: Mapping[str, Any], X: Any) -> np.ndarray:
 def check(results: Mapping[str, Any]) -> None:
     """Every result of a driver against its oracle."""
     assert results["healthz"] == {"status": "ok"}
+    assert results["keyless"] == 401  # the server needs the key the client was configured with
     assert results["readyz"]["losses"] == len(losscore.loss_names())
     assert results["metrics"] is True
     assert results["list_losses"] == list(losscore.loss_names())

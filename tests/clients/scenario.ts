@@ -48,7 +48,7 @@ interface Inputs {
 }
 
 const inputs: Inputs = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const config = new Configuration({ basePath: process.env.BASE });
+const config = new Configuration({ basePath: process.env.BASE, apiKey: process.env.API_KEY });
 const bytes = (b64: string): Blob => new Blob([Buffer.from(b64, "base64")]);
 
 function events(text: string): Array<[string, unknown]> {
@@ -72,6 +72,12 @@ async function main(): Promise<void> {
   const r: Record<string, unknown> = {};
 
   r.healthz = { status: (await health.healthz()).status };
+  try {
+    await new ModelsApi(new Configuration({ basePath: process.env.BASE })).listModels();
+    r.keyless = null;
+  } catch (e) {
+    r.keyless = e instanceof ResponseError ? e.response.status : -1;
+  }
   r.readyz = { losses: (await health.readyz()).losses };
   r.metrics = (await health.metrics()).includes("losscore_http_requests_total");
   r.list_losses = (await losses.listLosses()).losses.map((l) => l.name);

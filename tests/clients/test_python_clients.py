@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.clients import scenario as sc
-from tests.clients.conftest import KNOWN_GENERATOR_WARNINGS, SPEC, Generated
+from tests.clients.conftest import API_KEY, KNOWN_GENERATOR_WARNINGS, SPEC, Generated
 from tests.clients.untyped import no_content_operations, untyped_python
 
 pytestmark = pytest.mark.slow
@@ -37,9 +37,13 @@ class OpenApiPythonClient:
 
     def __init__(self, pkg: ModuleType, base: str) -> None:
         self.pkg = pkg
-        self.client = pkg.Client(
-            base_url=base, raise_on_unexpected_status=True, timeout=httpx.Timeout(120)
+        self.client = pkg.AuthenticatedClient(  # the key as a bearer token
+            base_url=base,
+            token=API_KEY,
+            raise_on_unexpected_status=True,
+            timeout=httpx.Timeout(120),
         )
+        self.base = base
         self.m = __import__(f"{pkg.__name__}.models", fromlist=["*"])
         self.types = __import__(f"{pkg.__name__}.types", fromlist=["*"])
 
@@ -60,6 +64,9 @@ class OpenApiPythonClient:
         r["healthz"] = self.call("health", "healthz").to_dict()
         r["readyz"] = self.call("health", "readyz").to_dict()
         r["metrics"] = "losscore_http_requests_total" in self.call("health", "metrics")
+        with self.pkg.Client(base_url=self.base, raise_on_unexpected_status=True) as keyless:
+            refused = self.op("models", "list_models").sync(client=keyless)
+        r["keyless"] = refused.error.status if isinstance(refused, m.ErrorResponse) else None
         r["list_losses"] = [x.name for x in self.call("losses", "list_losses").losses]
         r["get_loss"] = self.call("losses", "get_loss", "mse").to_dict()
         r["curve"] = self.call(
@@ -152,7 +159,8 @@ class OpenApiGeneratorPython:
 
     def __init__(self, pkg: ModuleType, base: str) -> None:
         self.pkg = pkg
-        self.api = pkg.ApiClient(pkg.Configuration(host=base))
+        self.api = pkg.ApiClient(pkg.Configuration(host=base, api_key={"ApiKey": API_KEY}))
+        self.base = base
 
     def run(self) -> dict[str, Any]:
         p = self.pkg
@@ -167,6 +175,12 @@ class OpenApiGeneratorPython:
         r["healthz"] = health.healthz().to_dict()
         r["readyz"] = health.readyz().to_dict()
         r["metrics"] = "losscore_http_requests_total" in health.metrics()
+        with p.ApiClient(p.Configuration(host=self.base)) as keyless:
+            try:
+                p.ModelsApi(keyless).list_models()
+                r["keyless"] = None
+            except p.ApiException as exc:  # UnauthorizedException
+                r["keyless"] = exc.status
         r["list_losses"] = [x.name for x in losses.list_losses().losses]
         r["get_loss"] = losses.get_loss("mse").to_dict()
         r["curve"] = losses.loss_curve("huber", start=-3, stop=3, num=5, delta=2.0).to_dict()

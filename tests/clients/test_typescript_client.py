@@ -12,7 +12,13 @@ import subprocess
 import pytest
 
 from tests.clients import scenario as sc
-from tests.clients.conftest import KNOWN_GENERATOR_WARNINGS, TSC, TYPESCRIPT_LIB, Generated
+from tests.clients.conftest import (
+    API_KEY,
+    KNOWN_GENERATOR_WARNINGS,
+    TSC,
+    TYPESCRIPT_LIB,
+    Generated,
+)
 from tests.clients.untyped import untyped_typescript
 
 pytestmark = pytest.mark.slow
@@ -56,7 +62,7 @@ def test_typescript_fetch_client(typescript: Generated, server: str) -> None:
         text=True,
         timeout=300,
         check=False,
-        env={**os.environ, "BASE": server},
+        env={**os.environ, "BASE": server, "API_KEY": API_KEY},
     )
     assert ran.returncode == 0, ran.stderr
     results = json.loads(ran.stdout)
