@@ -4,7 +4,8 @@ cancels the fits of clients that went away, and of requests a shutdown cuts off)
 ``cancel()`` turns true after a few polls; the fit must raise :class:`FitCancelled`, poll only
 a few times more and record at most one compiled chunk of iterations more (a solver that
 ignored the flag would run on to its optimum, polling or recording at every iteration, or
-return a model)."""
+return a model). Linear programs read the flag between HiGHS's time slices, made short here.
+"""
 
 from __future__ import annotations
 
@@ -86,8 +87,16 @@ CASES: list[Any] = [
 
 @pytest.mark.parametrize(("task", "loss", "penalty", "alpha", "n", "d", "k"), CASES)
 def test_a_cancelled_fit_stops_at_its_next_iteration(
-    task: str, loss: str, penalty: str, alpha: float, n: int, d: int, k: int
+    task: str,
+    loss: str,
+    penalty: str,
+    alpha: float,
+    n: int,
+    d: int,
+    k: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(_highs, "SLICE_S", 0.002)  # LPs check between slices: many here
     X, y = _classification(n, d, k) if task == "classification" else _regression(n, d)
     cancel = CancelAfter(POLLS_BEFORE)
     prepared = prepare_fit(X, y, task=task, loss=loss, penalty=penalty, alpha=alpha, tol=1e-14)
@@ -97,8 +106,10 @@ def test_a_cancelled_fit_stops_at_its_next_iteration(
     assert cancel.iterations_after <= ITERATIONS_AFTER_AT_MOST
 
 
-def test_without_cancel_the_same_fits_complete() -> None:
-    """The flag is what stops them: never true, the LP case runs to its optimum."""
+def test_without_cancel_the_same_fits_complete(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flag is what stops them: never true, the LP case runs to its optimum (through
+    many slices)."""
+    monkeypatch.setattr(_highs, "SLICE_S", 0.002)
     X, y = _classification(4000, 30)
     cancel = CancelAfter(10**9)
     prepared = prepare_fit(X, y, task="classification", loss="hinge", penalty="l1", alpha=1e-6)
@@ -110,17 +121,17 @@ def test_without_cancel_the_same_fits_complete() -> None:
 def test_the_linprog_fallback_reaches_the_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without scipy's HiGHS callbacks (older scipy), the LP runs through linprog: the same
     optimum as scikit-learn's QuantileRegressor (itself HiGHS through linprog) and as the
-    interruptible path."""
+    sliced path."""
     from sklearn.datasets import load_diabetes
     from sklearn.linear_model import QuantileRegressor
 
     X, y = load_diabetes(return_X_y=True)
     params = {"task": "regression", "loss": "quantile", "loss_params": {"q": 0.3}}
-    interruptible = fit(X, y, penalty="l1", alpha=0.1, **params)
-    monkeypatch.setattr(_highs, "_INTERRUPTIBLE", False)
+    sliced = fit(X, y, penalty="l1", alpha=0.1, **params)
+    monkeypatch.setattr(_highs, "_SLICEABLE", False)
     fallback = fit(X, y, penalty="l1", alpha=0.1, **params)
     s = QuantileRegressor(quantile=0.3, alpha=0.1, solver="highs").fit(X, y)
     oracle = objective("quantile", X, y, s.coef_, s.intercept_, alpha=0.1, penalty="l1", q=0.3)
-    for r in (interruptible, fallback):
+    for r in (sliced, fallback):
         assert r.converged and r.solver == "linprog_highs"
         assert_optimal(r.objective, oracle)

@@ -76,7 +76,7 @@ def test_bad_params():
     assert err(class_weight={7: 1.0}).field == "class_weight.7"
     classes = np.unique(Y).tolist()
     assert err(class_weight={classes[0]: 0.0}).field == f"class_weight.{classes[0]}"
-    assert err(class_weight={c: 0 for c in classes}).field.startswith("class_weight.")
+    assert err(class_weight=dict.fromkeys(classes, 0)).field.startswith("class_weight.")
     assert err(class_weight={classes[0]: -1.0}).field == f"class_weight.{classes[0]}"
     assert err(task="regression", loss="l2", class_weight="balanced").field == "class_weight"
 

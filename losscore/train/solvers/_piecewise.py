@@ -10,7 +10,7 @@ is, for one sample, a convex piecewise-linear function of the score f, given by 
 (pieces sorted by slope, derived from the ramps by :func:`pieces`; κ the kinks, Δ the slope
 jumps). From this one form:
 
-* **linear programming** (HiGHS, interruptible: :mod:`._highs`) solves the l1- and
+* **linear programming** (HiGHS in cancellable slices: :mod:`._highs`) solves the l1- and
   un-penalised problems exactly via the epigraph tᵢ ≥ αᵢₚ fᵢ + βᵢₚ, or for one-kink losses
   whose slopes have opposite signs (l1, quantile) via the residual split;
 * **smoothing**: max(0, u) → h_μ(u) = 0 | (u + μ/2)²/(2μ) | u on u ≤ −μ/2 | |u| < μ/2 |
