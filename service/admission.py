@@ -2,7 +2,9 @@
 
 A :class:`Gate` runs at most ``running`` jobs at once in worker threads and lets at most
 ``waiting`` more wait their turn; a request beyond that gets a 503 ``overloaded`` with
-``Retry-After`` at once, before it costs anything (queues never grow without bound). Two
+``Retry-After`` at once, before it costs anything (queues never grow without bound): a
+request with a large body takes its :class:`Ticket` before the body is read
+(:mod:`service.deps`), a fit before its data are parsed. Two
 gates exist per app: CPU-bound request work (``LOSSCORE_MAX_CPU_JOBS``,
 ``LOSSCORE_MAX_CPU_QUEUE``) and fits (``LOSSCORE_TRAIN_MAX_JOBS``,
 ``LOSSCORE_TRAIN_MAX_QUEUE``), so long fits never take the slots of short requests.
@@ -27,7 +29,7 @@ from losscore.train import FitCancelled
 from service.drain import DRAIN, shutting_down
 from service.errors import ApiError
 
-__all__ = ["Gate", "until_disconnect"]
+__all__ = ["Gate", "Ticket", "until_disconnect"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -62,17 +64,42 @@ class Gate:
             "losscore_admission_refused_total": self.refused,
         }
 
-    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``func(*args, **kwargs)`` in a worker thread once a slot is free, or 503 now."""
+    def admit(self) -> Ticket:
+        """A place among the admitted (running or waiting), or 503 now. Taken before a
+        request's body is read, so that a refusal costs no upload and the bodies in memory
+        are bounded by the gates, not by the open connections."""
         if self.admitted >= self.capacity:
             raise self._overloaded()
         self.admitted += 1
-        try:
-            return await anyio.to_thread.run_sync(
-                lambda: func(*args, **kwargs), limiter=self.limiter
-            )
-        finally:
-            self.admitted -= 1
+        return Ticket(self)
+
+    async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``func(*args, **kwargs)`` in a worker thread once a slot is free, or 503 now."""
+        with self.admit():
+            return await self.run_admitted(func, *args, **kwargs)
+
+    async def run_admitted(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``func(*args, **kwargs)`` in a worker thread once a slot is free, for a request
+        that holds a :class:`Ticket` of this gate."""
+        return await anyio.to_thread.run_sync(lambda: func(*args, **kwargs), limiter=self.limiter)
+
+
+class Ticket:
+    """One admitted request's place in a :class:`Gate`; released once (a context manager)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate: Gate | None = gate
+
+    def release(self) -> None:
+        if self.gate is not None:
+            self.gate.admitted -= 1
+            self.gate = None
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 async def until_disconnect(request: Request, job: Awaitable[T], cancel: threading.Event) -> T:

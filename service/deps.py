@@ -7,13 +7,14 @@ free and ``/healthz`` answers within milliseconds while heavy requests run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.admission import Gate
+from service.admission import Gate, Ticket
 from service.errors import ApiError, store_unavailable
 from service.jsonbody import is_json_type
 from service.modelview import summary_fields
@@ -25,6 +26,7 @@ __all__ = [
     "RawBody",
     "SettingsDep",
     "StoreDep",
+    "admit_fit",
     "gates",
     "get_settings",
     "model_store",
@@ -71,7 +73,7 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
-async def read_body(request: Request) -> bytes:
+async def _read(request: Request) -> bytes:
     """The raw request body, refusing (413) more than ``max_body_bytes``.
 
     The declared ``Content-Length`` is checked first; the stream is counted too,
@@ -91,10 +93,43 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _admit_large(request: Request) -> Ticket | None:
+    """A CPU-gate ticket for a body over ``LOSSCORE_INLINE_MAX_BYTES`` (or of unknown size),
+    taken before the body is read: beyond capacity the 503 comes before the upload, and the
+    bodies held in memory are bounded by the gate. Smaller bodies are computed inline; a fit
+    holds a fit-gate ticket instead (its parse takes a CPU slot only while it parses)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) <= get_settings(request).inline_max_bytes:
+        return None
+    if getattr(request.state, "fit_ticket", None) is not None:
+        return None
+    gate: Gate = request.app.state.cpu_gate
+    ticket = gate.admit()
+    request.state.cpu_ticket = ticket
+    return ticket
+
+
+@asynccontextmanager
+async def _admitted(request: Request) -> AsyncIterator[None]:
+    ticket = _admit_large(request)
+    try:
+        yield
+    finally:
+        if ticket is not None:
+            ticket.release()
+
+
+async def read_body(request: Request) -> AsyncIterator[bytes]:
+    """The size-checked raw body (:func:`_read`), admitted first (:func:`_admit_large`);
+    the ticket is held until the response is sent."""
+    async with _admitted(request):
+        yield await _read(request)
+
+
 RawBody = Annotated[bytes, Depends(read_body)]
 
 
-async def read_json_body(request: Request) -> bytes:
+async def read_json_body(request: Request) -> AsyncIterator[bytes]:
     """:func:`read_body` for routes that take JSON only: another content type is a 415
     before the body is read (none given counts as JSON)."""
     content_type = request.headers.get("content-type", "")
@@ -105,10 +140,21 @@ async def read_json_body(request: Request) -> bytes:
             f"content type {content_type.split(';')[0].strip()!r}: this route takes "
             "application/json",
         )
-    return await read_body(request)
+    async with _admitted(request):
+        yield await _read(request)
 
 
 JsonBody = Annotated[bytes, Depends(read_json_body)]
+
+
+async def admit_fit(request: Request) -> AsyncIterator[None]:
+    """A fit-gate ticket for a training request, taken before its body is read or parsed
+    (503 at once when running and waiting fits are at capacity), held until its response
+    (a stream's last event) is sent."""
+    gate: Gate = request.app.state.fit_gate
+    with gate.admit() as ticket:
+        request.state.fit_ticket = ticket
+        yield
 
 
 def gates(settings: Settings) -> tuple[Gate, Gate]:
@@ -122,6 +168,8 @@ async def run_cpu(request: Request, func: Callable[P, T], *args: P.args, **kwarg
     """Run ``func(*args, **kwargs)`` in a worker thread through the app's CPU gate (503 when
     it is full)."""
     gate: Gate = request.app.state.cpu_gate
+    if getattr(request.state, "cpu_ticket", None) is not None:
+        return await gate.run_admitted(func, *args, **kwargs)
     return await gate.run(func, *args, **kwargs)
 
 
@@ -130,6 +178,8 @@ async def run_fit(request: Request, func: Callable[P, T], *args: P.args, **kwarg
     running, ``LOSSCORE_TRAIN_MAX_QUEUE`` waiting, 503 beyond): long fits never take the
     slots of short requests."""
     gate: Gate = request.app.state.fit_gate
+    if getattr(request.state, "fit_ticket", None) is not None:
+        return await gate.run_admitted(func, *args, **kwargs)
     return await gate.run(func, *args, **kwargs)
 
 

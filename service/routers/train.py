@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
@@ -33,7 +33,7 @@ from service import uploads
 from service.admission import until_disconnect
 from service.arrays import Tensor, decode_array, out_number
 from service.auth import require
-from service.deps import RawBody, SettingsDep, model_store, run_cpu, run_fit
+from service.deps import RawBody, SettingsDep, admit_fit, model_store, run_cpu, run_fit
 from service.drain import DRAIN, shutting_down
 from service.errors import (
     ApiError,
@@ -52,7 +52,11 @@ from service.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/train", dependencies=[require("train")], tags=["training"])
+router = APIRouter(
+    prefix="/v1/train",
+    dependencies=[require("train"), Depends(admit_fit)],  # a fit's place before its body
+    tags=["training"],
+)
 TRAIN_RESPONSES = error_responses(400, 413, 415, 422, 503)
 TRAIN_JSON = json_body(TrainRequest)
 TRAIN_FORM = form_body(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from pathlib import Path
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.app import create_app
+from service.settings import Settings
 from tests.service.conftest import Client
 
 
@@ -120,3 +126,19 @@ def test_warm_up_runs_even_when_seeding_fails(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "file" / "numba"))
     app_module._warm_up(seed)
     assert calls == [1]
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector(tmp_path: Path) -> None:
+    """After start-up the objects alive then (modules, app, catalog: over 10⁴) are frozen,
+    so full garbage collections, which pause the event loop, walk only request objects."""
+    app = create_app(Settings(data_dir=tmp_path, database_url=None, warm_up=False))
+    frozen: list[int] = []
+
+    async def start() -> None:
+        async with app.router.lifespan_context(app):
+            frozen.append(gc.get_freeze_count())
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    asyncio.run(start())
+    assert frozen[0] > 10_000

@@ -360,3 +360,34 @@ def test_sigterm_ends_a_progress_stream_with_an_error_event(tmp_path: Path) -> N
     assert "ERROR" not in s.log() and "Traceback" not in s.log()
     with served(tmp_path, **LIMITS) as again:
         assert _models(again.base) == []
+
+
+# -- admission before the body ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "settings"),
+    [
+        ("/v1/evaluate", {"LOSSCORE_MAX_CPU_JOBS": "1", "LOSSCORE_MAX_CPU_QUEUE": "0"}),
+        ("/v1/train", {"LOSSCORE_TRAIN_MAX_JOBS": "1", "LOSSCORE_TRAIN_MAX_QUEUE": "0"}),
+    ],
+)
+def test_beyond_capacity_the_503_comes_before_the_upload(
+    tmp_path: Path, path: str, settings: dict[str, str]
+) -> None:
+    """A request takes its place in the gate before its body is read: while one upload
+    holds the only place, the next request is refused on its headers alone (its 1 MB body is
+    never sent), so a refusal costs neither the upload nor the memory of its body."""
+    env = {**LIMITS, "LOSSCORE_BODY_IDLE_TIMEOUT_S": "10", **settings}
+    with served(tmp_path, **env) as s:
+        holder = _connect(s)
+        holder.sendall(_post_head(path, 1_000_000) + b'{"loss": ')  # then it stalls
+        time.sleep(0.3)
+        with _connect(s) as refused:
+            refused.sendall(_post_head(path, 1_000_000))  # headers only
+            response = _read_response(refused)
+        holder.close()
+    assert _status(response) == 503
+    body = json.loads(response.partition(b"\r\n\r\n")[2])
+    assert body["error"]["code"] == "overloaded"
+    assert b"retry-after:" in response.lower()
