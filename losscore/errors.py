@@ -9,6 +9,7 @@ users get an ordinary :class:`ValueError` subclass with a readable message.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "InvalidInputError",
@@ -42,6 +43,18 @@ class LosscoreError(ValueError):
 
     def describe(self) -> str:
         return f"{self.location}: {self.reason}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled with its attributes (a Dask worker raises it, the caller gets it back intact);
+        # the default reduction would call __init__ with the message alone
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[LosscoreError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 class InvalidInputError(LosscoreError):

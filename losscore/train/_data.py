@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from losscore._arrays import FloatArray, as_numeric, check_finite, first_index
 from losscore.errors import InvalidInputError, InvalidParameterError
 
-__all__ = ["ClassWeight", "Dataset", "check_features", "encode_dataset"]
+__all__ = ["ClassWeight", "Dataset", "check_features", "class_table", "encode_dataset"]
 
 ClassWeight = Mapping[Any, float] | str | None
 
@@ -139,19 +139,30 @@ def _labels(y: Any, n: int) -> NDArray[Any]:
 def _class_factors(
     class_weight: ClassWeight, classes: NDArray[Any], codes: NDArray[np.intp]
 ) -> FloatArray:
-    k = len(classes)
     if class_weight is None:
         return np.ones(codes.shape[0])
+    counts = np.bincount(codes, minlength=len(classes))
+    out: FloatArray = class_table(class_weight, classes, counts)[codes]
+    return out
+
+
+def class_table(
+    class_weight: ClassWeight, classes: NDArray[Any], counts: NDArray[Any]
+) -> FloatArray:
+    """cⱼ per class: ones (None), n / (k·countⱼ) ("balanced", unweighted counts), or the
+    mapping's weight for each label named in it (1 for the others), validated."""
+    k = len(classes)
+    if class_weight is None:
+        return np.ones(k)
     if isinstance(class_weight, str):
         if class_weight != "balanced":
             raise InvalidParameterError(
                 "class_weight",
                 f"must be a mapping label -> weight or 'balanced', got {class_weight!r}",
             )
-        counts = np.bincount(codes, minlength=k).astype(np.float64)
-        per_class = codes.shape[0] / (k * counts)
-        out: FloatArray = per_class[codes]
-        return out
+        counts_f = np.asarray(counts, dtype=np.float64)
+        balanced: FloatArray = float(counts_f.sum()) / (k * counts_f)
+        return balanced
     if not isinstance(class_weight, Mapping):
         raise InvalidParameterError(
             "class_weight", "must be a mapping label -> weight or 'balanced'"
@@ -174,7 +185,7 @@ def _class_factors(
                 f"must be > 0, got {value!r} (to leave a class out, drop its samples)",
             )
         per_class[i] = float(value)
-    return per_class[codes]
+    return per_class
 
 
 def _encode_labels(labels: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:

@@ -45,6 +45,7 @@ class FitResult:
         stop_reason: "tolerance", "exact", "max_iter", "time_limit" or "no_progress".
         multiclass: None, "ovr" or "multinomial".
         feature_mean, feature_scale: the affine map used to standardise (standardize=True).
+        passes: the passes over the data of a distributed fit (None for an in-memory one).
     """
 
     task: str
@@ -72,6 +73,7 @@ class FitResult:
     provenance: dict[str, Any]
     feature_mean: FloatArray | None = None
     feature_scale: FloatArray | None = None
+    passes: int | None = None  # passes over the data (distributed fits; None in memory)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -145,6 +147,7 @@ class FitResult:
             provenance=dict(data.get("provenance", {})),
             feature_mean=opt("feature_mean"),
             feature_scale=opt("feature_scale"),
+            passes=None if data.get("passes") is None else int(data["passes"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,4 +179,5 @@ class FitResult:
             "provenance": dict(self.provenance),
             "feature_mean": arr(self.feature_mean),
             "feature_scale": arr(self.feature_scale),
+            "passes": self.passes,
         }

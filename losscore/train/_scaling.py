@@ -229,6 +229,25 @@ class Scaling:
     cross: FloatArray | None = None
 
     @classmethod
+    def from_moments(
+        cls,
+        mean: FloatArray,
+        var: FloatArray,
+        first_row: FloatArray,
+        *,
+        center: bool,
+        standardize: bool,
+        lam2: float,
+    ) -> Scaling:
+        """The map from weighted column moments computed elsewhere (a distributed pass), without
+        the Gram matrix; ``first_row``: any row of X (the value of constant columns)."""
+        sigma = np.sqrt(np.maximum(var, 0.0))
+        parts = _affine_map(
+            mean.copy(), sigma, first_row, center=center, standardize=standardize, lam2=lam2
+        )
+        return cls(*parts)
+
+    @classmethod
     def of(
         cls,
         X: FloatArray,
@@ -253,17 +272,10 @@ class Scaling:
         sigma = np.sqrt(np.maximum(mom.var, 0.0))
         if c is not None:
             sigma /= c
-        constant = sigma <= 1e-12 * np.abs(mean)  # σ = 0, or rounding noise of a constant
+        mean, sigma, unit, scale, constant = _affine_map(
+            mean, sigma, X[0], center=center, standardize=standardize, lam2=lam2
+        )
         any_constant = bool(constant.any())
-        if any_constant:
-            if center:
-                mean[constant] = X[0, constant]  # exact: a constant column centres to exact zeros
-            sigma[constant] = 1.0
-        live = np.where(constant, 0.0, sigma) if any_constant else sigma
-        unit = sigma if standardize else np.ones(X.shape[1])
-        scale = np.hypot(live, np.sqrt(lam2) * unit)  # √(σ² + λ2·unit²), σ² never formed
-        if not scale.all():
-            scale[scale == 0] = 1.0
         # Gram and cross moment in solver coordinates z = (x − m)/scale (finite whenever z is)
         to_z = 1.0 / scale if c is None else 1.0 / (scale * c)
         G = None if mom.gram is None else mom.gram * np.multiply.outer(to_z, to_z)
@@ -275,6 +287,34 @@ class Scaling:
             if cross is not None:
                 cross[constant] = 0.0
         return cls(mean, sigma, unit, scale, constant, G, cross)
+
+
+def _affine_map(
+    mean: FloatArray,
+    sigma: FloatArray,
+    first_row: FloatArray,
+    *,
+    center: bool,
+    standardize: bool,
+    lam2: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, NDArray[np.bool_]]:
+    """(mean, σ, unit, scale, constant) from the column moments (see :class:`Scaling`).
+
+    A constant column (σ = 0, or rounding noise of a constant) is centred on its value (any
+    row's: ``first_row``), so it centres to exact zeros, and gets σ = 1."""
+    constant = sigma <= 1e-12 * np.abs(mean)
+    if constant.any():
+        if center:
+            mean[constant] = first_row[constant]
+        sigma[constant] = 1.0
+        live = np.where(constant, 0.0, sigma)
+    else:
+        live = sigma
+    unit = sigma if standardize else np.ones(mean.shape[0])
+    scale = np.hypot(live, np.sqrt(lam2) * unit)  # √(σ² + λ2·unit²), σ² never formed
+    if not scale.all():
+        scale[scale == 0] = 1.0
+    return mean, sigma, unit, scale, constant
 
 
 def _extreme_columns(mom: Moments) -> NDArray[np.bool_]:

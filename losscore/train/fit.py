@@ -13,7 +13,7 @@ penalty and the row count. Several classes: jointly for multinomial losses (scor
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from losscore.train._problem import Problem
 from losscore.train._report import classification_metrics, data_hash, provenance, regression_metrics
 from losscore.train._result import FitResult
 from losscore.train._scaling import Scaling
+from losscore.train.distributed._source import is_dask
 from losscore.train.solvers._monitor import FitCancelled, Monitor, ProgressCallback, SolverOutput
 from losscore.train.solvers._table import Case, PenaltyForm, SolverRule, choose_solver
 
@@ -230,8 +231,14 @@ def fit(
     time_limit_s: float | None = None,
     random_state: int | None = 0,
     callback: ProgressCallback | None = None,
+    features: Sequence[str] | None = None,
 ) -> FitResult:
     """Fit a linear model; see the module docstring and docs/TRAINING.md for F and the solvers.
+
+    X may also be a Dask array or DataFrame: the fit then runs on the active Dask scheduler
+    (a ``distributed`` cluster, or the local one), the data never leaving the workers
+    (:mod:`losscore.train.distributed`; with a DataFrame, ``y`` and ``sample_weight`` name
+    columns and ``features`` lists the feature columns).
 
     Args:
         X: features (n, d), finite real numbers.
@@ -252,6 +259,31 @@ def fit(
     Raises:
         LosscoreError: invalid data or options (field, reason and index name the problem).
     """
+    if is_dask(X):
+        from losscore.train.distributed import fit_distributed
+
+        return fit_distributed(
+            X,
+            y,
+            features=features,
+            task=task,
+            loss=loss,
+            loss_params=loss_params,
+            penalty=penalty,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            max_iter=max_iter,
+            tol=tol,
+            time_limit_s=time_limit_s,
+            random_state=random_state,
+            callback=callback,
+        )
+    if features is not None:
+        raise InvalidInputError("features", "applies to a Dask DataFrame X only")
     return prepare_fit(
         X,
         y,

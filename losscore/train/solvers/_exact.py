@@ -55,6 +55,20 @@ class GramQuadratic:
             s = 0.5 * h
             self.H, self.q, self.c = self.H * s, self.q * s, self.c * s
 
+    @classmethod
+    def of_sums(
+        cls, H: FloatArray, q: FloatArray, c: float, lam2: FloatArray, h: float | None
+    ) -> GramQuadratic:
+        """The quadratic from sums computed elsewhere (a distributed pass): H = Σ aᵢz̃ᵢz̃ᵢᵀ,
+        q = Σ aᵢz̃ᵢyᵢ, c = Σ aᵢyᵢ² (z̃ with the intercept's 1 when there is one), ``lam2``
+        over the coefficients, ``h`` the loss's constant Hessian (None: 2)."""
+        quad = cls.__new__(cls)
+        m = H.shape[0]
+        quad.lam2 = np.concatenate([lam2, np.zeros(m - lam2.shape[0])])
+        s = 1.0 if h is None else 0.5 * h
+        quad.H, quad.q, quad.c = H * s, q * s, c * s
+        return quad
+
     def _from_rows(self, problem: Problem, m: int) -> None:
         d = problem.d
         H = np.zeros((m, m))
@@ -130,8 +144,17 @@ def solve_squared_error(
     problem: Problem, *, tol: float, max_iter: int, monitor: Monitor
 ) -> SolverOutput:
     """Exact solve (l2 / none penalty) or Gram-based L-BFGS-B (l1 / elastic net)."""
-    quad = GramQuadratic(problem)
-    if not problem.lam1.any():
+    return solve_quadratic(
+        GramQuadratic(problem), problem.lam1, tol=tol, max_iter=max_iter, monitor=monitor
+    )
+
+
+def solve_quadratic(
+    quad: GramQuadratic, lam1: FloatArray, *, tol: float, max_iter: int, monitor: Monitor
+) -> SolverOutput:
+    """:func:`solve_squared_error` on a quadratic already formed (``lam1`` over the
+    coefficients): normal equations without an l1 part, else coordinate descent."""
+    if not lam1.any():
         M = quad.penalised()
         theta = solve_linear(M, quad.q)
         # one step of iterative refinement against the exact normal equations
@@ -139,14 +162,14 @@ def solve_squared_error(
         # optimality: the residual of the normal equations, ∇F = 2(Hθ − q) + λθ from the same
         # moments (no further pass over X; the scores pass for F and the metrics follows)
         value, grad = quad.value_grad(theta)
-        opt = kkt_residual(grad, theta, problem.lam1)
+        opt = kkt_residual(grad, theta, lam1)
         monitor.record(value, opt)
         return SolverOutput(theta, 1, True, "exact", opt, "normal_equations")
-    return _coordinate_descent(problem, quad, tol=tol, max_iter=max_iter, monitor=monitor)
+    return _coordinate_descent(lam1, quad, tol=tol, max_iter=max_iter, monitor=monitor)
 
 
 def _coordinate_descent(
-    problem: Problem, quad: GramQuadratic, *, tol: float, max_iter: int, monitor: Monitor
+    lam1_coef: FloatArray, quad: GramQuadratic, *, tol: float, max_iter: int, monitor: Monitor
 ) -> SolverOutput:
     """Cyclic coordinate descent on the quadratic; see the module docstring.
 
@@ -162,8 +185,8 @@ def _coordinate_descent(
     """
     H, q = quad.H, quad.q
     m = H.shape[0]
-    d = problem.d
-    lam1 = np.concatenate([problem.lam1, np.zeros(m - d)])
+    d = lam1_coef.shape[0]
+    lam1 = np.concatenate([lam1_coef, np.zeros(m - d)])
     lam2 = quad.lam2
     diag = H.diagonal()
     denom = diag + 0.5 * lam2
@@ -207,7 +230,7 @@ def _coordinate_descent(
             if Ht is None:
                 Ht = H @ theta
             grad = 2 * Ht - 2 * q + lam2 * theta
-            opt = kkt_residual(grad, theta, problem.lam1)
+            opt = kkt_residual(grad, theta, lam1_coef)
             val = float(theta @ Ht - 2 * q @ theta + quad.c) + 0.5 * float(lam2 @ (theta * theta))
             if monitor.record(val + float(lam1 @ np.abs(theta)), opt):
                 return SolverOutput(
@@ -220,7 +243,7 @@ def _coordinate_descent(
     if Ht is None:
         Ht = H @ theta
     grad = 2 * Ht - 2 * q + lam2 * theta
-    opt = kkt_residual(grad, theta, problem.lam1)
+    opt = kkt_residual(grad, theta, lam1_coef)
     return SolverOutput(
         theta,
         sweeps,

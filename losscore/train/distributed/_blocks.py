@@ -1,0 +1,492 @@
+"""What runs on the workers: one function per kind of pass over one block of rows (private).
+
+Every function here takes one block (``Part``: the rows of one chunk or partition, as it
+lives on a worker) and returns small sums — never rows — that the driver tree-reduces:
+
+* :func:`census`: the checks (finite features, weights, labels), row count, label counts,
+  the largest weight (pass 1);
+* :func:`moments`: weighted column moments, merged with Chan et al.'s update (pass 2);
+* :func:`loss_sums`: ℓ and gradient sums at one coefficient vector (one per solver step),
+  through :func:`losscore.train._problem.chunk_sums`, the same per-block function as the
+  in-memory fit;
+* :func:`gram_sums`: Σ aᵢz̃ᵢz̃ᵢᵀ and Σ aᵢz̃ᵢtᵢ (z̃ = (z, 1)) for the Gram solvers and warm starts;
+* :func:`jump_sum`: Σ aᵢ Σⱼ Δᵢⱼ of a piecewise-linear loss (its smoothing bound);
+* :func:`report`: objectives and the training metrics at the solution (the last pass).
+
+A block is a tuple ``(X, y, s)`` of NumPy arrays (from Dask arrays) or a pandas DataFrame
+with the columns named by a :class:`Columns` (from a Dask DataFrame); :func:`rows` gives
+both as arrays. Targets are derived per block from the raw labels (:class:`Target`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray
+from losscore.errors import InvalidInputError
+from losscore.train._problem import PointwiseLoss, chunk_sums
+
+__all__ = [
+    "Columns",
+    "Target",
+    "census",
+    "gram_sums",
+    "jump_sum",
+    "line_sums",
+    "loss_sums",
+    "moments",
+    "newton_sums",
+    "report",
+    "rows",
+    "step_sums",
+]
+
+MAX_LABELS = 100_000  # distinct labels a census keeps (classification), per block and merged
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names of a DataFrame source: features, target and (optionally) weight."""
+
+    features: tuple[str, ...]
+    target: str
+    weight: str | None = None
+
+
+def rows(part: Any, columns: Columns | None) -> tuple[FloatArray, NDArray[Any], FloatArray | None]:
+    """(X, y, s) of one block as arrays (s None: unit weights)."""
+    if columns is None:
+        X, y, s = part
+        return np.asarray(X, dtype=np.float64), np.asarray(y), s
+    X = _numeric(part, list(columns.features), "features")
+    y = part[columns.target].to_numpy()
+    s = None if columns.weight is None else _numeric(part, [columns.weight], "sample_weight")[:, 0]
+    return X, y, s
+
+
+def _numeric(frame: Any, names: list[str], field: str) -> FloatArray:
+    try:
+        out: FloatArray = frame[names].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next(c for c in names if frame[c].dtype.kind not in "biuf")
+        raise InvalidInputError(
+            field, f"column {bad!r} is not numeric (dtype {frame[bad].dtype})"
+        ) from None
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """How a block's labels become the loss's target: real values (regression), ±1 for one
+    class against the rest (``positive``), or class indices (multinomial). ``classes`` are
+    the sorted labels, ``class_factor`` cᵢ per class, ``weight_scale`` the power of two that
+    every sᵢ is multiplied by (the in-memory fit's weight normalisation)."""
+
+    kind: str  # "real" | "pm1" | "codes"
+    classes: NDArray[Any] | None = None
+    class_factor: FloatArray | None = None
+    positive: int = 1
+    weight_scale: float = 1.0
+
+    def codes(self, y: NDArray[Any]) -> NDArray[np.intp]:
+        assert self.classes is not None
+        return np.searchsorted(self.classes, y).astype(np.intp)
+
+    def of(self, y: NDArray[Any]) -> tuple[NDArray[Any], FloatArray]:
+        """(target, class factors cᵢ) of one block."""
+        if self.kind == "real":
+            return np.asarray(y, dtype=np.float64), np.ones(y.shape[0])
+        codes = self.codes(y)
+        assert self.class_factor is not None
+        c = self.class_factor[codes]
+        if self.kind == "codes":
+            return codes, c
+        return np.where(codes == self.positive, 1.0, -1.0), c
+
+    def weights(self, s: FloatArray | None, n: int) -> FloatArray:
+        if s is None:
+            return np.full(n, self.weight_scale)
+        return s * self.weight_scale
+
+
+# ---- pass 1: checks, counts, labels ----------------------------------------------------
+
+
+def _first_bad(mask: NDArray[np.bool_]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
+
+def census(part: Any, columns: Columns | None, classification: bool) -> dict[str, Any]:
+    """Row count, the first problem found (field, reason, index within the block), the largest
+    weight, and labels with their counts (all rows; rows of positive weight) or, for
+    regression, whether every target is a finite real number."""
+    X, y, s = rows(part, columns)
+    n = int(X.shape[0])
+    out: dict[str, Any] = {
+        "n": [n],
+        "problem": [None],
+        "s_max": 0.0,
+        "d": int(X.shape[1]),
+        "labels": {},
+    }
+    if n == 0:
+        return out
+    if X.ndim != 2:
+        out["problem"] = [("X", f"a block of rows has shape {list(X.shape)}", None)]
+        return out
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i = _first_bad(bad)
+        out["problem"] = [("X", f"must be finite, found {X[i].item()!r}", i)]
+        return out
+    if y.shape != (n,):
+        out["problem"] = [("y", f"a block has {y.shape} targets for {n} rows", None)]
+        return out
+    if s is not None:
+        if s.shape != (n,) or not np.isfinite(s).all() or (s < 0).any():
+            badw = ~np.isfinite(s) | (s < 0)
+            i = _first_bad(badw)
+            out["problem"] = [
+                ("sample_weight", f"must be finite and >= 0, found {s[i].item()!r}", i)
+            ]
+            return out
+        out["s_max"] = float(s.max())
+    else:
+        out["s_max"] = 1.0
+    if not classification:
+        if y.dtype.kind not in "biuf":
+            out["problem"] = [
+                ("y", f"regression targets must be real numbers, got {y.dtype}", None)
+            ]
+        elif not np.isfinite(y).all():
+            i = _first_bad(~np.isfinite(y))
+            out["problem"] = [("y", f"must be finite, found {y[i].item()!r}", i)]
+        out["labels"] = {}
+        return out
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        i = _first_bad(~np.isfinite(y))
+        out["problem"] = [("y", f"labels must be defined values, found {y[i].item()!r}", i)]
+        return out
+    if y.dtype.kind == "O":
+        y = y.astype(str)
+    labels, counts = np.unique(y, return_counts=True)
+    live = np.unique(y[s > 0]) if s is not None else labels
+    if labels.shape[0] > MAX_LABELS:
+        out["problem"] = [("y", f"has more than {MAX_LABELS:,} distinct labels", None)]
+        return out
+    out["labels"] = {
+        lab: [int(c), 0] for lab, c in zip(labels.tolist(), counts.tolist(), strict=True)
+    }
+    for lab in live.tolist():
+        out["labels"][lab][1] = 1
+    return out
+
+
+def merge_census(*parts: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": [], "problem": [], "s_max": 0.0, "labels": {}, "d": parts[0]["d"]}
+    for p in parts:
+        out["n"] += p["n"]
+        out["problem"] += p["problem"]
+        out["s_max"] = max(out["s_max"], p["s_max"])
+        if p["d"] != out["d"]:
+            out["problem"] += [("X", f"blocks have {out['d']} and {p['d']} columns", None)]
+        for lab, (count, live) in p["labels"].items():
+            have = out["labels"].setdefault(lab, [0, 0])
+            have[0] += count
+            have[1] |= live
+        if len(out["labels"]) > MAX_LABELS:
+            out["problem"] += [("y", f"has more than {MAX_LABELS:,} distinct labels", None)]
+            out["labels"] = {}
+    return out
+
+
+# ---- pass 2: moments ---------------------------------------------------------------------
+
+
+def moments(part: Any, columns: Columns | None, target: Target) -> tuple[Any, ...]:
+    """(W, mean, M, first row, W_y, ȳ, M_y): Σ p, the weighted column means and Σ p (x − m)²
+    of this block (p = s·scale, unnormalised), its first row, and the same moments of the
+    target (regression: the spread that scales a smoothing width)."""
+    X, y, s = rows(part, columns)
+    p = target.weights(s, X.shape[0])
+    W = float(p.sum())
+    if X.shape[0] == 0 or W <= 0:
+        d = X.shape[1]
+        first = X[0] if X.shape[0] else np.full(d, np.nan)
+        return 0.0, np.zeros(d), np.zeros(d), first, 0.0, 0.0, 0.0
+    mean = (p @ X) / W
+    dev = X - mean
+    M = p @ (dev * dev)
+    yf = np.asarray(y, dtype=np.float64) if target.kind == "real" else np.zeros(X.shape[0])
+    ybar = float(p @ yf) / W
+    My = float(p @ np.square(yf - ybar))
+    return W, mean, M, X[0], W, ybar, My
+
+
+def merge_moments(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Chan et al.'s pairwise update: no Σx² − m² cancellation."""
+    W, mean, M, first, Wy, ybar, My = parts[0]
+    mean, M = mean.copy(), M.copy()
+    for Wb, mb, Mb, fb, _, yb, Myb in parts[1:]:
+        if Wb <= 0:
+            continue
+        if W <= 0:
+            W, mean, M, first, Wy, ybar, My = Wb, mb.copy(), Mb.copy(), fb, Wb, yb, Myb
+            continue
+        Wn = W + Wb
+        delta = mb - mean
+        M += Mb + delta * delta * (W * Wb / Wn)
+        mean += delta * (Wb / Wn)
+        dy = yb - ybar
+        My += Myb + dy * dy * (W * Wb / Wn)
+        ybar += dy * (Wb / Wn)
+        W = Wy = Wn
+    return W, mean, M, first, Wy, ybar, My
+
+
+# ---- solver passes -------------------------------------------------------------------------
+
+
+def loss_sums(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    loss: PointwiseLoss,
+    params: Mapping[str, float],
+    coef: FloatArray,
+    intercept: FloatArray,
+) -> tuple[float, FloatArray, FloatArray, float]:
+    """(Σ wᵢℓᵢ, Σ wᵢ∂ℓᵢ·xᵢ, Σ wᵢ∂ℓᵢ, Σ sᵢ) at raw-unit coefficients (w = s·c)."""
+    X, y, s = rows(part, columns)
+    if X.shape[0] == 0:
+        return 0.0, np.zeros_like(coef), np.zeros_like(intercept), 0.0
+    t, c = target.of(y)
+    sums = chunk_sums(loss, params, X, t, target.weights(s, X.shape[0]), c, coef, intercept)
+    return sums.loss_sum, sums.grad_coef, sums.grad_intercept, sums.weight_sum
+
+
+def newton_sums(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    loss: PointwiseLoss,
+    params: Mapping[str, float],
+    coef: FloatArray,
+    intercept: FloatArray,
+    mean: FloatArray,
+    scale: FloatArray,
+    fit_intercept: bool,
+) -> tuple[float, FloatArray, FloatArray, float]:
+    """(Σ wᵢℓᵢ, Σ wᵢℓ'ᵢz̃ᵢ, Σ wᵢℓ''ᵢz̃ᵢz̃ᵢᵀ, Σ sᵢ) at raw-unit coefficients (one score per
+    sample): the gradient and Hessian of the data term in solver coordinates θ = (v, b),
+    z̃ = ((x − m)/scale, 1), for a Newton step."""
+    X, y, s = rows(part, columns)
+    d = X.shape[1]
+    m = d + 1 if fit_intercept else d
+    if X.shape[0] == 0:
+        return 0.0, np.zeros(m), np.zeros((m, m)), 0.0
+    t, c = target.of(y)
+    s_full = target.weights(s, X.shape[0])
+    w = s_full * c
+    f = X @ coef
+    f += intercept[0]
+    ell, g, h = loss.pointwise(f, t, params, hessian=True)
+    assert h is not None
+    Z = (X - mean) / scale
+    if fit_intercept:
+        Z = np.hstack([Z, np.ones((Z.shape[0], 1))])
+    wh = w * h
+    return float(w @ ell), Z.T @ (w * g), (Z * wh[:, None]).T @ Z, float(s_full.sum())
+
+
+def line_sums(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    loss: PointwiseLoss,
+    params: Mapping[str, float],
+    coef: FloatArray,
+    intercept: FloatArray,
+    dcoef: FloatArray,
+    dintercept: FloatArray,
+    steps: FloatArray,
+) -> tuple[FloatArray, float]:
+    """(Σ wᵢℓᵢ at coefficients + t·direction for every t in ``steps``, Σ sᵢ): a line search's
+    trial points in one pass (scores f + t·Δf from two products)."""
+    X, y, s = rows(part, columns)
+    if X.shape[0] == 0:
+        return np.zeros(steps.shape[0]), 0.0
+    t, c = target.of(y)
+    s_full = target.weights(s, X.shape[0])
+    w = s_full * c
+    f = X @ coef
+    f += intercept[0]
+    df = X @ dcoef
+    df += dintercept[0]
+    out = np.empty(steps.shape[0])
+    for i, step in enumerate(steps.tolist()):
+        ell, _, _ = loss.pointwise(f + step * df, t, params)
+        out[i] = w @ ell
+    return out, float(s_full.sum())
+
+
+def step_sums(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    loss: PointwiseLoss,
+    params: Mapping[str, float],
+    coef: FloatArray,
+    intercept: FloatArray,
+    dcoef: FloatArray,
+    dintercept: FloatArray,
+    steps: FloatArray,
+    mean: FloatArray,
+    scale: FloatArray,
+    fit_intercept: bool,
+) -> tuple[Any, ...]:
+    """:func:`line_sums` along the direction and :func:`newton_sums` at its full step, in one
+    pass (a Newton step of a distributed fit costs one pass when the full step is taken)."""
+    line = line_sums(part, columns, target, loss, params, coef, intercept, dcoef, dintercept, steps)
+    full = newton_sums(
+        part,
+        columns,
+        target,
+        loss,
+        params,
+        coef + dcoef,
+        intercept + dintercept,
+        mean,
+        scale,
+        fit_intercept,
+    )
+    return line + full
+
+
+def add(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Entrywise sum of tuples of numbers and arrays."""
+    out = list(parts[0])
+    for p in parts[1:]:
+        for i, v in enumerate(p):
+            out[i] = out[i] + v
+    return tuple(out)
+
+
+def gram_sums(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    mean: FloatArray,
+    scale: FloatArray,
+    fit_intercept: bool,
+) -> tuple[FloatArray, FloatArray, float, float]:
+    """(H, q, c, Σ sᵢ): H = Σ wᵢz̃ᵢz̃ᵢᵀ, q = Σ wᵢz̃ᵢtᵢ, c = Σ wᵢtᵢ² with z̃ = ((x − m)/scale, 1)
+    (the 1 only with an intercept), t the target as a real number, w = s·c."""
+    X, y, s = rows(part, columns)
+    d = X.shape[1]
+    m = d + 1 if fit_intercept else d
+    if X.shape[0] == 0:
+        return np.zeros((m, m)), np.zeros(m), 0.0, 0.0
+    t, cf = target.of(y)
+    t = np.asarray(t, dtype=np.float64)
+    s_full = target.weights(s, X.shape[0])
+    w = s_full * cf
+    Z = (X - mean) / scale
+    if fit_intercept:
+        Z = np.hstack([Z, np.ones((Z.shape[0], 1))])
+    wZ = Z * w[:, None]
+    return Z.T @ wZ, wZ.T @ t, float(w @ (t * t)), float(s_full.sum())
+
+
+def jump_sum(part: Any, columns: Columns | None, target: Target, pl: Any) -> tuple[float, float]:
+    """(Σ wᵢ Σⱼ Δᵢⱼ, Σ sᵢ) of a piecewise-linear loss (``pl.ramps(t)``: its pieces)."""
+    X, y, s = rows(part, columns)
+    if X.shape[0] == 0:
+        return 0.0, 0.0
+    t, cf = target.of(y)
+    s_full = target.weights(s, X.shape[0])
+    jumps = pl.ramps(np.asarray(t, dtype=np.float64))[3]
+    return float((s_full * cf) @ np.sum(jumps, axis=1)), float(s_full.sum())
+
+
+def report(
+    part: Any,
+    columns: Columns | None,
+    targets: Sequence[Target],
+    loss: PointwiseLoss,
+    params: Mapping[str, float],
+    coefs: Sequence[FloatArray],
+    intercepts: Sequence[FloatArray],
+    k: int,
+) -> tuple[Any, ...]:
+    """Per problem Σ wᵢℓᵢ and Σ sᵢ at the solution, and the metrics' sums: the confusion
+    matrix (classification) or (n, Σr², Σ|r|, Chan moments of y) (regression)."""
+    X, y, s = rows(part, columns)
+    n = X.shape[0]
+    losses = np.zeros(len(targets))
+    weights = np.zeros(len(targets))
+    scores = []
+    for i, (tg, W, b) in enumerate(zip(targets, coefs, intercepts, strict=True)):
+        if n == 0:
+            scores.append(np.zeros((0,) if W.ndim == 1 else (0, W.shape[0])))
+            continue
+        t, c = tg.of(y)
+        f = np.empty((n,) if W.ndim == 1 else (n, W.shape[0]))
+        sums = chunk_sums(loss, params, X, t, tg.weights(s, n), c, W, b, scores_out=f)
+        losses[i], weights[i] = sums.loss_sum, sums.weight_sum
+        scores.append(f)
+    if targets[0].kind == "real":
+        yf = np.asarray(y, dtype=np.float64)
+        r = scores[0] - yf if n else np.zeros(0)
+        ybar = float(yf.mean()) if n else 0.0
+        stats = (
+            float(n),
+            float(r @ r),
+            float(np.abs(r).sum()),
+            ybar,
+            float(np.square(yf - ybar).sum()),
+        )
+        return losses, weights, None, stats
+    codes = targets[0].codes(y)
+    if n == 0:
+        pred = np.zeros(0, dtype=np.intp)
+    elif len(scores) == 1 and scores[0].ndim == 1:
+        pred = (scores[0] > 0).astype(np.intp)
+    else:
+        S = scores[0] if len(scores) == 1 else np.column_stack(scores)
+        pred = np.argmax(S, axis=1)
+    confusion = np.bincount(codes * k + pred, minlength=k * k).reshape(k, k)
+    return losses, weights, confusion, None
+
+
+def merge_report(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
+    losses, weights, confusion, stats = parts[0]
+    losses, weights = losses.copy(), weights.copy()
+    for lb, wb, cb, sb in parts[1:]:
+        losses += lb
+        weights += wb
+        if confusion is not None:
+            confusion = confusion + cb
+        else:
+            n, sse, sae, ybar, m2 = stats
+            nb, sseb, saeb, ybarb, m2b = sb
+            tot = n + nb
+            if tot > 0:
+                delta = ybarb - ybar
+                m2 = m2 + m2b + delta * delta * (n * nb / tot)
+                ybar = ybar + delta * (nb / tot)
+            stats = (tot, sse + sseb, sae + saeb, ybar, m2)
+    return losses, weights, confusion, stats
+
+
+def raise_problem(problem: tuple[str, str, tuple[int, ...] | None], offset: int) -> None:
+    """The census's first problem as the in-memory fit's error (global row index)."""
+    field, reason, index = problem
+    if index is not None:
+        index = (index[0] + offset, *index[1:])
+    raise InvalidInputError(field, reason, index=index)
