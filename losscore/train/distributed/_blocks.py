@@ -270,6 +270,49 @@ def loss_sums(
     return sums.loss_sum, sums.grad_coef, sums.grad_intercept, sums.weight_sum
 
 
+SUB_ROWS = 8192  # rows per sub-block inside a block: the temporaries stay cache-sized
+
+
+class _NewtonAcc:
+    """Σ wᵢℓᵢ, Σ wᵢℓ'ᵢz̃ᵢ and Σ wᵢℓ''ᵢz̃ᵢz̃ᵢᵀ (z̃ = ((x − m)/scale, 1)), sub-block by sub-block."""
+
+    def __init__(self, d: int, fit_intercept: bool) -> None:
+        self.d, self.fit_intercept = d, fit_intercept
+        m = d + 1 if fit_intercept else d
+        self.total = 0.0
+        self.grad = np.zeros(m)
+        self.H = np.zeros((m, m))
+
+    def add(
+        self,
+        Xs: FloatArray,
+        f: FloatArray,
+        t: NDArray[Any],
+        w: FloatArray,
+        loss: PointwiseLoss,
+        params: Mapping[str, float],
+        mean: FloatArray,
+        scale: FloatArray,
+    ) -> None:
+        ell, g, h = loss.pointwise(f, t, params, hessian=True)
+        assert h is not None
+        d = self.d
+        Z = Xs - mean
+        Z /= scale
+        wg = w * g
+        wh = w * h
+        WZ = Z * wh[:, None]
+        self.total += float(w @ ell)
+        self.grad[:d] += Z.T @ wg
+        self.H[:d, :d] += Z.T @ WZ
+        if self.fit_intercept:
+            col = WZ.sum(axis=0)
+            self.grad[d] += float(wg.sum())
+            self.H[:d, d] += col
+            self.H[d, :d] += col
+            self.H[d, d] += float(wh.sum())
+
+
 def newton_sums(
     part: Any,
     columns: Columns | None,
@@ -286,22 +329,19 @@ def newton_sums(
     sample): the gradient and Hessian of the data term in solver coordinates θ = (v, b),
     z̃ = ((x − m)/scale, 1), for a Newton step."""
     X, y, s = rows(part, columns)
-    d = X.shape[1]
-    m = d + 1 if fit_intercept else d
+    acc = _NewtonAcc(X.shape[1], fit_intercept)
     if X.shape[0] == 0:
-        return 0.0, np.zeros(m), np.zeros((m, m)), 0.0
+        return acc.total, acc.grad, acc.H, 0.0
     t, c = target.of(y)
     s_full = target.weights(s, X.shape[0])
     w = s_full * c
-    f = X @ coef
-    f += intercept[0]
-    ell, g, h = loss.pointwise(f, t, params, hessian=True)
-    assert h is not None
-    Z = (X - mean) / scale
-    if fit_intercept:
-        Z = np.hstack([Z, np.ones((Z.shape[0], 1))])
-    wh = w * h
-    return float(w @ ell), Z.T @ (w * g), (Z * wh[:, None]).T @ Z, float(s_full.sum())
+    for lo in range(0, X.shape[0], SUB_ROWS):
+        sl = slice(lo, lo + SUB_ROWS)
+        Xs = X[sl]
+        f = Xs @ coef
+        f += intercept[0]
+        acc.add(Xs, f, t[sl], w[sl], loss, params, mean, scale)
+    return acc.total, acc.grad, acc.H, float(s_full.sum())
 
 
 def line_sums(
@@ -318,21 +358,48 @@ def line_sums(
 ) -> tuple[FloatArray, float]:
     """(Σ wᵢℓᵢ at coefficients + t·direction for every t in ``steps``, Σ sᵢ): a line search's
     trial points in one pass (scores f + t·Δf from two products)."""
+    values, _, weight_sum = _line(
+        part, columns, target, loss, params, coef, intercept, dcoef, dintercept, steps, None
+    )
+    return values, weight_sum
+
+
+def _line(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    loss: PointwiseLoss,
+    params: Mapping[str, float],
+    coef: FloatArray,
+    intercept: FloatArray,
+    dcoef: FloatArray,
+    dintercept: FloatArray,
+    steps: FloatArray,
+    newton: tuple[FloatArray, FloatArray, bool] | None,
+) -> tuple[FloatArray, _NewtonAcc | None, float]:
+    """Line values at every step and, with ``newton`` = (mean, scale, fit_intercept), the
+    Newton sums at the full step, sub-block by sub-block over one block."""
     X, y, s = rows(part, columns)
+    out = np.zeros(steps.shape[0])
+    acc = None if newton is None else _NewtonAcc(X.shape[1], newton[2])
     if X.shape[0] == 0:
-        return np.zeros(steps.shape[0]), 0.0
+        return out, acc, 0.0
     t, c = target.of(y)
     s_full = target.weights(s, X.shape[0])
     w = s_full * c
-    f = X @ coef
-    f += intercept[0]
-    df = X @ dcoef
-    df += dintercept[0]
-    out = np.empty(steps.shape[0])
-    for i, step in enumerate(steps.tolist()):
-        ell, _, _ = loss.pointwise(f + step * df, t, params)
-        out[i] = w @ ell
-    return out, float(s_full.sum())
+    for lo in range(0, X.shape[0], SUB_ROWS):
+        sl = slice(lo, lo + SUB_ROWS)
+        Xs, ts, ws = X[sl], t[sl], w[sl]
+        f0 = Xs @ coef
+        f0 += intercept[0]
+        df = Xs @ dcoef
+        df += dintercept[0]
+        for i, step in enumerate(steps.tolist()):
+            ell, _, _ = loss.pointwise(f0 + step * df, ts, params)
+            out[i] += ws @ ell
+        if acc is not None and newton is not None:
+            acc.add(Xs, f0 + df, ts, ws, loss, params, newton[0], newton[1])
+    return out, acc, float(s_full.sum())
 
 
 def step_sums(
@@ -352,20 +419,21 @@ def step_sums(
 ) -> tuple[Any, ...]:
     """:func:`line_sums` along the direction and :func:`newton_sums` at its full step, in one
     pass (a Newton step of a distributed fit costs one pass when the full step is taken)."""
-    line = line_sums(part, columns, target, loss, params, coef, intercept, dcoef, dintercept, steps)
-    full = newton_sums(
+    values, acc, weight_sum = _line(
         part,
         columns,
         target,
         loss,
         params,
-        coef + dcoef,
-        intercept + dintercept,
-        mean,
-        scale,
-        fit_intercept,
+        coef,
+        intercept,
+        dcoef,
+        dintercept,
+        steps,
+        (mean, scale, fit_intercept),
     )
-    return line + full
+    assert acc is not None
+    return values, weight_sum, acc.total, acc.grad, acc.H, weight_sum
 
 
 def add(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -490,3 +558,99 @@ def raise_problem(problem: tuple[str, str, tuple[int, ...] | None], offset: int)
     if index is not None:
         index = (index[0] + offset, *index[1:])
     raise InvalidInputError(field, reason, index=index)
+
+
+def kink_terms(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    pl: Any,
+    coef: FloatArray,
+    intercept: FloatArray,
+    limit: int,
+) -> tuple[Any, ...]:
+    """The partition of a piecewise-linear loss's ramp terms at one point (smoothing width
+    ``pl.mu``): (Σ wᵢgfixᵢxᵢ, Σ wᵢgfixᵢ, Σ sᵢ, max |κ|, number of terms at a kink, and — while
+    that number is within ``limit`` — those terms: rows x, weights w, kinks κ, jumps Δ).
+    gfixᵢ = gᵢ + Σⱼ Δᵢⱼ·[term j on], the slope of row i with its kink terms left out."""
+    X, y, s = rows(part, columns)
+    d = X.shape[1]
+    if X.shape[0] == 0:
+        return np.zeros(d), 0.0, 0.0, 0.0, 0, [], [], [], []
+    t, c = target.of(y)
+    s_full = target.weights(s, X.shape[0])
+    w = s_full * c
+    f = X @ coef
+    f += intercept[0]
+    _, g, K, D = pl.ramps(np.asarray(t, dtype=np.float64))
+    U = f[:, None] - K
+    live = (D > 0) & (w > 0)[:, None]
+    half = 0.5 * pl.mu
+    at = live & (np.abs(U) < half)
+    on = live & (half <= U)
+    gfix = g + np.sum(D * on, axis=1)
+    wg = w * gfix
+    ei, ej = np.nonzero(at)
+    peak = float(np.max(np.abs(K))) if K.size else 0.0
+    head = (X.T @ wg, float(wg.sum()), float(s_full.sum()), peak, int(ei.shape[0]))
+    if ei.shape[0] > limit:
+        return (*head, None, None, None, None)
+    return (*head, [X[ei]], [w[ei]], [K[ei, ej]], [D[ei, ej]])
+
+
+def merge_kinks(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
+    r0, r0b, W, peak, count, xs, ws, ks, ds = parts[0]
+    r0 = r0.copy()
+    xs, ws, ks, ds = (None if v is None else list(v) for v in (xs, ws, ks, ds))
+    for p in parts[1:]:
+        r0 += p[0]
+        r0b += p[1]
+        W += p[2]
+        peak = max(peak, p[3])
+        count += p[4]
+        if xs is None or p[5] is None:
+            xs = ws = ks = ds = None
+        else:
+            assert ws is not None and ks is not None and ds is not None
+            xs += p[5]
+            ws += p[6]
+            ks += p[7]
+            ds += p[8]
+    return r0, r0b, W, peak, count, xs, ws, ks, ds
+
+
+def kink_check(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    pl: Any,
+    old: tuple[FloatArray, FloatArray],
+    new: tuple[FloatArray, FloatArray],
+    ftol: float,
+) -> tuple[int, float, float, float]:
+    """Whether the partition read at ``old`` (raw coefficients, intercept) holds at ``new``:
+    (terms that crossed their kink, the largest |f − κ| of the kink terms at ``new``, Σ wᵢℓᵢ
+    of the exact loss at ``new``, Σ sᵢ)."""
+    X, y, s = rows(part, columns)
+    if X.shape[0] == 0:
+        return 0, 0.0, 0.0, 0.0
+    t, c = target.of(y)
+    tf = np.asarray(t, dtype=np.float64)
+    s_full = target.weights(s, X.shape[0])
+    w = s_full * c
+    ramps = pl.ramps(tf)
+    K, D = ramps[2], ramps[3]
+    f_old = X @ old[0] + old[1][0]
+    f_new = X @ new[0] + new[1][0]
+    U_old = f_old[:, None] - K
+    U_new = f_new[:, None] - K
+    live = (D > 0) & (w > 0)[:, None]
+    half = 0.5 * pl.mu
+    at = live & (np.abs(U_old) < half)
+    on = live & (U_old >= half)
+    off = live & ~on & ~at
+    crossed = int(np.count_nonzero(on & (U_new < -ftol)) + np.count_nonzero(off & (U_new > ftol)))
+    resid = float(np.max(np.abs(U_new[at]), initial=0.0))
+    exact = pl.with_mu(0.0)
+    ell, _, _ = exact.evaluate(f_new, ramps)
+    return crossed, resid, float(w @ ell), float(s_full.sum())

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from losscore._arrays import FloatArray
+from losscore.train.distributed._crossover import crossover
 from losscore.train.distributed._newton import proximal_newton
 from losscore.train.distributed._problem import ChunkedProblem
 from losscore.train.solvers._exact import GramQuadratic, solve_linear, solve_quadratic
@@ -159,6 +160,12 @@ def _continuation(
             curved=strong,
         )
         theta, total_iter = out.theta, total_iter + out.n_iter
+        if strong and problem.k == 1:  # the exact optimum from this stage's partition?
+            crossed = crossover(problem, pl.with_mu(mu), theta, tol)
+            if crossed is not None and crossed[2] <= best_F * (1 + 1e-12) + 1e-300:
+                th, resid, F_x = crossed
+                mon.record(F_x, resid)
+                return SolverOutput(th, total_iter, True, "tolerance", resid, name + "_crossover")
         F = problem.objective(theta)
         if best_F > F:
             best_theta, best_F = theta, F
