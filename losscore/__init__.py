@@ -24,7 +24,7 @@ from losscore.norms import Norm, NormResult, evaluate_norm, get_norm, list_norms
 from losscore.spec import Interval, LossSpec, NormSpec, ParamSpec
 from losscore.train import FitResult, Prediction, fit, predict
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Curve",

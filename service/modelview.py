@@ -85,5 +85,6 @@ def model_body(stored: StoredModel) -> Model:
             "provenance": r.provenance,
             "feature_mean": None if r.feature_mean is None else r.feature_mean.tolist(),
             "feature_scale": None if r.feature_scale is None else r.feature_scale.tolist(),
+            "passes": r.passes,
         }
     )

@@ -148,6 +148,19 @@ class Settings(BaseSettings):
         description="Comma-separated origins allowed to call the API from a browser (CORS); "
         "empty: CORS off.",
     )
+    dataset_roots: str = Field(
+        "",
+        description="Comma-separated directories under which training requests may name "
+        "datasets (`dataset.path`); empty: dataset references refused (403).",
+    )
+    dask_scheduler: str = Field(
+        "",
+        description="Address of the Dask scheduler that reads and fits datasets "
+        "(`tcp://host:8786`); empty: Dask's local scheduler in the service process.",
+    )
+    dask_connect_timeout_s: float = Field(
+        5.0, gt=0, description="How long to wait for the Dask scheduler before a 503."
+    )
     proxy_headers: bool = Field(
         True, description="Trust X-Forwarded-For/-Proto from forwarded_allow_ips."
     )

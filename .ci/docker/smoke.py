@@ -9,6 +9,8 @@ and, when the app's OpenAPI lists it, POST /v1/train (prints `model_id=...`).
 `persisted` checks that a stored model is still served after a restart on the
 same volume. `inflight` holds a request open half-sent, prints `ready`, and
 finishes it after the server received SIGTERM: it must still get its answer.
+`write-dataset PATH` (on the host) writes a CSV; `dataset PATH` trains on it through the
+service's Dask scheduler and worker (containers of the same image).
 """
 
 import json
@@ -108,6 +110,52 @@ def persisted(model_id):
     print("  model %s still served after restart (%s)" % (model_id, sorted(out)[:6]))
 
 
+def write_dataset(path):
+    """A CSV of 2,000 rows, label 'pos' where x1 + x2 > 0 (separable), for the dataset phase."""
+    import random
+
+    rng = random.Random(0)
+    with open(path, "w") as fh:
+        fh.write("x1,x2,label\n")
+        for _ in range(2000):
+            x1, x2 = rng.uniform(-1, 1), rng.uniform(-1, 1)
+            if abs(x1 + x2) < 0.05:  # a margin: the hinge fit separates it exactly
+                continue
+            fh.write("%r,%r,%s\n" % (x1, x2, "pos" if x1 + x2 > 0 else "neg"))
+    print("  wrote %s" % path)
+
+
+def dataset(path):
+    """POST /v1/train with a dataset reference, fitted by the scheduler's worker: retried
+    while the service starts and the scheduler is not yet reachable (503)."""
+    body = {
+        "task": "classification",
+        "loss": {"name": "hinge"},
+        "penalty": {"name": "l2", "alpha": 0.001},
+        "dataset": {"format": "csv", "path": path, "target": "label"},
+    }
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            data = json.dumps(body).encode()
+            req = urllib.request.Request(BASE + "/v1/train", data=data, method="POST")
+            req.add_header("Content-Type", "application/json")
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                out = json.loads(resp.read())
+            break
+        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+            code = getattr(exc, "code", None)
+            if code not in (None, 503) or time.monotonic() > deadline:
+                detail = exc.read()[:2000] if hasattr(exc, "read") else exc
+                sys.exit("FAIL: dataset fit: %r %r" % (exc, detail))
+            time.sleep(1.0)
+    prov = out.get("provenance", {})
+    if prov.get("engine") != "dask" or not out.get("passes") or out["metrics"]["accuracy"] != 1.0:
+        sys.exit("FAIL: dataset fit %r" % ({k: out.get(k) for k in ("provenance", "passes", "metrics")},))
+    print("  dataset fit on the Dask worker: %s, %d passes, accuracy %r, converged %r" % (
+        out["solver"], out["passes"], out["metrics"]["accuracy"], out["converged"]))
+
+
 def inflight():
     """Send headers and half the body, wait for the SIGTERM, send the rest."""
     body = json.dumps(EVALUATE).encode()
@@ -135,4 +183,6 @@ def inflight():
 
 if __name__ == "__main__":
     phase, args = sys.argv[1], sys.argv[2:]
-    {"calls": calls, "persisted": persisted, "inflight": inflight}[phase](*args)
+    phases = {"calls": calls, "persisted": persisted, "inflight": inflight,
+              "write-dataset": write_dataset, "dataset": dataset}
+    phases[phase](*args)

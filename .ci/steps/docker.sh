@@ -204,8 +204,8 @@ wait_healthy() {  # name
   done
   log "$1 healthy after $(( $(date +%s) - start ))s"
 }
-smoke() {  # name phase [args...]
-  "$DOCKER" exec -i "$1" python - "${@:2}" <.ci/docker/smoke.py
+smoke() {  # name phase [args...]   (SMOKE_PORT: the service port inside the namespace)
+  "$DOCKER" exec -i -e PORT="${SMOKE_PORT:-8000}" "$1" python - "${@:2}" <.ci/docker/smoke.py
 }
 
 log "docker run --network none $IMAGE (WORKERS=2, volume $VOLUME on /data)"
@@ -228,6 +228,29 @@ fi
 # installed sources) takes 10 s or more on this machine
 slow=$(printf '%s\n' "$warm" | awk '{for (i = 1; i < NF; i++) if ($i == "in" && $(i+1) + 0 > 5) print}')
 [ -z "$slow" ] || fail "training kernels were compiled at start-up instead of loaded from the image's cache"
+
+# -- 7. a dataset fit through a Dask scheduler and a worker started from the same image ----
+# All in the first container's network namespace (--network none has no other network): a
+# scheduler, a worker and a second service (port 8001) configured to use them, the dataset
+# mounted read-only at the same path in each.
+DATASETS=$RUN_DIR/datasets
+mkdir -p "$DATASETS"
+python3 .ci/docker/smoke.py write-dataset "$DATASETS/events.csv"
+chmod -R a+rX "$DATASETS"
+DASK_COMMON=(--network "container:$NAME" --read-only --tmpfs /tmp --cap-drop ALL
+  --security-opt no-new-privileges -v "$DATASETS:/datasets:ro")
+log "dask scheduler, dask worker and a service on port 8001 from $IMAGE"
+"$DOCKER" run -d --name "$NAME-scheduler" "${DASK_COMMON[@]}" "$IMAGE" \
+  dask scheduler --host 127.0.0.1 --port 8786 --no-dashboard >/dev/null
+"$DOCKER" run -d --name "$NAME-worker" "${DASK_COMMON[@]}" "$IMAGE" \
+  dask worker tcp://127.0.0.1:8786 --nthreads 1 --no-dashboard --local-directory /tmp \
+  --name ci-worker >/dev/null
+"$DOCKER" run -d --name "$NAME-dask" "${DASK_COMMON[@]}" --no-healthcheck -e PORT=8001 \
+  -e WORKERS=1 -e LOSSCORE_DATA_DIR=/tmp/models -e LOSSCORE_DATASET_ROOTS=/datasets \
+  -e LOSSCORE_DASK_SCHEDULER=tcp://127.0.0.1:8786 "$IMAGE" >/dev/null
+SMOKE_PORT=8001 smoke "$NAME" dataset /datasets/events.csv \
+  || { for c in scheduler worker dask; do "$DOCKER" logs "$NAME-$c" 2>&1 | tail -n 20; done; fail "dataset fit through the Dask containers"; }
+"$DOCKER" rm -f "$NAME-dask" "$NAME-worker" "$NAME-scheduler" >/dev/null
 
 stop_and_check() {  # name: SIGTERM while a request is in flight
   local start end code ms out=$RUN_DIR/inflight.out client

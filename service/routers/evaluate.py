@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
-from service import binary, compute, uploads
+from service import binary, compute, datasets, uploads
 from service.auth import require
-from service.deps import JsonBody, RawBody, SettingsDep, run_cpu, run_sized
+from service.deps import JsonBody, RawBody, SettingsDep, run_cpu, run_fit, run_sized
 from service.errors import ERROR_RESPONSES, ApiError, error_responses
+from service.jsonbody import parse_json
 from service.openapi import form_body, json_body, json_text, octet_body
 from service.responses import ChunkedResponse
 from service.schemas.evaluate import (
     BinaryEvaluateHeader,
     CompareRequest,
     CompareResponse,
+    DatasetEvaluateRequest,
+    DatasetEvaluateResponse,
     EvaluateRequest,
     EvaluateResponse,
 )
@@ -39,6 +44,26 @@ async def evaluate(request: Request, raw: JsonBody, settings: SettingsDep) -> Re
     """Value, per-element losses, gradient and optionally the Hessian diagonal,
     with the semantics of ``losscore.evaluate``."""
     return ChunkedResponse(await run_sized(request, len(raw), compute.evaluate, raw, settings))
+
+
+@router.post(
+    "/evaluate/dataset",
+    operation_id="evaluate_dataset",
+    response_model=DatasetEvaluateResponse,
+    responses=error_responses(400, 403, 413, 415, 422, 503),
+    openapi_extra=json_body(DatasetEvaluateRequest),
+    summary="Evaluate one loss over a dataset read where it lives",
+)
+async def evaluate_dataset(request: Request, raw: JsonBody, settings: SettingsDep) -> Response:
+    """The reduced loss (mean or sum) over the prediction and target columns of a dataset
+    under `LOSSCORE_DATASET_ROOTS`, in one pass on the Dask scheduler of
+    `LOSSCORE_DASK_SCHEDULER`; with `output`, the per-row losses and gradients are written as
+    Parquet under a root. Paths are checked before any read (403)."""
+    req = parse_json(DatasetEvaluateRequest, raw)
+    path = datasets.check_dataset(req.dataset, settings)
+    output = None if req.output is None else datasets.check_output(req.output, settings)
+    body = await run_fit(request, datasets.evaluate_dataset, req, path, output, settings)
+    return Response(json.dumps(body), media_type="application/json")
 
 
 @router.post(

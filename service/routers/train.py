@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -33,6 +34,7 @@ from service import uploads
 from service.admission import until_disconnect
 from service.arrays import Tensor, decode_array, out_number
 from service.auth import require
+from service.datasets import check_dataset, fit_dataset
 from service.deps import RawBody, SettingsDep, admit_fit, model_store, run_cpu, run_fit
 from service.drain import DRAIN, shutting_down
 from service.errors import (
@@ -47,7 +49,7 @@ from service.jsonbody import count_check, is_json_type, parse_json
 from service.modelview import model_body
 from service.openapi import form_body, json_body, sse_events
 from service.schemas.models import Model, TrainProgress
-from service.schemas.train import TrainOptions, TrainRequest, TrainUpload
+from service.schemas.train import DatasetRef, TrainOptions, TrainRequest, TrainUpload
 from service.settings import Settings
 
 __all__ = ["router"]
@@ -86,6 +88,8 @@ class _Job:
     max_iter: int = 0  # the effective limits, set by _check_limits
     time_limit: float = 0.0
     prepared: PreparedFit | None = None
+    dataset: DatasetRef | None = None  # instead of X, y: a dataset read where it lives
+    dataset_path: Path | None = None
 
 
 def _limit_error(field: str, reason: str) -> ApiError:
@@ -160,10 +164,30 @@ def _prepare(job: _Job, settings: Settings) -> _Job:
 
 
 def _fit_and_store(
-    job: _Job, settings: Settings, callback: Any = None, cancel: Any = None
+    job: _Job,
+    settings: Settings,
+    callback: Any = None,
+    cancel: Any = None,
+    on_pass: Any = None,
 ) -> Model:
-    assert job.prepared is not None
-    result = job.prepared.run(callback, cancel=cancel)
+    if job.dataset is not None:
+        assert job.dataset_path is not None
+        result = fit_dataset(
+            job.dataset,
+            job.dataset_path,
+            job.opts,
+            max_iter=job.max_iter,
+            time_limit=job.time_limit,
+            settings=settings,
+            callback=callback,
+            cancel=cancel,
+            on_pass=on_pass,
+        )
+        if cancel is not None and cancel():
+            raise FitCancelled()
+    else:
+        assert job.prepared is not None
+        result = job.prepared.run(callback, cancel=cancel)
     if result.stop_reason == "time_limit" and job.opts.on_time_limit == "error":
         source = (
             "time_limit_s" if job.opts.time_limit_s is not None else "LOSSCORE_TRAIN_MAX_SECONDS"
@@ -180,6 +204,11 @@ def _fit_and_store(
 def _parse_json(raw: bytes, settings: Settings) -> _Job:
     count_check(raw, settings.max_request_elements)
     req = parse_json(TrainRequest, raw)
+    if req.dataset is not None:
+        return _dataset_job(req, req.dataset, settings)
+    if req.X is None or req.y is None:
+        missing = "X" if req.X is None else "y"
+        raise ApiError.invalid(missing, "is required (or give `dataset` instead of X and y)")
     limit = settings.max_request_elements
     X = decode_array("X", req.X, max_elements=limit)
     if X.ndim != 2:
@@ -195,6 +224,18 @@ def _parse_json(raw: bytes, settings: Settings) -> _Job:
     if req.sample_weight is not None:
         sw = decode_array("sample_weight", req.sample_weight, max_elements=limit)
     return _prepare(_Job(req, X, y, sw, X.shape[0], X.shape[1]), settings)
+
+
+def _dataset_job(req: TrainRequest, ref: DatasetRef, settings: Settings) -> _Job:
+    """A fit of a dataset reference: the path checked against the roots (403 before any
+    read), the limits, a writable store; the data are read by the fit itself."""
+    inline = [f for f in ("X", "y", "sample_weight") if getattr(req, f) is not None]
+    if inline:
+        raise ApiError.invalid(inline[0], "give either `dataset` or inline X and y, not both")
+    path = check_dataset(ref, settings)
+    job = _check_limits(_Job(req, None, None, None, 0, 0, dataset=ref, dataset_path=path), settings)
+    model_store(settings).check_writable(max_age_s=2.0)
+    return job
 
 
 def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings) -> _Job:
@@ -390,6 +431,10 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
     cancel = threading.Event()
     queue: asyncio.Queue[tuple[str, TrainProgress]] = asyncio.Queue()
     last = [0.0]
+    passes: list[int | None] = [None]  # passes over a dataset so far (dataset fits)
+
+    def on_pass(count: int) -> None:
+        passes[0] = count
 
     def callback(iteration: int, objective: float, optimality: float, elapsed: float) -> None:
         now = time.monotonic()
@@ -400,11 +445,12 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
                 objective=out_number(objective),
                 optimality=out_number(optimality),
                 elapsed_s=elapsed,
+                passes=passes[0],
             )
             loop.call_soon_threadsafe(queue.put_nowait, ("progress", item))
 
     task = asyncio.ensure_future(
-        run_fit(request, _fit_and_store, job, settings, callback, cancel.is_set)
+        run_fit(request, _fit_and_store, job, settings, callback, cancel.is_set, on_pass)
     )
     first = await _first_event(task, queue, cancel)
 

@@ -13,6 +13,10 @@ __all__ = [
     "BinaryEvaluateHeader",
     "CompareRequest",
     "CompareResponse",
+    "DatasetEvaluateRequest",
+    "DatasetEvaluateResponse",
+    "EvaluateDataset",
+    "EvaluateOutput",
     "EvaluateRequest",
     "EvaluateResponse",
 ]
@@ -96,3 +100,49 @@ class BinaryEvaluateHeader(BaseModel):
     weight_shape: Shape | None = Field(
         None, description="Shape of weight, when weights follow (octet-stream)."
     )
+
+
+class EvaluateDataset(BaseModel):
+    """Where the predictions and targets are: a dataset under LOSSCORE_DATASET_ROOTS."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["parquet", "csv"]
+    path: str = Field(min_length=1, max_length=4096, description="As `DatasetRef.path`.")
+    prediction: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1,
+        max_length=10_000,
+        description="The prediction column (one), or the k score columns of a multiclass loss.",
+    )
+    target: str = Field(min_length=1, description="The target (label) column.")
+    weight: str | None = Field(None, min_length=1, description="The sample-weight column.")
+
+
+class EvaluateOutput(BaseModel):
+    """A directory under a dataset root, which must not exist yet, for ``part-*.parquet``
+    files with the columns `loss` (w·ℓ) and `gradient` (`gradient_<j>` for k columns)."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(min_length=1, max_length=4096)
+
+
+class DatasetEvaluateRequest(BaseModel):
+    """Evaluate one loss over a dataset read where it lives (one pass on Dask)."""
+
+    model_config = ConfigDict(extra="forbid")
+    loss: LossIn
+    dataset: EvaluateDataset
+    reduction: Literal["mean", "sum"] = Field("mean", description="mean (weighted: Σwℓ/Σw) or sum.")
+    output: EvaluateOutput | None = Field(
+        None, description="Also write the per-row losses and gradients as Parquet here."
+    )
+
+
+class DatasetEvaluateResponse(BaseModel):
+    """The reduced loss over a dataset."""
+
+    loss: LossIn = Field(description="The loss with its canonical name and every parameter.")
+    reduction: Literal["mean", "sum"]
+    value: OutNumber
+    rows: int
+    weight_sum: float
+    files: list[str] = Field(description="The Parquet files written (with `output`).")

@@ -54,8 +54,15 @@ class Versions(BaseModel):
 
 class Provenance(BaseModel):
     random_state: int | None
-    data_hash: str = Field(description="xxh3_128 of the features, targets and weights.")
+    data_hash: str = Field(
+        description="xxh3_128 of the features, targets and weights (a dataset fit: of its "
+        "layout, `xxh3_128-layout:`)."
+    )
     versions: Versions
+    engine: Literal["dask"] | None = Field(
+        None, description="`dask` for a fit of a `dataset` (null: in the service process)."
+    )
+    blocks: int | None = Field(None, description="Blocks (partitions) of a dataset fit.")
 
 
 class _ModelHead(BaseModel):
@@ -115,6 +122,9 @@ class Model(_ModelHead):
     provenance: Provenance
     feature_mean: list[float] | None = Field(description="Standardisation means, if used.")
     feature_scale: list[float] | None = Field(description="Standardisation scales, if used.")
+    passes: int | None = Field(
+        None, description="Passes over the data of a fit of a `dataset` (null for inline data)."
+    )
 
 
 class PredictResponse(BaseModel):
@@ -141,3 +151,6 @@ class TrainProgress(BaseModel):
     objective: OutNumber
     optimality: OutNumber
     elapsed_s: float
+    passes: int | None = Field(
+        None, description="Passes over the data so far (fits of a `dataset`; null inline)."
+    )

@@ -172,12 +172,37 @@ class TrainOptions(BaseModel):
     )
 
 
-class TrainRequest(TrainOptions):
-    """Fit a linear model on (X, y); see docs/TRAINING.md for the objective and solvers."""
+class DatasetRef(BaseModel):
+    """A dataset the service reads where it lives (under LOSSCORE_DATASET_ROOTS), fitted on
+    the Dask scheduler of LOSSCORE_DASK_SCHEDULER without passing through the request."""
 
-    X: ArrayIn = Field(description="Features, shape (n, d), in any array encoding.")
-    y: Targets
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["parquet", "csv"]
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="A file or directory (Parquet), or a file or glob (CSV), absolute or "
+        "relative to the first dataset root; it must resolve under a dataset root.",
+    )
+    target: str = Field(min_length=1, description="The column holding y.")
+    features: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, min_length=1, description="The feature columns; default every other column."
+    )
+    weight: str | None = Field(None, min_length=1, description="The column of sample weights.")
+
+
+class TrainRequest(TrainOptions):
+    """Fit a linear model on (X, y), or on a dataset read where it lives (``dataset``); see
+    docs/TRAINING.md for the objective and solvers, docs/DISTRIBUTED.md for datasets."""
+
+    X: ArrayIn | None = Field(
+        None, description="Features, shape (n, d), in any array encoding (with y)."
+    )
+    y: Targets | None = None
     sample_weight: ArrayIn | None = Field(None, description="Non-negative weights, shape (n,).")
+    dataset: DatasetRef | None = Field(
+        None, description="Instead of X and y: a dataset under LOSSCORE_DATASET_ROOTS."
+    )
 
 
 class TrainUpload(TrainOptions):

@@ -30,6 +30,7 @@ import pytest
 
 from service.auth import ApiKey, sha256_hex
 from tests._live import ROOT, live_server
+from tests.clients import scenario as sc
 
 SPEC = ROOT / "openapi" / "openapi.json"
 TSC = ROOT / ".tools" / "node" / "node_modules" / ".bin" / "tsc"
@@ -110,10 +111,13 @@ _ENTRY = ApiKey(
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     keys = json.dumps([_ENTRY.model_dump()])
+    datasets = tmp_path_factory.mktemp("client-datasets")
+    (datasets / "preds.csv").write_text(sc.DATASET_CSV, encoding="utf-8")
     with live_server(
         tmp_path_factory.mktemp("client-models"),
         LOSSCORE_API_KEYS=keys,
         LOSSCORE_EVALUATE_OPEN="false",
+        LOSSCORE_DATASET_ROOTS=str(datasets),
     ) as base:
         yield base
 

@@ -108,6 +108,14 @@ COMPARE = {
     "prediction": [0.2, -2.0],
     "target": [0.0, 0.0],
 }
+# a dataset the server reads from its LOSSCORE_DATASET_ROOTS (written by the server fixture)
+DATASET_ROWS = [(0.5, 0.0), (-1.0, 0.5), (2.0, 2.5), (0.25, -0.75)]
+DATASET_CSV = "p,t\n" + "".join(f"{p!r},{t!r}\n" for p, t in DATASET_ROWS)
+EVALUATE_DATASET = {
+    "loss": {"name": "l2"},
+    "dataset": {"format": "csv", "path": "preds.csv", "prediction": ["p"], "target": "t"},
+    "reduction": "sum",
+}
 NORM = {"norm": {"name": "l1"}, "x": [3.0, -0.5], "step": 1.0}
 BINARY_HEADER = {"loss": {"name": "l1"}, "encoding": "list", "prediction_shape": [3]}
 NPY_HEADER = {"loss": {"name": "huber", "delta": 1.0}, "encoding": "list"}
@@ -278,6 +286,11 @@ def check(results: Mapping[str, Any]) -> None:
     assert results["evaluate_overflow"]["overflow"] is True
     for got, loss in zip(results["compare"]["results"], COMPARE["losses"], strict=True):
         _check_evaluation(got, {**COMPARE, "loss": loss})
+    # Σ (p − t)² over the dataset's rows, by hand
+    ds = results["evaluate_dataset"]
+    assert ds["value"] == pytest.approx(sum((p - t) ** 2 for p, t in DATASET_ROWS), rel=1e-12)
+    assert ds["rows"] == len(DATASET_ROWS) and ds["files"] == []
+    assert ds["loss"] == {"name": "l2"} and ds["reduction"] == "sum"
     raw = np.frombuffer(base64.b64decode(INPUTS["binary_octets"]), dtype="<f8")
     _check_evaluation(
         results["evaluate_binary"],

@@ -18,6 +18,7 @@ import {
 import {
   CompareResponseToJSON,
   CurveResponseToJSON,
+  DatasetEvaluateResponseToJSON,
   EvaluateRequest,
   EvaluateResponseToJSON,
   Model,
@@ -130,6 +131,15 @@ async function main(): Promise<void> {
         losses: [{ name: "l1" }, { name: "l2" }, { name: "smooth_l1", beta: 0.5 }],
         prediction: [0.2, -2.0],
         target: [0.0, 0.0],
+      },
+    }),
+  );
+  r.evaluate_dataset = DatasetEvaluateResponseToJSON(
+    await ev.evaluateDataset({
+      datasetEvaluateRequest: {
+        loss: { name: "l2" },
+        dataset: { format: "csv", path: "preds.csv", prediction: ["p"], target: "t" },
+        reduction: "sum",
       },
     }),
   );

@@ -97,6 +97,11 @@ class OpenApiPythonClient:
         r["compare"] = self.call(
             "evaluate", "compare", body=m.CompareRequest.from_dict(sc.COMPARE)
         ).to_dict()
+        r["evaluate_dataset"] = self.call(
+            "evaluate",
+            "evaluate_dataset",
+            body=m.DatasetEvaluateRequest.from_dict(sc.EVALUATE_DATASET),
+        ).to_dict()
         r["evaluate_binary"] = self.call(
             "evaluate",
             "evaluate_binary",
@@ -203,6 +208,9 @@ class OpenApiGeneratorPython:
         ):
             r[key] = ev.evaluate(p.EvaluateRequest.from_dict(body)).to_dict()
         r["compare"] = ev.compare(p.CompareRequest.from_dict(sc.COMPARE)).to_dict()
+        r["evaluate_dataset"] = ev.evaluate_dataset(
+            p.DatasetEvaluateRequest.from_dict(sc.EVALUATE_DATASET)
+        ).to_dict()
         r["evaluate_binary"] = ev.evaluate_binary(
             x_losscore_request=json.dumps(sc.BINARY_HEADER),
             body=base64.b64decode(sc.INPUTS["binary_octets"]),

@@ -1087,9 +1087,40 @@ MODELS = [
     post("predict-regression-overflow", "/v1/models/{reg}/predict", js({"X": [[1.0, 1.0], [1.7e308, 1.7e308]]}), 422, INV, "X", index=[1]),
 ]
 
+# Dataset references (this server has no LOSSCORE_DATASET_ROOTS: every path is refused, 403,
+# before anything is read; the shape of a reference is checked first, 422)
+ED = "/v1/evaluate/dataset"
+DS_REF: dict[str, Any] = {"format": "csv", "path": "data.csv", "target": "y"}
+ED_BODY: dict[str, Any] = {
+    "loss": {"name": "l2"},
+    "dataset": {"format": "csv", "path": "data.csv", "prediction": ["p"], "target": "t"},
+}
+FORBID = "forbidden_path"
+DATASETS = [
+    post("train-dataset-roots-off", T, tr(X=DROP, y=DROP, dataset=DS_REF), 403, FORBID, "dataset.path"),
+    post("train-dataset-etc-passwd", T, tr(X=DROP, y=DROP, dataset={**DS_REF, "path": "/etc/passwd"}), 403, FORBID, "dataset.path"),
+    post("train-dataset-traversal", T, tr(X=DROP, y=DROP, dataset={**DS_REF, "path": "../../etc/passwd"}), 403, FORBID, "dataset.path"),
+    post("train-dataset-nul", T, tr(X=DROP, y=DROP, dataset={**DS_REF, "path": "a\u0000b"}), 403, FORBID, "dataset.path"),
+    post("train-dataset-and-X", T, tr(dataset=DS_REF), 422, INV, "X"),
+    post("train-dataset-format-xls", T, tr(X=DROP, y=DROP, dataset={**DS_REF, "format": "xls"}), 422, INV, "dataset.format"),
+    post("train-dataset-empty-path", T, tr(X=DROP, y=DROP, dataset={**DS_REF, "path": ""}), 422, INV, "dataset.path"),
+    post("train-dataset-no-target", T, tr(X=DROP, y=DROP, dataset={"format": "csv", "path": "d.csv"}), 422, INV, "dataset.target"),
+    post("train-dataset-extra-key", T, tr(X=DROP, y=DROP, dataset={**DS_REF, "sql": "drop"}), 422, INV, "dataset.sql"),
+    post("train-dataset-features-empty", T, tr(X=DROP, y=DROP, dataset={**DS_REF, "features": []}), 422, INV, "dataset.features"),
+    post("train-no-X-no-dataset", T, tr(X=DROP), 422, INV, "X"),
+    post("train-no-y-no-dataset", T, tr(y=DROP), 422, INV, "y"),
+    post("stream-dataset-roots-off", TS, tr(X=DROP, y=DROP, dataset=DS_REF), 403, FORBID, "dataset.path"),
+    post("evaluate-dataset-roots-off", ED, js(ED_BODY), 403, FORBID, "dataset.path"),
+    post("evaluate-dataset-output-off", ED, js({**ED_BODY, "output": {"path": "/tmp/x"}}), 403, FORBID, "dataset.path"),
+    post("evaluate-dataset-reduction-none", ED, js({**ED_BODY, "reduction": "none"}), 422, INV, "reduction"),
+    post("evaluate-dataset-no-prediction", ED, js({**ED_BODY, "dataset": {**ED_BODY["dataset"], "prediction": []}}), 422, INV, "dataset.prediction"),
+    post("evaluate-dataset-unknown-loss", ED, js({**ED_BODY, "loss": {"name": "nope"}}), 422, UNK, "loss.name"),
+    post("evaluate-dataset-not-json", ED, b"{", 400, MAL),
+]
+
 CASES: list[Case] = [
     *CATALOG, *CURVES, *PLOTS, *METHODS, *EVALUATE, *SYNTAX, *CONTENT_TYPES, *COMPARE, *NORMS,
-    *BINARY, *NPY_CASES, *TRAIN, *STREAM, *UPLOAD, *MODELS,
+    *BINARY, *NPY_CASES, *TRAIN, *STREAM, *UPLOAD, *MODELS, *DATASETS,
 ]
 
 

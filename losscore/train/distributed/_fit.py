@@ -43,6 +43,8 @@ def fit_distributed(
     *,
     features: Sequence[str] | None = None,
     persist: bool | None = None,
+    scheduler: Any = None,
+    on_pass: Callable[[int], None] | None = None,
     task: str,
     loss: str,
     loss_params: Mapping[str, Any] | None = None,
@@ -63,7 +65,10 @@ def fit_distributed(
     """:func:`losscore.train.fit` for a Dask array X (with y and ``sample_weight`` as Dask or
     NumPy arrays) or a Dask DataFrame X (``y`` and ``sample_weight`` then name columns,
     ``features`` the feature columns, default every other). ``persist``: keep the blocks in
-    the workers' memory between passes (default: when a ``distributed`` client is active)."""
+    the workers' memory between passes (default: when a ``distributed`` client is active or
+    given). ``scheduler``: what runs the passes (a ``distributed.Client`` or a local scheduler
+    name such as "threads"; None: Dask's default). ``on_pass(count)``: called after each pass
+    (progress reports); ``cancel()`` true stops the fit at its next iteration."""
     opts = resolve_options(
         task=task,
         loss=loss,
@@ -78,7 +83,7 @@ def fit_distributed(
         time_limit_s=time_limit_s,
     )
     monitor = Monitor(opts.time_limit_s, callback, cancel=cancel)
-    source = Source.of(X, y, sample_weight, features, persist)
+    source = Source.of(X, y, sample_weight, features, persist, scheduler, on_pass)
     classification = opts.task == "classification"
     if not classification and class_weight is not None:
         raise InvalidParameterError("class_weight", "applies to classification only")

@@ -35,6 +35,12 @@ def is_dask(obj: Any) -> bool:
     return bool(is_dask_collection(obj))
 
 
+def _is_client(scheduler: Any) -> bool:
+    return type(scheduler).__name__ == "Client" and type(scheduler).__module__.startswith(
+        "distributed"
+    )
+
+
 def _active_client() -> Any:
     try:
         from distributed import default_client
@@ -55,7 +61,8 @@ class Source:
     d: int
     persisted: bool
     passes: int = 0
-    _client: Any = field(default=None, repr=False)
+    scheduler: Any = field(default=None, repr=False)  # None: Dask's default
+    on_pass: Callable[[int], None] | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -65,13 +72,16 @@ class Source:
         sample_weight: Any,
         features: Sequence[str] | None,
         persist: bool | None,
+        scheduler: Any = None,
+        on_pass: Callable[[int], None] | None = None,
     ) -> Source:
         """Blocks from a Dask array X (n, d) with y and weights as Dask or NumPy arrays of
         length n, or from a Dask DataFrame X with ``y`` (and ``sample_weight``) naming
-        columns and ``features`` the feature columns (default: every other column)."""
-        client = _active_client()
+        columns and ``features`` the feature columns (default: every other column).
+        ``scheduler``: what runs the passes (a ``distributed.Client``, or a local scheduler's
+        name; None: Dask's default); ``on_pass(count)`` is called after each pass."""
         if persist is None:
-            persist = client is not None
+            persist = _is_client(scheduler) or (scheduler is None and _active_client() is not None)
         if hasattr(X, "columns") and hasattr(X, "to_delayed"):
             blocks, columns, d = _frame_blocks(X, y, sample_weight, features)
         else:
@@ -81,8 +91,8 @@ class Source:
         if persist:
             from dask.base import persist as persist_all
 
-            blocks = list(persist_all(*blocks))
-        return cls(blocks, columns, d, persist, 0, client)
+            blocks = list(persist_all(*blocks, scheduler=scheduler))
+        return cls(blocks, columns, d, persist, 0, scheduler, on_pass)
 
     def run(
         self,
@@ -101,7 +111,9 @@ class Source:
         join = delayed(combine, pure=False)
         while len(parts) > 1:
             parts = [join(*parts[i : i + SPLIT_EVERY]) for i in range(0, len(parts), SPLIT_EVERY)]
-        (out,) = compute(parts[0])
+        (out,) = compute(parts[0], scheduler=self.scheduler)
+        if self.on_pass is not None:
+            self.on_pass(self.passes)
         return out
 
 
