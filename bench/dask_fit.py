@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from out_of_core import write_dataset  # noqa: E402  (the same generator)
+from out_of_core import write_dataset
 
 
 def _peak_rss_mb(client: Any) -> float:
@@ -82,11 +82,15 @@ def main() -> None:
 
     size = write_dataset(Path(args.dir), args.rows, args.features, args.file_rows)
     print(f"# bench/dask_fit.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"dask {dask.__version__}, distributed {distributed.__version__}, "
-          f"dask-ml {dask_ml.__version__}")
-    print(f"data: {args.rows:,} x {args.features} float64 ({size / 2**30:.2f} GiB Parquet), "
-          f"LocalCluster of {args.workers} worker processes x 1 thread, alpha = {args.alpha:g}")
+    print(
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"dask {dask.__version__}, distributed {distributed.__version__}, "
+        f"dask-ml {dask_ml.__version__}"
+    )
+    print(
+        f"data: {args.rows:,} x {args.features} float64 ({size / 2**30:.2f} GiB Parquet), "
+        f"LocalCluster of {args.workers} worker processes x 1 thread, alpha = {args.alpha:g}"
+    )
     cluster = distributed.LocalCluster(
         n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
     )
@@ -103,21 +107,44 @@ def main() -> None:
     n = args.rows
     rows: list[dict[str, Any]] = []
 
-    def record(task: str, who: str, seconds: float, w: np.ndarray, b: float,
-               passes: Any = "", note: str = "") -> None:
+    def record(
+        task: str,
+        who: str,
+        seconds: float,
+        w: np.ndarray,
+        b: float,
+        passes: Any = "",
+        note: str = "",
+    ) -> None:
         kind = "logistic" if task == "logistic" else "squares"
         F = _objective(kind, X, yc if kind == "logistic" else yr, w, b, args.alpha)
-        rows.append({"task": task, "who": who, "s": seconds, "F": F, "passes": passes,
-                     "note": note})
-        print(f"  {task:9s} {who:28s} {seconds:8.1f} s  F = {F:.12f}  passes {passes} {note}",
-              flush=True)
+        rows.append(
+            {"task": task, "who": who, "s": seconds, "F": F, "passes": passes, "note": note}
+        )
+        print(
+            f"  {task:9s} {who:28s} {seconds:8.1f} s  F = {F:.12f}  passes {passes} {note}",
+            flush=True,
+        )
 
     for task, y, loss in (("logistic", yc, "log_loss"), ("squares", yr, "l2")):
         t = time.perf_counter()
-        r = fit(X, y, task="classification" if task == "logistic" else "regression", loss=loss,
-                penalty="l2", alpha=args.alpha)
-        record(task, f"losscore {r.solver}", time.perf_counter() - t, np.asarray(r.coef),
-               float(r.intercept), r.passes, f"optimality {r.optimality:.1e}")
+        r = fit(
+            X,
+            y,
+            task="classification" if task == "logistic" else "regression",
+            loss=loss,
+            penalty="l2",
+            alpha=args.alpha,
+        )
+        record(
+            task,
+            f"losscore {r.solver}",
+            time.perf_counter() - t,
+            np.asarray(r.coef),
+            float(r.intercept),
+            r.passes,
+            f"optimality {r.optimality:.1e}",
+        )
         est_cls = LogisticRegression if task == "logistic" else LinearRegression
         for solver in ("lbfgs", "admm", "newton"):
             if solver in args.skip:
@@ -125,18 +152,37 @@ def main() -> None:
             est = est_cls(solver=solver, C=1.0 / (n * args.alpha))
             t = time.perf_counter()
             est.fit(X, y)
-            record(task, f"dask-ml {solver}", time.perf_counter() - t,
-                   np.asarray(est.coef_), float(est.intercept_))
+            record(
+                task,
+                f"dask-ml {solver}",
+                time.perf_counter() - t,
+                np.asarray(est.coef_),
+                float(est.intercept_),
+            )
 
-    for loss, params in (("hinge", {}), ("squared_hinge", {}), ("huber", {"delta": 1.0}),
-                         ("quantile", {"q": 0.5})):
+    for loss, params in (
+        ("hinge", {}),
+        ("squared_hinge", {}),
+        ("huber", {"delta": 1.0}),
+        ("quantile", {"q": 0.5}),
+    ):
         task = "classification" if "hinge" in loss else "regression"
         t = time.perf_counter()
-        r = fit(X, yc if task == "classification" else yr, task=task, loss=loss,
-                loss_params=params, penalty="l2", alpha=args.alpha)
-        print(f"  {loss:9s} losscore {r.solver:20s} {time.perf_counter() - t:8.1f} s  "
-              f"F = {r.objective:.12f}  passes {r.passes}  optimality {r.optimality:.1e}  "
-              f"converged {r.converged}", flush=True)
+        r = fit(
+            X,
+            yc if task == "classification" else yr,
+            task=task,
+            loss=loss,
+            loss_params=params,
+            penalty="l2",
+            alpha=args.alpha,
+        )
+        print(
+            f"  {loss:9s} losscore {r.solver:20s} {time.perf_counter() - t:8.1f} s  "
+            f"F = {r.objective:.12f}  passes {r.passes}  optimality {r.optimality:.1e}  "
+            f"converged {r.converged}",
+            flush=True,
+        )
     print(f"workers' peak RSS: {_peak_rss_mb(client):.0f} MiB each at most")
     print()
     print("| task | fit | seconds | passes | (F − F*) / F* |")
@@ -144,8 +190,10 @@ def main() -> None:
     for task in ("logistic", "squares"):
         best = min(r["F"] for r in rows if r["task"] == task)
         for r in (r for r in rows if r["task"] == task):
-            print(f"| {task} | {r['who']} | {r['s']:.1f} | {r['passes']} | "
-                  f"{(r['F'] - best) / best:.1e} |")
+            print(
+                f"| {task} | {r['who']} | {r['s']:.1f} | {r['passes']} | "
+                f"{(r['F'] - best) / best:.1e} |"
+            )
     client.close()
     cluster.close()
 
