@@ -20,7 +20,7 @@ both as arrays. Targets are derived per block from the raw labels (:class:`Targe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -394,12 +394,25 @@ def _line(
         f0 += intercept[0]
         df = Xs @ dcoef
         df += dintercept[0]
+        value_at = _value_at(loss, ts, params)
         for i, step in enumerate(steps.tolist()):
-            ell, _, _ = loss.pointwise(f0 + step * df, ts, params)
-            out[i] += ws @ ell
+            out[i] += ws @ value_at(f0 + step * df)
         if acc is not None and newton is not None:
             acc.add(Xs, f0 + df, ts, ws, loss, params, newton[0], newton[1])
     return out, acc, float(s_full.sum())
+
+
+def _value_at(
+    loss: PointwiseLoss, target: NDArray[Any], params: Mapping[str, float]
+) -> Callable[[FloatArray], FloatArray]:
+    """ℓ(f) for one sub-block's targets at many score vectors f. A piecewise-linear stand-in
+    (it has ``ramps`` and ``evaluate``) builds its ramps from the targets once, not per f."""
+    ramps_of = getattr(loss, "ramps", None)
+    evaluate = getattr(loss, "evaluate", None)
+    if ramps_of is not None and evaluate is not None:
+        ramps = ramps_of(np.asarray(target, dtype=np.float64))
+        return lambda f: evaluate(f, ramps)[0]
+    return lambda f: loss.pointwise(f, target, params)[0]
 
 
 def step_sums(
