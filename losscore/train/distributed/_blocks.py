@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg.blas import dsyrk as _syrk
 
 from losscore._arrays import FloatArray
 from losscore.errors import InvalidInputError
@@ -274,13 +275,19 @@ SUB_ROWS = 8192  # rows per sub-block inside a block: the temporaries stay cache
 
 
 class _NewtonAcc:
-    """Σ wᵢℓᵢ, Σ wᵢℓ'ᵢz̃ᵢ and Σ wᵢℓ''ᵢz̃ᵢz̃ᵢᵀ (z̃ = ((x − m)/scale, 1)), sub-block by sub-block."""
+    """Σ wᵢℓᵢ, Σ wᵢℓ'ᵢz̃ᵢ and Σ wᵢℓ''ᵢz̃ᵢz̃ᵢᵀ (z̃ = ((x − m)/scale, 1)), sub-block by sub-block.
+
+    The Hessian is accumulated as its upper triangle by a symmetric rank-k update (BLAS syrk)
+    of rows √(wᵢℓ''ᵢ)·(xᵢ − m, 1) (ℓ'' ≥ 0: convex losses); :meth:`result` mirrors it and
+    divides by scale on both sides. The gradient is summed in raw units and mapped once at the end
+    (Σ wg·(x − m)/s = (Σ wg·x − m·Σ wg)/s), as the in-memory problem does."""
 
     def __init__(self, d: int, fit_intercept: bool) -> None:
         self.d, self.fit_intercept = d, fit_intercept
         m = d + 1 if fit_intercept else d
         self.total = 0.0
-        self.grad = np.zeros(m)
+        self.grad_x = np.zeros(d)
+        self.grad_b = 0.0
         self.H = np.zeros((m, m))
 
     def add(
@@ -296,21 +303,34 @@ class _NewtonAcc:
     ) -> None:
         ell, g, h = loss.pointwise(f, t, params, hessian=True)
         assert h is not None
-        d = self.d
-        Z = Xs - mean
-        Z /= scale
+        d, m = self.d, self.H.shape[0]
         wg = w * g
-        wh = w * h
-        WZ = Z * wh[:, None]
+        root = np.sqrt(np.maximum(w * h, 0.0))
         self.total += float(w @ ell)
-        self.grad[:d] += Z.T @ wg
-        self.H[:d, :d] += Z.T @ WZ
+        self.grad_x += Xs.T @ wg
+        self.grad_b += float(wg.sum())
+        # rows √(wℓ'')·(x − m, 1), C-ordered (Rᵀ is then the Fortran matrix syrk takes as is);
+        # the division by scale is applied to the (d + 1)² result, not to every row
+        R = np.empty((Xs.shape[0], m))
+        np.subtract(Xs, mean, out=R[:, :d])
+        R[:, :d] *= root[:, None]
         if self.fit_intercept:
-            col = WZ.sum(axis=0)
-            self.grad[d] += float(wg.sum())
-            self.H[:d, d] += col
-            self.H[d, :d] += col
-            self.H[d, d] += float(wh.sum())
+            R[:, d] = root
+        self.H += _syrk(1.0, R.T, trans=0)
+
+    def result(self, mean: FloatArray, scale: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        """(Σ wℓ, gradient in θ = (v, b), the full symmetric Hessian)."""
+        d = self.d
+        grad = np.empty(self.H.shape[0])
+        grad[:d] = (self.grad_x - mean * self.grad_b) / scale
+        if self.fit_intercept:
+            grad[d] = self.grad_b
+        H = np.triu(self.H)
+        H += np.triu(self.H, 1).T
+        inv = np.ones(H.shape[0])
+        inv[:d] = 1.0 / scale
+        H *= np.multiply.outer(inv, inv)
+        return self.total, grad, H
 
 
 def newton_sums(
@@ -331,7 +351,7 @@ def newton_sums(
     X, y, s = rows(part, columns)
     acc = _NewtonAcc(X.shape[1], fit_intercept)
     if X.shape[0] == 0:
-        return acc.total, acc.grad, acc.H, 0.0
+        return (*acc.result(mean, scale), 0.0)
     t, c = target.of(y)
     s_full = target.weights(s, X.shape[0])
     w = s_full * c
@@ -341,7 +361,7 @@ def newton_sums(
         f = Xs @ coef
         f += intercept[0]
         acc.add(Xs, f, t[sl], w[sl], loss, params, mean, scale)
-    return acc.total, acc.grad, acc.H, float(s_full.sum())
+    return (*acc.result(mean, scale), float(s_full.sum()))
 
 
 def line_sums(
@@ -446,7 +466,7 @@ def step_sums(
         (mean, scale, fit_intercept),
     )
     assert acc is not None
-    return values, weight_sum, acc.total, acc.grad, acc.H, weight_sum
+    return (values, weight_sum, *acc.result(mean, scale), weight_sum)
 
 
 def add(*parts: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -49,6 +49,9 @@ class ChunkedProblem:
     lam2: FloatArray
     # the last evaluation: θ bytes, value, gradient (a repeated θ costs no pass)
     _last: tuple[bytes, float, FloatArray] | None = field(default=None, repr=False)
+    _last_newton: tuple[bytes, float, FloatArray, FloatArray] | None = field(
+        default=None, repr=False
+    )
     weight_total: float = 0.0
     y_spread: float = 0.0  # weighted standard deviation of real targets (smoothing widths)
 
@@ -62,7 +65,7 @@ class ChunkedProblem:
 
     def with_loss(self, loss: PointwiseLoss) -> ChunkedProblem:
         """The same problem with another pointwise loss (a smoothed stand-in)."""
-        return replace(self, loss=loss, _last=None)
+        return replace(self, loss=loss, _last=None, _last_newton=None)
 
     def split(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
         v = theta[: self.n_coef]
@@ -111,7 +114,12 @@ class ChunkedProblem:
         return val + 0.5 * float(self.lam2 @ (v * v)), grad
 
     def newton_terms(self, theta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        """(data term, its gradient, its Hessian) in θ (k = 1): one pass of Gram-type sums."""
+        """(data term, its gradient, its Hessian) in θ (k = 1): one pass of Gram-type sums
+        (none for the θ of the last call)."""
+        key = theta.tobytes()
+        if self._last_newton is not None and self._last_newton[0] == key:
+            _, D, g, H = self._last_newton
+            return D, g.copy(), H.copy()
         w, b_raw = self.raw(theta)
         total, grad, H, weight_sum = self.source.run(
             newton_sums,
@@ -127,7 +135,9 @@ class ChunkedProblem:
         )
         self.weight_total = float(weight_sum)
         inv = 1.0 / self.weight_total
-        return float(total) * inv, grad * inv, H * inv
+        out = (float(total) * inv, grad * inv, H * inv)
+        self._last_newton = (key, out[0], out[1].copy(), out[2].copy())
+        return out
 
     def line_values(self, theta: FloatArray, step: FloatArray, ts: FloatArray) -> FloatArray:
         """The data term at θ + t·step for every t in ``ts`` (k = 1): one pass."""

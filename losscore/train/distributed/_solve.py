@@ -49,9 +49,12 @@ def solve(
     if case.piecewise:
         start = problem.objective(np.zeros(problem.size))
         return _continuation(problem, case, tol * max(1.0, start), max_iter, mon)
-    _, grad0 = problem.smooth_value_grad(np.zeros(problem.size))
-    scaled = tol * max(1.0, float(np.max(np.abs(grad0), initial=0.0)))
     zero = np.zeros(problem.size)
+    # ‖∇F(0, 0)‖∞ sets the tolerance's scale; with one score per sample the first Newton pass
+    # gives it (and Newton reuses that pass), else the first L-BFGS evaluation does
+    first = problem.newton_terms if problem.k == 1 else problem.smooth_value_grad
+    grad0 = first(zero)[1]
+    scaled = tol * max(1.0, float(np.max(np.abs(grad0), initial=0.0)))
     return _newton_then_lbfgs(problem, zero, scaled, max_iter, mon, "", curved=True)
 
 
