@@ -70,6 +70,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--alpha", type=float, default=1e-4)
     ap.add_argument("--skip", nargs="*", default=[], help="dask-ml solvers to skip")
+    ap.add_argument("--no-peers", action="store_true", help="losscore's fits only")
+    ap.add_argument(
+        "--other-losses",
+        default="hinge,squared_hinge,huber,quantile",
+        help="the losses dask-ml does not have, comma-separated",
+    )
     args = ap.parse_args()
 
     import dask
@@ -127,6 +133,8 @@ def main() -> None:
         )
 
     for task, y, loss in (("logistic", yc, "log_loss"), ("squares", yr, "l2")):
+        if args.no_peers:
+            break
         t = time.perf_counter()
         r = fit(
             X,
@@ -185,6 +193,10 @@ def main() -> None:
         )
     print(f"workers' peak RSS: {_peak_rss_mb(client):.0f} MiB each at most")
     print()
+    if not rows:
+        client.close()
+        cluster.close()
+        return
     print("| task | fit | seconds | passes | (F − F*) / F* |")
     print("| --- | --- | ---: | ---: | ---: |")
     for task in ("logistic", "squares"):
