@@ -168,12 +168,9 @@ def main() -> None:
                 float(est.intercept_),
             )
 
-    for loss, params in (
-        ("hinge", {}),
-        ("squared_hinge", {}),
-        ("huber", {"delta": 1.0}),
-        ("quantile", {"q": 0.5}),
-    ):
+    params_of: dict[str, dict[str, float]] = {"huber": {"delta": 1.0}, "quantile": {"q": 0.5}}
+    for loss in [name for name in args.other_losses.split(",") if name]:
+        params = params_of.get(loss, {})
         task = "classification" if "hinge" in loss else "regression"
         t = time.perf_counter()
         r = fit(
