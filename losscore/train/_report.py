@@ -12,7 +12,13 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
 
-__all__ = ["classification_metrics", "data_hash", "provenance", "regression_metrics"]
+__all__ = [
+    "classification_metrics",
+    "confusion_metrics",
+    "data_hash",
+    "provenance",
+    "regression_metrics",
+]
 
 
 def classification_metrics(
@@ -23,10 +29,15 @@ def classification_metrics(
     Counts come from one k × k confusion matrix (exact integers, so the same values as
     counting class by class).
     """
-    n = codes.shape[0]
     confusion = np.bincount(codes * k + predicted, minlength=k * k).reshape(k, k)
+    return confusion_metrics(confusion)
+
+
+def confusion_metrics(confusion: NDArray[Any]) -> dict[str, float]:
+    """Accuracy and macro-averaged F1 from a k × k confusion matrix (rows: true labels)."""
+    k = confusion.shape[0]
     tp = np.diagonal(confusion)
-    acc = float(int(tp.sum()) / n)
+    acc = float(int(tp.sum()) / int(confusion.sum()))
     fp = confusion.sum(axis=0) - tp  # predicted c, true label another
     fn = confusion.sum(axis=1) - tp  # true label c, predicted another
     f1s = []

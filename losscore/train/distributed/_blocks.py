@@ -210,7 +210,7 @@ def merge_census(*parts: dict[str, Any]) -> dict[str, Any]:
 
 
 def moments(part: Any, columns: Columns | None, target: Target) -> tuple[Any, ...]:
-    """(W, mean, M, first row, W_y, ȳ, M_y): Σ p, the weighted column means and Σ p (x − m)²
+    """(W, mean, M, first row, ȳ, M_y): Σ p, the weighted column means and Σ p (x − m)²
     of this block (p = s·scale, unnormalised), its first row, and the same moments of the
     target (regression: the spread that scales a smoothing width)."""
     X, y, s = rows(part, columns)
@@ -219,25 +219,25 @@ def moments(part: Any, columns: Columns | None, target: Target) -> tuple[Any, ..
     if X.shape[0] == 0 or W <= 0:
         d = X.shape[1]
         first = X[0] if X.shape[0] else np.full(d, np.nan)
-        return 0.0, np.zeros(d), np.zeros(d), first, 0.0, 0.0, 0.0
+        return 0.0, np.zeros(d), np.zeros(d), first, 0.0, 0.0
     mean = (p @ X) / W
     dev = X - mean
     M = p @ (dev * dev)
     yf = np.asarray(y, dtype=np.float64) if target.kind == "real" else np.zeros(X.shape[0])
     ybar = float(p @ yf) / W
     My = float(p @ np.square(yf - ybar))
-    return W, mean, M, X[0], W, ybar, My
+    return W, mean, M, X[0], ybar, My
 
 
 def merge_moments(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
     """Chan et al.'s pairwise update: no Σx² − m² cancellation."""
-    W, mean, M, first, Wy, ybar, My = parts[0]
+    W, mean, M, first, ybar, My = parts[0]
     mean, M = mean.copy(), M.copy()
-    for Wb, mb, Mb, fb, _, yb, Myb in parts[1:]:
+    for Wb, mb, Mb, fb, yb, Myb in parts[1:]:
         if Wb <= 0:
             continue
         if W <= 0:
-            W, mean, M, first, Wy, ybar, My = Wb, mb.copy(), Mb.copy(), fb, Wb, yb, Myb
+            W, mean, M, first, ybar, My = Wb, mb.copy(), Mb.copy(), fb, yb, Myb
             continue
         Wn = W + Wb
         delta = mb - mean
@@ -246,8 +246,8 @@ def merge_moments(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
         dy = yb - ybar
         My += Myb + dy * dy * (W * Wb / Wn)
         ybar += dy * (Wb / Wn)
-        W = Wy = Wn
-    return W, mean, M, first, Wy, ybar, My
+        W = Wn
+    return W, mean, M, first, ybar, My
 
 
 # ---- solver passes -------------------------------------------------------------------------

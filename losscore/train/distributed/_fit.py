@@ -24,7 +24,7 @@ from losscore._arrays import FloatArray
 from losscore.errors import InvalidInputError, InvalidParameterError
 from losscore.train._data import ClassWeight, class_table
 from losscore.train._options import Options, resolve_options
-from losscore.train._report import provenance
+from losscore.train._report import confusion_metrics, provenance
 from losscore.train._result import FitResult
 from losscore.train._scaling import Scaling
 from losscore.train.distributed import _blocks
@@ -150,7 +150,7 @@ def _check_census(
 
 def _scaling(source: Source, base: _blocks.Target, opts: Options) -> tuple[Scaling, float]:
     """The map to solver coordinates from the moments pass, and the targets' weighted spread."""
-    W, mean, M, first, Wy, _, My = source.run(_blocks.moments, _blocks.merge_moments, base)
+    W, mean, M, first, _, My = source.run(_blocks.moments, _blocks.merge_moments, base)
     var = M / W
     if not opts.fit_intercept:  # no centring: second moments about 0
         var = var + mean * mean
@@ -169,7 +169,7 @@ def _scaling(source: Source, base: _blocks.Target, opts: Options) -> tuple[Scali
         standardize=opts.standardize,
         lam2=opts.alpha * (1 - opts.l1_ratio),
     )
-    return scaling, float(np.sqrt(My / Wy)) if Wy > 0 else 0.0
+    return scaling, float(np.sqrt(My / W)) if W > 0 else 0.0
 
 
 def _problems(
@@ -257,7 +257,7 @@ def _result(
         )
     reasons = [o.stop_reason for o, _ in outputs]
     worst = next((r for r in ("time_limit", "max_iter", "no_progress") if r in reasons), reasons[0])
-    metrics = _metrics(confusion, stats, k)
+    metrics = _metrics(confusion, stats)
     prov = provenance(None, _digest(census))
     prov.update(
         random_state=None, engine="dask", blocks=len(source.blocks), persisted=source.persisted
@@ -292,14 +292,9 @@ def _result(
     )
 
 
-def _metrics(confusion: Any, stats: Any, k: int) -> dict[str, float]:
+def _metrics(confusion: Any, stats: Any) -> dict[str, float]:
     if confusion is not None:
-        tp = np.diagonal(confusion)
-        fp = confusion.sum(axis=0) - tp
-        fn = confusion.sum(axis=1) - tp
-        denom = 2 * tp + fp + fn
-        f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-        return {"accuracy": float(tp.sum() / confusion.sum()), "macro_f1": float(f1.mean())}
+        return confusion_metrics(confusion)
     n, sse, sae, _, sst = stats
     r2 = 1.0 - sse / sst if sst > 0 else (1.0 if sse == 0 else 0.0)
     return {"mse": float(sse / n), "mae": float(sae / n), "r2": float(r2)}
