@@ -20,13 +20,12 @@ both as arrays. Targets are derived per block from the raw labels (:class:`Targe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg.blas import dsyrk as _syrk
 
 from losscore._arrays import FloatArray
 from losscore.errors import InvalidInputError
@@ -38,13 +37,10 @@ __all__ = [
     "census",
     "gram_sums",
     "jump_sum",
-    "line_sums",
     "loss_sums",
     "moments",
-    "newton_sums",
     "report",
     "rows",
-    "step_sums",
 ]
 
 MAX_LABELS = 100_000  # distinct labels a census keeps (classification), per block and merged
@@ -269,204 +265,6 @@ def loss_sums(
     t, c = target.of(y)
     sums = chunk_sums(loss, params, X, t, target.weights(s, X.shape[0]), c, coef, intercept)
     return sums.loss_sum, sums.grad_coef, sums.grad_intercept, sums.weight_sum
-
-
-SUB_ROWS = 8192  # rows per sub-block inside a block: the temporaries stay cache-sized
-
-
-class _NewtonAcc:
-    """Σ wᵢℓᵢ, Σ wᵢℓ'ᵢz̃ᵢ and Σ wᵢℓ''ᵢz̃ᵢz̃ᵢᵀ (z̃ = ((x − m)/scale, 1)), sub-block by sub-block.
-
-    The Hessian is accumulated as its upper triangle by a symmetric rank-k update (BLAS syrk)
-    of rows √(wᵢℓ''ᵢ)·(xᵢ − m, 1) (ℓ'' ≥ 0: convex losses); :meth:`result` mirrors it and
-    divides by scale on both sides. The gradient is summed in raw units and mapped once at the end
-    (Σ wg·(x − m)/s = (Σ wg·x − m·Σ wg)/s), as the in-memory problem does."""
-
-    def __init__(self, d: int, fit_intercept: bool) -> None:
-        self.d, self.fit_intercept = d, fit_intercept
-        m = d + 1 if fit_intercept else d
-        self.total = 0.0
-        self.grad_x = np.zeros(d)
-        self.grad_b = 0.0
-        self.H = np.zeros((m, m))
-
-    def add(
-        self,
-        Xs: FloatArray,
-        f: FloatArray,
-        t: NDArray[Any],
-        w: FloatArray,
-        loss: PointwiseLoss,
-        params: Mapping[str, float],
-        mean: FloatArray,
-        scale: FloatArray,
-    ) -> None:
-        ell, g, h = loss.pointwise(f, t, params, hessian=True)
-        assert h is not None
-        d, m = self.d, self.H.shape[0]
-        wg = w * g
-        root = np.sqrt(np.maximum(w * h, 0.0))
-        self.total += float(w @ ell)
-        self.grad_x += Xs.T @ wg
-        self.grad_b += float(wg.sum())
-        # rows √(wℓ'')·(x − m, 1), C-ordered (Rᵀ is then the Fortran matrix syrk takes as is);
-        # the division by scale is applied to the (d + 1)² result, not to every row
-        R = np.empty((Xs.shape[0], m))
-        np.subtract(Xs, mean, out=R[:, :d])
-        R[:, :d] *= root[:, None]
-        if self.fit_intercept:
-            R[:, d] = root
-        self.H += _syrk(1.0, R.T, trans=0)
-
-    def result(self, mean: FloatArray, scale: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        """(Σ wℓ, gradient in θ = (v, b), the full symmetric Hessian)."""
-        d = self.d
-        grad = np.empty(self.H.shape[0])
-        grad[:d] = (self.grad_x - mean * self.grad_b) / scale
-        if self.fit_intercept:
-            grad[d] = self.grad_b
-        H = np.triu(self.H)
-        H += np.triu(self.H, 1).T
-        inv = np.ones(H.shape[0])
-        inv[:d] = 1.0 / scale
-        H *= np.multiply.outer(inv, inv)
-        return self.total, grad, H
-
-
-def newton_sums(
-    part: Any,
-    columns: Columns | None,
-    target: Target,
-    loss: PointwiseLoss,
-    params: Mapping[str, float],
-    coef: FloatArray,
-    intercept: FloatArray,
-    mean: FloatArray,
-    scale: FloatArray,
-    fit_intercept: bool,
-) -> tuple[float, FloatArray, FloatArray, float]:
-    """(Σ wᵢℓᵢ, Σ wᵢℓ'ᵢz̃ᵢ, Σ wᵢℓ''ᵢz̃ᵢz̃ᵢᵀ, Σ sᵢ) at raw-unit coefficients (one score per
-    sample): the gradient and Hessian of the data term in solver coordinates θ = (v, b),
-    z̃ = ((x − m)/scale, 1), for a Newton step."""
-    X, y, s = rows(part, columns)
-    acc = _NewtonAcc(X.shape[1], fit_intercept)
-    if X.shape[0] == 0:
-        return (*acc.result(mean, scale), 0.0)
-    t, c = target.of(y)
-    s_full = target.weights(s, X.shape[0])
-    w = s_full * c
-    for lo in range(0, X.shape[0], SUB_ROWS):
-        sl = slice(lo, lo + SUB_ROWS)
-        Xs = X[sl]
-        f = Xs @ coef
-        f += intercept[0]
-        acc.add(Xs, f, t[sl], w[sl], loss, params, mean, scale)
-    return (*acc.result(mean, scale), float(s_full.sum()))
-
-
-def line_sums(
-    part: Any,
-    columns: Columns | None,
-    target: Target,
-    loss: PointwiseLoss,
-    params: Mapping[str, float],
-    coef: FloatArray,
-    intercept: FloatArray,
-    dcoef: FloatArray,
-    dintercept: FloatArray,
-    steps: FloatArray,
-) -> tuple[FloatArray, float]:
-    """(Σ wᵢℓᵢ at coefficients + t·direction for every t in ``steps``, Σ sᵢ): a line search's
-    trial points in one pass (scores f + t·Δf from two products)."""
-    values, _, weight_sum = _line(
-        part, columns, target, loss, params, coef, intercept, dcoef, dintercept, steps, None
-    )
-    return values, weight_sum
-
-
-def _line(
-    part: Any,
-    columns: Columns | None,
-    target: Target,
-    loss: PointwiseLoss,
-    params: Mapping[str, float],
-    coef: FloatArray,
-    intercept: FloatArray,
-    dcoef: FloatArray,
-    dintercept: FloatArray,
-    steps: FloatArray,
-    newton: tuple[FloatArray, FloatArray, bool] | None,
-) -> tuple[FloatArray, _NewtonAcc | None, float]:
-    """Line values at every step and, with ``newton`` = (mean, scale, fit_intercept), the
-    Newton sums at the full step, sub-block by sub-block over one block."""
-    X, y, s = rows(part, columns)
-    out = np.zeros(steps.shape[0])
-    acc = None if newton is None else _NewtonAcc(X.shape[1], newton[2])
-    if X.shape[0] == 0:
-        return out, acc, 0.0
-    t, c = target.of(y)
-    s_full = target.weights(s, X.shape[0])
-    w = s_full * c
-    for lo in range(0, X.shape[0], SUB_ROWS):
-        sl = slice(lo, lo + SUB_ROWS)
-        Xs, ts, ws = X[sl], t[sl], w[sl]
-        f0 = Xs @ coef
-        f0 += intercept[0]
-        df = Xs @ dcoef
-        df += dintercept[0]
-        value_at = _value_at(loss, ts, params)
-        for i, step in enumerate(steps.tolist()):
-            out[i] += ws @ value_at(f0 + step * df)
-        if acc is not None and newton is not None:
-            acc.add(Xs, f0 + df, ts, ws, loss, params, newton[0], newton[1])
-    return out, acc, float(s_full.sum())
-
-
-def _value_at(
-    loss: PointwiseLoss, target: NDArray[Any], params: Mapping[str, float]
-) -> Callable[[FloatArray], FloatArray]:
-    """ℓ(f) for one sub-block's targets at many score vectors f. A piecewise-linear stand-in
-    (it has ``ramps`` and ``evaluate``) builds its ramps from the targets once, not per f."""
-    ramps_of = getattr(loss, "ramps", None)
-    evaluate = getattr(loss, "evaluate", None)
-    if ramps_of is not None and evaluate is not None:
-        ramps = ramps_of(np.asarray(target, dtype=np.float64))
-        return lambda f: evaluate(f, ramps)[0]
-    return lambda f: loss.pointwise(f, target, params)[0]
-
-
-def step_sums(
-    part: Any,
-    columns: Columns | None,
-    target: Target,
-    loss: PointwiseLoss,
-    params: Mapping[str, float],
-    coef: FloatArray,
-    intercept: FloatArray,
-    dcoef: FloatArray,
-    dintercept: FloatArray,
-    steps: FloatArray,
-    mean: FloatArray,
-    scale: FloatArray,
-    fit_intercept: bool,
-) -> tuple[Any, ...]:
-    """:func:`line_sums` along the direction and :func:`newton_sums` at its full step, in one
-    pass (a Newton step of a distributed fit costs one pass when the full step is taken)."""
-    values, acc, weight_sum = _line(
-        part,
-        columns,
-        target,
-        loss,
-        params,
-        coef,
-        intercept,
-        dcoef,
-        dintercept,
-        steps,
-        (mean, scale, fit_intercept),
-    )
-    assert acc is not None
-    return (values, weight_sum, *acc.result(mean, scale), weight_sum)
 
 
 def add(*parts: tuple[Any, ...]) -> tuple[Any, ...]:

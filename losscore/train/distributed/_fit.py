@@ -99,7 +99,7 @@ def fit_distributed(
     else:
         base = _blocks.Target("real", weight_scale=weight_scale)
     scaling, y_spread = _scaling(source, base, opts)
-    problems, multiclass = _problems(source, base, opts, scaling, y_spread)
+    problems, multiclass = _problems(source, base, opts, scaling, y_spread, n)
     case = _case(opts, n)
     outputs: list[tuple[SolverOutput, ChunkedProblem]] = []
     for prob in problems:
@@ -148,6 +148,9 @@ def _check_census(
     return n, classes, counts
 
 
+HESSIAN_ROWS, HESSIAN_ROWS_PER_COEF = 1 << 18, 512
+
+
 def _scaling(source: Source, base: _blocks.Target, opts: Options) -> tuple[Scaling, float]:
     """The map to solver coordinates from the moments pass, and the targets' weighted spread."""
     W, mean, M, first, _, My = source.run(_blocks.moments, _blocks.merge_moments, base)
@@ -173,8 +176,15 @@ def _scaling(source: Source, base: _blocks.Target, opts: Options) -> tuple[Scali
 
 
 def _problems(
-    source: Source, base: _blocks.Target, opts: Options, scaling: Scaling, y_spread: float
+    source: Source,
+    base: _blocks.Target,
+    opts: Options,
+    scaling: Scaling,
+    y_spread: float,
+    n: int,
 ) -> tuple[list[ChunkedProblem], str | None]:
+    # Newton Hessians from a sample of about HESSIAN_ROWS rows, HESSIAN_ROWS_PER_COEF at least
+    stride = max(1, n // max(HESSIAN_ROWS, HESSIAN_ROWS_PER_COEF * (source.d + 1)))
     ratio = scaling.unit / scaling.scale
     lam1 = opts.alpha * opts.l1_ratio * ratio
     lam2 = opts.alpha * (1 - opts.l1_ratio) * np.square(ratio)
@@ -193,6 +203,7 @@ def _problems(
             lam1=np.tile(lam1, k),
             lam2=np.tile(lam2, k),
             y_spread=y_spread,
+            hessian_stride=stride,
         )
 
     if base.kind == "real":

@@ -12,6 +12,12 @@ dimensional quadratic (the in-memory Gram solver); then a backtracking (Armijo) 
 on F, one pass per trial. A Newton method needs few passes where L-BFGS needs tens: passes,
 not arithmetic, are what a distributed fit pays for.
 
+The Hessian may come from a sample of the rows (``problem.hessian_stride``): the direction
+is then an inexact Newton step, the gradient, the line search and the optimality measure
+stay exact. Once steps stop shrinking the optimality measure (linear convergence: the
+sample's curvature is not good enough here), need a short step, or a sampled model gives no
+descent, later passes sum the Hessian over every row.
+
 Optimality measure: the ∞-norm of the minimum-norm subgradient (as L-BFGS-B's), so ``tol``
 means what it means in the in-memory fit.
 """
@@ -29,6 +35,10 @@ from losscore.train.solvers._monitor import Monitor, SolverOutput
 __all__ = ["proximal_newton"]
 
 ARMIJO = 1e-4
+# a sampled Hessian is dropped once two steps in a row each shrink the optimality measure less
+# than SLOW-fold, after the first SLOW_AFTER steps (Newton's damped phase is slow too), or once
+# a step is shorter than the shortest of FIRST_STEPS
+SLOW, SLOW_AFTER = 4.0, 4
 FIRST_STEPS = np.array([1.0, 0.5, 0.25, 0.0625])
 ALL_STEPS = np.ldexp(1.0, -np.arange(2, 30))  # ¼, …, 2⁻²⁹ (1 and ½ were just tried)
 
@@ -47,7 +57,7 @@ def proximal_newton(
     lam2 = np.concatenate([problem.lam2, np.zeros(m - p)])
     D, g, H = problem.newton_terms(theta)
     F = _objective(D, theta, lam1, lam2)
-    it = 0
+    it, last_opt, last_t, slow = 0, np.inf, 0.0, 0
     while True:
         G = g + lam2 * theta
         opt = kkt_residual(G, theta, lam1)
@@ -57,13 +67,16 @@ def proximal_newton(
             return SolverOutput(theta, it, True, "tolerance", opt, solver_name)
         if it >= max_iter:
             return SolverOutput(theta, it, False, "max_iter", opt, solver_name)
-        with np.errstate(all="ignore"):
-            u = _model_minimiser(theta, g, H, lam1, lam2)
-        if not np.isfinite(u).all():  # a singular model (no curvature): the caller falls back
-            return SolverOutput(theta, it, False, "no_progress", opt, solver_name)
-        step = u - theta
-        decrease = float(g @ step) + _penalty(u, lam1, lam2) - _penalty(theta, lam1, lam2)
-        if not decrease < 0:
+        slow = (slow + 1) if opt * SLOW > last_opt else 0
+        stalled = (slow >= 2 and it >= SLOW_AFTER) or 0 < last_t < FIRST_STEPS[-1]
+        if problem.hessian_stride > 1 and stalled:
+            D, g, H = _exact(problem, theta)
+        last_opt = opt
+        step, decrease = _newton_step(theta, g, H, lam1, lam2)
+        if step is None and problem.hessian_stride > 1:  # the sample's curvature misleads
+            D, g, H = _exact(problem, theta)
+            step, decrease = _newton_step(theta, g, H, lam1, lam2)
+        if step is None:  # no curvature along some direction: the caller falls back
             return SolverOutput(theta, it, False, "no_progress", opt, solver_name)
         # the full step and three shorter ones ride along with the Newton sums at the full
         # step (one pass when the full step is taken); 28 shorter ones otherwise (one more pass)
@@ -72,12 +85,37 @@ def proximal_newton(
         if t is None:
             values = problem.line_values(theta, step, ALL_STEPS)
             t = _line_search(theta, step, ALL_STEPS, values, F, decrease, lam1, lam2)
+        if t is None and problem.hessian_stride > 1:
+            D, g, H = _exact(problem, theta)
+            last_t = 0.0
+            continue
         if t is None:
             return SolverOutput(theta, it, False, "no_progress", opt, solver_name)
-        theta = theta + t * step
+        theta, last_t = theta + t * step, t
         D, g, H = at_full_step if t == 1.0 else problem.newton_terms(theta)
         F = _objective(D, theta, lam1, lam2)
         it += 1
+
+
+def _exact(problem: ChunkedProblem, theta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+    """Newton terms at θ with the Hessian of every row (one pass), from now on."""
+    problem.exact_hessian()
+    return problem.newton_terms(theta)
+
+
+def _newton_step(
+    theta: FloatArray, g: FloatArray, H: FloatArray, lam1: FloatArray, lam2: FloatArray
+) -> tuple[FloatArray | None, float]:
+    """(the model minimiser − θ, the model's predicted decrease), or (None, 0) when the model
+    has no finite minimiser or predicts no decrease."""
+    with np.errstate(all="ignore"):
+        u = _model_minimiser(theta, g, H, lam1, lam2)
+    if not np.isfinite(u).all():
+        return None, 0.0
+    decrease = float(g @ (u - theta)) + _penalty(u, lam1, lam2) - _penalty(theta, lam1, lam2)
+    if not decrease < 0:
+        return None, 0.0
+    return u - theta, decrease
 
 
 def _line_search(

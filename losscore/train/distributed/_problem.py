@@ -17,16 +17,8 @@ import numpy as np
 
 from losscore._arrays import FloatArray
 from losscore.train._problem import PointwiseLoss
-from losscore.train.distributed._blocks import (
-    Target,
-    add,
-    gram_sums,
-    jump_sum,
-    line_sums,
-    loss_sums,
-    newton_sums,
-    step_sums,
-)
+from losscore.train.distributed._blocks import Target, add, gram_sums, jump_sum, loss_sums
+from losscore.train.distributed._curvature import line_sums, newton_sums, step_sums
 from losscore.train.distributed._source import Source
 
 __all__ = ["ChunkedProblem"]
@@ -53,6 +45,8 @@ class ChunkedProblem:
         default=None, repr=False
     )
     weight_total: float = 0.0
+    # Newton Hessians are summed over every hessian_stride-th row (1: all); see _curvature
+    hessian_stride: int = 1
     y_spread: float = 0.0  # weighted standard deviation of real targets (smoothing widths)
 
     @property
@@ -121,7 +115,7 @@ class ChunkedProblem:
             _, D, g, H = self._last_newton
             return D, g.copy(), H.copy()
         w, b_raw = self.raw(theta)
-        total, grad, H, weight_sum = self.source.run(
+        total, grad, H, h_weight, weight_sum = self.source.run(
             newton_sums,
             add,
             self.target,
@@ -132,12 +126,19 @@ class ChunkedProblem:
             self.mean,
             self.scale,
             self.fit_intercept,
+            self.hessian_stride,
         )
         self.weight_total = float(weight_sum)
         inv = 1.0 / self.weight_total
-        out = (float(total) * inv, grad * inv, H * inv)
+        out = (float(total) * inv, grad * inv, H / float(h_weight))
         self._last_newton = (key, out[0], out[1].copy(), out[2].copy())
         return out
+
+    def exact_hessian(self) -> None:
+        """Newton Hessians from every row from now on (a sampled one made slow progress)."""
+        if self.hessian_stride > 1:
+            self.hessian_stride = 1
+            self._last_newton = None
 
     def line_values(self, theta: FloatArray, step: FloatArray, ts: FloatArray) -> FloatArray:
         """The data term at θ + t·step for every t in ``ts`` (k = 1): one pass."""
@@ -162,7 +163,7 @@ class ChunkedProblem:
         """The data term at θ + t·step for every t in ``ts``, and :meth:`newton_terms` at
         θ + step (k = 1): one pass."""
         w, b_raw, dw, db_raw = self._raw_step(theta, step)
-        values, ws1, total, grad, H, ws2 = self.source.run(
+        values, ws1, total, grad, H, h_weight, ws2 = self.source.run(
             step_sums,
             add,
             self.target,
@@ -176,10 +177,12 @@ class ChunkedProblem:
             self.mean,
             self.scale,
             self.fit_intercept,
+            self.hessian_stride,
         )
         self.weight_total = float(ws2)
         inv = 1.0 / self.weight_total
-        return np.asarray(values) / float(ws1), (float(total) * inv, grad * inv, H * inv)
+        at_step = (float(total) * inv, grad * inv, H / float(h_weight))
+        return np.asarray(values) / float(ws1), at_step
 
     def gram(self) -> tuple[FloatArray, FloatArray, float]:
         """(H, q, c) = Σ aᵢz̃ᵢz̃ᵢᵀ, Σ aᵢz̃ᵢtᵢ, Σ aᵢtᵢ² in solver coordinates: one pass."""
