@@ -332,3 +332,40 @@ def test_sampled_hessian_reaches_the_same_optimum(
     rel = abs(remote.objective - local.objective) / abs(local.objective)
     assert rel <= 1e-8, (remote.solver, remote.objective, local.objective)
     assert remote.converged == local.converged
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["crossover", "gap"])
+@pytest.mark.parametrize("loss", ["hinge", "quantile", "epsilon_insensitive"])
+def test_band_crossover(
+    client: Any, monkeypatch: pytest.MonkeyPatch, loss: str, exact: bool
+) -> None:
+    """The band crossover with a band smaller than the data (at most 150 of 600 rows come to
+    the driver; the rest enter as one linear term). With the band's exact crossover the fit
+    ends at the in-memory optimum; with it disabled the band problem ends at a certified gap,
+    which must bound the distance to the in-memory fit's objective (the linearised fixed rows
+    lie below the exact loss everywhere), as the in-memory certificate bounds it the other
+    way."""
+    from losscore.train.distributed import _band, _solve
+
+    monkeypatch.setattr(_band, "BAND_ROWS", 150)
+    if not exact:
+        monkeypatch.setattr(_solve, "crossover", lambda *args: None)
+    spec = next(s for s in list_losses() if s.name == loss)
+    task = spec.training.tasks[0]
+    X, y, s = _data(task, False, seed=11)
+    kw: dict[str, Any] = {"task": task, "loss": loss, "penalty": "l2", "alpha": 0.01}
+    local = fit(X, y, sample_weight=s, **kw)
+    remote = fit(
+        da.from_array(X, chunks=(BLOCK, 3)),
+        da.from_array(y, chunks=BLOCK),
+        sample_weight=da.from_array(s, chunks=BLOCK),
+        **kw,
+    )
+    assert remote.converged
+    assert remote.solver == ("smoothing_newton_crossover" if exact else "smoothing_newton_band")
+    # each certificate bounds the distance to F*, which neither fit is below
+    assert remote.objective - local.objective <= remote.optimality + 1e-13
+    assert local.objective - remote.objective <= local.optimality + 1e-13
+    assert abs(remote.objective - local.objective) <= 1e-8 * local.objective
+    if exact:  # a KKT residual, the exact optimum to rounding
+        assert remote.optimality <= 1e-12

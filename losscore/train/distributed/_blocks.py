@@ -98,8 +98,13 @@ class Target:
         """(target, class factors cᵢ) of one block."""
         if self.kind == "real":
             return np.asarray(y, dtype=np.float64), np.ones(y.shape[0])
+        assert self.class_factor is not None and self.classes is not None
+        factor = self.class_factor
+        if self.kind == "pm1" and y.dtype.kind in "biuf" and (factor == factor[0]).all():
+            # one factor for every class: a comparison instead of a search for the codes
+            t = np.where(y == self.classes[self.positive], 1.0, -1.0)
+            return t, np.full(y.shape[0], factor[0])
         codes = self.codes(y)
-        assert self.class_factor is not None
         c = self.class_factor[codes]
         if self.kind == "codes":
             return codes, c
@@ -205,6 +210,9 @@ def merge_census(*parts: dict[str, Any]) -> dict[str, Any]:
 # ---- pass 2: moments ---------------------------------------------------------------------
 
 
+MOMENT_ROWS = 8192
+
+
 def moments(part: Any, columns: Columns | None, target: Target) -> tuple[Any, ...]:
     """(W, mean, M, first row, ȳ, M_y): Σ p, the weighted column means and Σ p (x − m)²
     of this block (p = s·scale, unnormalised), its first row, and the same moments of the
@@ -217,8 +225,13 @@ def moments(part: Any, columns: Columns | None, target: Target) -> tuple[Any, ..
         first = X[0] if X.shape[0] else np.full(d, np.nan)
         return 0.0, np.zeros(d), np.zeros(d), first, 0.0, 0.0
     mean = (p @ X) / W
-    dev = X - mean
-    M = p @ (dev * dev)
+    M = np.zeros(X.shape[1])
+    dev = np.empty((min(X.shape[0], MOMENT_ROWS), X.shape[1]))  # reused: no block-sized temporary
+    for lo in range(0, X.shape[0], MOMENT_ROWS):
+        rows_dev = dev[: min(MOMENT_ROWS, X.shape[0] - lo)]
+        np.subtract(X[lo : lo + MOMENT_ROWS], mean, out=rows_dev)
+        np.square(rows_dev, out=rows_dev)
+        M += p[lo : lo + MOMENT_ROWS] @ rows_dev
     yf = np.asarray(y, dtype=np.float64) if target.kind == "real" else np.zeros(X.shape[0])
     ybar = float(p @ yf) / W
     My = float(p @ np.square(yf - ybar))
@@ -485,3 +498,96 @@ def kink_check(
     exact = pl.with_mu(0.0)
     ell, _, _ = exact.evaluate(f_new, ramps)
     return crossed, resid, float(w @ ell), float(s_full.sum())
+
+
+# ---- the band of a piecewise-linear loss (see _band) ---------------------------------------
+
+
+def _band_partition(
+    X: FloatArray, t: NDArray[Any], w: FloatArray, pl: Any, coef: FloatArray, b: FloatArray
+) -> tuple[NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
+    """(live terms, U = f − κ per term, the ramps' g and Δ) at raw coefficients (coef, b)."""
+    f = X @ coef
+    f += b[0]
+    _, g, K, D = pl.ramps(np.asarray(t, dtype=np.float64))
+    U = f[:, None] - K
+    live = (D > 0) & (w > 0)[:, None]
+    return live, U, g, D
+
+
+def band_rows(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    pl: Any,
+    coef: FloatArray,
+    intercept: FloatArray,
+    width: float,
+    limit: int,
+) -> tuple[Any, ...]:
+    """The rows with a ramp term within ``width`` of its kink (the band) and the sums of the
+    others: (Σ wᵢgfixᵢxᵢ, Σ wᵢgfixᵢ over rows outside the band, Σ sᵢ over all, the band's row
+    count, and — while it is within ``limit`` — its rows x, targets t and weights w).
+    gfixᵢ = gᵢ + Σⱼ Δᵢⱼ·[term j on], the slope of a row outside the band."""
+    X, y, s = rows(part, columns)
+    d = X.shape[1]
+    if X.shape[0] == 0:
+        return np.zeros(d), 0.0, 0.0, 0, [], [], []
+    t, c = target.of(y)
+    s_full = target.weights(s, X.shape[0])
+    w = s_full * c
+    live, U, g, D = _band_partition(X, t, w, pl, coef, intercept)
+    band = np.any(live & (np.abs(U) < width), axis=1)
+    wg = np.where(band, 0.0, w * (g + np.sum(D * (live & (width <= U)), axis=1)))
+    count = int(np.count_nonzero(band))
+    head = (X.T @ wg, float(wg.sum()), float(s_full.sum()), count)
+    if count > limit:
+        return (*head, None, None, None)
+    return (*head, [X[band]], [np.asarray(t, dtype=np.float64)[band]], [w[band]])
+
+
+def merge_band(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
+    r0, r0b, W, count, xs, ts, ws = parts[0]
+    r0 = r0.copy()
+    lists = None if xs is None else [list(xs), list(ts), list(ws)]
+    for p in parts[1:]:
+        r0 += p[0]
+        r0b += p[1]
+        W += p[2]
+        count += p[3]
+        if lists is None or p[4] is None:
+            lists = None
+        else:
+            for have, more in zip(lists, p[4:], strict=True):
+                have += more
+    return (r0, r0b, W, count, *(lists if lists is not None else (None, None, None)))
+
+
+def band_check(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    pl: Any,
+    old: tuple[FloatArray, FloatArray],
+    new: tuple[FloatArray, FloatArray],
+    width: float,
+    ftol: float,
+) -> tuple[int, float, float]:
+    """Whether every row outside the band read at ``old`` keeps each term's side at ``new``:
+    (terms that crossed their kink, Σ wᵢℓᵢ of the exact loss at ``new``, Σ sᵢ)."""
+    X, y, s = rows(part, columns)
+    if X.shape[0] == 0:
+        return 0, 0.0, 0.0
+    t, c = target.of(y)
+    s_full = target.weights(s, X.shape[0])
+    w = s_full * c
+    live, U_old, _, _ = _band_partition(X, t, w, pl, *old)
+    fixed = live & ~np.any(live & (np.abs(U_old) < width), axis=1)[:, None]
+    f_new = X @ new[0] + new[1][0]
+    ramps = pl.ramps(np.asarray(t, dtype=np.float64))
+    U_new = f_new[:, None] - ramps[2]
+    on = fixed & (U_old >= width)
+    off = fixed & (U_old <= -width)
+    crossed = int(np.count_nonzero(on & (U_new < -ftol)) + np.count_nonzero(off & (U_new > ftol)))
+    ell, _, _ = pl.with_mu(0.0).evaluate(f_new, ramps)
+    return crossed, float(w @ ell), float(s_full.sum())

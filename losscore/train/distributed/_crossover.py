@@ -48,6 +48,9 @@ def crossover(
     ZE = (XE - problem.mean) / problem.scale
     r0z = (r0 / W - problem.mean * (r0b / W)) / problem.scale
     r0b = r0b / W
+    if problem.linear is not None:  # a band problem's fixed rows
+        r0z = r0z + problem.linear[:d]
+        r0b = r0b + (float(problem.linear[d]) if problem.fit_intercept else 0.0)
     solved = _solve_kkt(ZE, aE, KE, DE, r0z, r0b, lam2, problem.fit_intercept)
     if solved is None:
         return None
@@ -66,7 +69,8 @@ def crossover(
     )
     if crossed or kink_resid > 10 * ftol:
         return None
-    return theta_new, resid, loss_sum / weight_sum + problem.penalty(theta_new)
+    linear = 0.0 if problem.linear is None else float(problem.linear @ theta_new)
+    return theta_new, resid, loss_sum / weight_sum + linear + problem.penalty(theta_new)
 
 
 def _add4(*parts: tuple[int, float, float, float]) -> tuple[int, float, float, float]:

@@ -47,6 +47,9 @@ class ChunkedProblem:
     weight_total: float = 0.0
     # Newton Hessians are summed over every hessian_stride-th row (1: all); see _curvature
     hessian_stride: int = 1
+    # a linear term linear·θ added to the data term (None: none): the rows a band problem
+    # (see _band) keeps fixed
+    linear: FloatArray | None = None
     y_spread: float = 0.0  # weighted standard deviation of real targets (smoothing widths)
 
     @property
@@ -90,6 +93,8 @@ class ChunkedProblem:
         if self.fit_intercept:
             grad = np.concatenate([grad, g_b])
         value, grad = float(total) * inv, grad * inv
+        if self.linear is not None:
+            value, grad = value + float(self.linear @ theta), grad + self.linear
         self._last = (key, value, grad.copy())
         return value, grad
 
@@ -130,7 +135,7 @@ class ChunkedProblem:
         )
         self.weight_total = float(weight_sum)
         inv = 1.0 / self.weight_total
-        out = (float(total) * inv, grad * inv, H / float(h_weight))
+        out = self._with_linear(theta, (float(total) * inv, grad * inv, H / float(h_weight)))
         self._last_newton = (key, out[0], out[1].copy(), out[2].copy())
         return out
 
@@ -147,7 +152,7 @@ class ChunkedProblem:
             line_sums, add, self.target, self.loss, self.params, w, b_raw, dw, db_raw, ts
         )
         out: FloatArray = np.asarray(values) / float(weight_sum)
-        return out
+        return out + self._linear_along(theta, step, ts)
 
     def _raw_step(
         self, theta: FloatArray, step: FloatArray
@@ -181,8 +186,26 @@ class ChunkedProblem:
         )
         self.weight_total = float(ws2)
         inv = 1.0 / self.weight_total
-        at_step = (float(total) * inv, grad * inv, H / float(h_weight))
-        return np.asarray(values) / float(ws1), at_step
+        at_step = self._with_linear(
+            theta + step, (float(total) * inv, grad * inv, H / float(h_weight))
+        )
+        values = np.asarray(values) / float(ws1) + self._linear_along(theta, step, ts)
+        return values, at_step
+
+    def _with_linear(
+        self, theta: FloatArray, terms: tuple[float, FloatArray, FloatArray]
+    ) -> tuple[float, FloatArray, FloatArray]:
+        if self.linear is None:
+            return terms
+        D, g, H = terms
+        return D + float(self.linear @ theta), g + self.linear, H
+
+    def _linear_along(self, theta: FloatArray, step: FloatArray, ts: FloatArray) -> FloatArray:
+        """linear·(θ + t·step) for every t (zeros without a linear term)."""
+        if self.linear is None:
+            return np.zeros(ts.shape[0])
+        out: FloatArray = float(self.linear @ theta) + ts * float(self.linear @ step)
+        return out
 
     def gram(self) -> tuple[FloatArray, FloatArray, float]:
         """(H, q, c) = Σ aᵢz̃ᵢz̃ᵢᵀ, Σ aᵢz̃ᵢtᵢ, Σ aᵢtᵢ² in solver coordinates: one pass."""

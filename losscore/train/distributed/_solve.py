@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from losscore._arrays import FloatArray
+from losscore.train.distributed._band import BandSolver, band_crossover
 from losscore.train.distributed._crossover import crossover
 from losscore.train.distributed._newton import proximal_newton
 from losscore.train.distributed._problem import ChunkedProblem
@@ -142,17 +143,34 @@ def _stage_tol(tol: float, bound: float, lam_min: float, size: int) -> float:
 
 
 def _continuation(
-    problem: ChunkedProblem, case: Case, tol: float, max_iter: int, mon: Monitor
+    problem: ChunkedProblem,
+    case: Case,
+    tol: float,
+    max_iter: int,
+    mon: Monitor,
+    start: tuple[FloatArray, float] | None = None,
 ) -> SolverOutput:
+    """Smoothing stages μ, μ/10, … from ``start`` = (θ, μ) (default: the ridge warm start and
+    a tenth of the targets' spread), each ending in an exact crossover attempt: the band
+    crossover of :mod:`._band` for the problem over the data, the crossover of
+    :mod:`._crossover` for a band problem (``start`` given: its rows are on the driver)."""
     pl = PiecewiseLinear(case.loss, case.params)
     name = "smoothing_newton"
     jump_total = problem.jump_total(pl)
-    mu = 0.1 * _spread(problem, pl, problem.y_spread)
     strong = bool(problem.lam2.size) and float(problem.lam2.min()) > 0
     lam_min = float(problem.lam2.min()) if strong else 0.0
-    theta = _warm_start(problem)
+    if start is None:
+        theta, mu = _warm_start(problem), 0.1 * _spread(problem, pl, problem.y_spread)
+    else:
+        theta, mu = start
     best_theta, best_F = theta, problem.objective(theta)
     total_iter = 0
+
+    def solve_band(band: ChunkedProblem, th: FloatArray, m: float, t: float) -> SolverOutput:
+        left = None if mon.time_limit_s is None else mon.time_limit_s - mon.elapsed()
+        band_mon = Monitor(left, cancel=mon.cancel)  # its objective is ρ·F: not reported
+        return _continuation(band, case, t, max_iter, band_mon, start=(th, m))
+
     while True:
         smoothed = problem.with_loss(pl.with_mu(mu))
         bound = mu * jump_total / 8
@@ -167,11 +185,14 @@ def _continuation(
         )
         theta, total_iter = out.theta, total_iter + out.n_iter
         if strong and problem.k == 1:  # the exact optimum from this stage's partition?
-            crossed = crossover(problem, pl.with_mu(mu), theta, tol)
+            crossed = _exact_point(
+                problem, pl.with_mu(mu), theta, tol, start is not None, solve_band
+            )
             if crossed is not None and crossed[2] <= best_F * (1 + 1e-12) + 1e-300:
-                th, resid, F_x = crossed
-                mon.record(F_x, resid)
-                return SolverOutput(th, total_iter, True, "tolerance", resid, name + "_crossover")
+                th, certificate, F_x, is_exact = crossed
+                mon.record(F_x, certificate)
+                method = name + ("_crossover" if is_exact else "_band")
+                return SolverOutput(th, total_iter, True, "tolerance", certificate, method)
         F = problem.objective(theta)
         if best_F > F:
             best_theta, best_F = theta, F
@@ -188,3 +209,19 @@ def _continuation(
             reason = "tolerance" if ok else "no_progress"
             return SolverOutput(best_theta, total_iter, ok, reason, certified, name)
         mu /= 10.0
+
+
+def _exact_point(
+    problem: ChunkedProblem,
+    pl: PiecewiseLinear,
+    theta: FloatArray,
+    tol: float,
+    in_band: bool,
+    solve_band: BandSolver,
+) -> tuple[FloatArray, float, float, bool] | None:
+    """(θ*, certificate, F(θ*), exact) from a stage's solution: the crossover of a band
+    problem's few rows, or the band crossover over the data; None if neither holds."""
+    if in_band:
+        found = crossover(problem, pl, theta, tol)
+        return None if found is None else (*found, True)
+    return band_crossover(problem, pl, theta, tol, solve_band)

@@ -94,6 +94,15 @@ class Source:
             blocks = list(persist_all(*blocks, scheduler=scheduler))
         return cls(blocks, columns, d, persist, 0, scheduler, on_pass)
 
+    @classmethod
+    def in_memory(cls, X: Any, y: Any, sample_weight: Any) -> Source:
+        """One block of NumPy rows, run by Dask's synchronous scheduler (a band problem's
+        rows on the driver: see ._band)."""
+        import dask.array as da
+
+        Xd = da.from_array(X, chunks=(max(X.shape[0], 1), X.shape[1]))
+        return cls.of(Xd, y, sample_weight, None, persist=False, scheduler="sync")
+
     def run(
         self,
         block_fn: Callable[..., Any],
