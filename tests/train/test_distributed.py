@@ -90,7 +90,7 @@ def test_cluster_fit_matches_in_memory(
     )
     rel = abs(remote.objective - local.objective) / max(abs(local.objective), 1e-300)
     assert rel <= 1e-8, (remote.solver, remote.objective, local.objective)
-    assert remote.passes is not None and remote.passes >= 3
+    assert remote.passes is not None and remote.passes >= 2  # at least the census and report
     assert remote.provenance["engine"] == "dask" and remote.provenance["blocks"] == 4
     assert np.all(np.isfinite(remote.coef))
     # the model predicts like the in-memory one (a tolerance on scores: the optimum of a
@@ -146,8 +146,9 @@ def test_against_scikit_learn(client: Any) -> None:
     # F = mean ½(f − y)²·2/2 … l2 loss is (f − y)²: Ridge's alpha = n·alpha/2
     ridge = Ridge(alpha=2000 * alpha / 2, tol=1e-12).fit(X, yr)
     np.testing.assert_allclose(r2.coef, ridge.coef_, rtol=1e-8)
-    # census, moments, Gram sums, report: exactly four passes for the normal equations
-    assert r2.passes == 4 and r2.solver == "normal_equations"
+    # census (with the moments), Gram sums, report: exactly three passes for the normal
+    # equations
+    assert r2.passes == 3 and r2.solver == "normal_equations"
 
 
 def test_weights_and_class_weights(client: Any) -> None:

@@ -4,8 +4,8 @@ Every function here takes one block (``Part``: the rows of one chunk or partitio
 lives on a worker) and returns small sums — never rows — that the driver tree-reduces:
 
 * :func:`census`: the checks (finite features, weights, labels), row count, label counts,
-  the largest weight (pass 1);
-* :func:`moments`: weighted column moments, merged with Chan et al.'s update (pass 2);
+  the largest weight, and the weighted column :func:`moments` (merged with Chan et al.'s
+  update) — the first and only pass before the solver's;
 * :func:`loss_sums`: ℓ and gradient sums at one coefficient vector (one per solver step),
   through :func:`losscore.train._problem.chunk_sums`, the same per-block function as the
   in-memory fit;
@@ -135,6 +135,7 @@ def census(part: Any, columns: Columns | None, classification: bool) -> dict[str
         "s_max": 0.0,
         "d": int(X.shape[1]),
         "labels": {},
+        "moments": moments(X[:0], None, None),
     }
     if n == 0:
         return out
@@ -168,6 +169,8 @@ def census(part: Any, columns: Columns | None, classification: bool) -> dict[str
         elif not np.isfinite(y).all():
             i = _first_bad(~np.isfinite(y))
             out["problem"] = [("y", f"must be finite, found {y[i].item()!r}", i)]
+        else:
+            out["moments"] = moments(X, np.asarray(y, dtype=np.float64), s)
         out["labels"] = {}
         return out
     if y.dtype.kind == "f" and not np.isfinite(y).all():
@@ -186,11 +189,13 @@ def census(part: Any, columns: Columns | None, classification: bool) -> dict[str
     }
     for lab in live.tolist():
         out["labels"][lab][1] = 1
+    out["moments"] = moments(X, None, s)
     return out
 
 
 def merge_census(*parts: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"n": [], "problem": [], "s_max": 0.0, "labels": {}, "d": parts[0]["d"]}
+    out["moments"] = merge_moments(*(p["moments"] for p in parts))
     for p in parts:
         out["n"] += p["n"]
         out["problem"] += p["problem"]
@@ -207,35 +212,36 @@ def merge_census(*parts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# ---- pass 2: moments ---------------------------------------------------------------------
+# ---- moments (in the census pass) --------------------------------------------------------
 
 
 MOMENT_ROWS = 8192
 
 
-def moments(part: Any, columns: Columns | None, target: Target) -> tuple[Any, ...]:
-    """(W, mean, M, first row, ȳ, M_y): Σ p, the weighted column means and Σ p (x − m)²
-    of this block (p = s·scale, unnormalised), its first row, and the same moments of the
-    target (regression: the spread that scales a smoothing width)."""
-    X, y, s = rows(part, columns)
-    p = target.weights(s, X.shape[0])
+def moments(X: FloatArray, y: FloatArray | None, s: FloatArray | None) -> tuple[Any, ...]:
+    """(W, mean, M, first row, ȳ, M_y) of a block's valid rows: W = Σ sᵢ (1 without weights),
+    the weighted column means and M = Σ sᵢ(x − m)², its first row, and the same moments of the
+    regression targets y (None: classification, zeros). The map to solver coordinates uses
+    M / W only, so the weights' power-of-two normalisation (known after the census) is not
+    needed here."""
+    d = X.shape[1] if X.ndim == 2 else 0
+    p = np.ones(X.shape[0]) if s is None else s
     W = float(p.sum())
     if X.shape[0] == 0 or W <= 0:
-        d = X.shape[1]
         first = X[0] if X.shape[0] else np.full(d, np.nan)
         return 0.0, np.zeros(d), np.zeros(d), first, 0.0, 0.0
     mean = (p @ X) / W
-    M = np.zeros(X.shape[1])
-    dev = np.empty((min(X.shape[0], MOMENT_ROWS), X.shape[1]))  # reused: no block-sized temporary
+    M = np.zeros(d)
+    dev = np.empty((min(X.shape[0], MOMENT_ROWS), d))  # reused: no block-sized temporary
     for lo in range(0, X.shape[0], MOMENT_ROWS):
         rows_dev = dev[: min(MOMENT_ROWS, X.shape[0] - lo)]
         np.subtract(X[lo : lo + MOMENT_ROWS], mean, out=rows_dev)
         np.square(rows_dev, out=rows_dev)
         M += p[lo : lo + MOMENT_ROWS] @ rows_dev
-    yf = np.asarray(y, dtype=np.float64) if target.kind == "real" else np.zeros(X.shape[0])
-    ybar = float(p @ yf) / W
-    My = float(p @ np.square(yf - ybar))
-    return W, mean, M, X[0], ybar, My
+    if y is None:
+        return W, mean, M, X[0], 0.0, 0.0
+    ybar = float(p @ y) / W
+    return W, mean, M, X[0], ybar, float(p @ np.square(y - ybar))
 
 
 def merge_moments(*parts: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -98,7 +98,7 @@ def fit_distributed(
         base = _blocks.Target("codes", classes, factor, weight_scale=weight_scale)
     else:
         base = _blocks.Target("real", weight_scale=weight_scale)
-    scaling, y_spread = _scaling(source, base, opts)
+    scaling, y_spread = _scaling(census["moments"], opts)
     problems, multiclass = _problems(source, base, opts, scaling, y_spread, n)
     case = _case(opts, n)
     outputs: list[tuple[SolverOutput, ChunkedProblem]] = []
@@ -151,9 +151,10 @@ def _check_census(
 HESSIAN_ROWS, HESSIAN_ROWS_PER_COEF = 1 << 18, 512
 
 
-def _scaling(source: Source, base: _blocks.Target, opts: Options) -> tuple[Scaling, float]:
-    """The map to solver coordinates from the moments pass, and the targets' weighted spread."""
-    W, mean, M, first, _, My = source.run(_blocks.moments, _blocks.merge_moments, base)
+def _scaling(moments: tuple[Any, ...], opts: Options) -> tuple[Scaling, float]:
+    """The map to solver coordinates from the census's moments, and the targets' weighted
+    spread."""
+    W, mean, M, first, _, My = moments
     var = M / W
     if not opts.fit_intercept:  # no centring: second moments about 0
         var = var + mean * mean

@@ -6,15 +6,16 @@ work from block sums, each pass one tree-reduced map over the blocks.
 | closed_form_zero             | zero_at_zero             | any      | 0                      |
 | normal_equations             | constant_hessian         | none, l2 | 1 (Gram sums)          |
 | gram_coordinate_descent      | constant_hessian         | l1, enet | 1 (Gram sums)          |
-| smoothing_newton(_crossover) | piecewise_linear         | any      | per stage: Newton (or  |
-|                              |                          |          | L-BFGS-B) + crossover  |
+| smoothing_newton(_crossover, | piecewise_linear         | any      | per stage: Newton (or  |
+| _band)                       |                          |          | L-BFGS-B) + band       |
 | newton                       | differentiable, 1 score  | any      | ~1 per step            |
 | lbfgs                        | differentiable, k scores | any      | 1 per step             |
 
 The in-memory LP and interior-point methods need rows (one constraint or factor per sample),
 which block sums cannot give; piecewise-linear losses are fitted by the smoothing continuation
-(:mod:`._newton` stages where the model is curved, L-BFGS-B otherwise), ending in the exact
-crossover of :mod:`._crossover` when the penalty is l2. Without it the certificate bounds
+(:mod:`._newton` stages where the model is curved, L-BFGS-B otherwise), ending in the band
+crossover of :mod:`._band` when the penalty is l2 (the exact optimum, or a certified gap).
+Without it the certificate bounds
 F − F*: F(θ) − F* ≤ μ·Σ aᵢΣⱼΔᵢⱼ/8 + (F_μ(θ) − min F_μ), the second term ≤
 ‖∇F_μ‖²·size/(2λ2min) when the penalty has an l2 part. Without one (penalty none or l1) no
 such bound exists from block sums: the fit reports the smoothing bound with ``converged``
