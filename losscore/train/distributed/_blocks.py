@@ -9,7 +9,6 @@ lives on a worker) and returns small sums — never rows — that the driver tre
 * :func:`loss_sums`: ℓ and gradient sums at one coefficient vector (one per solver step),
   through :func:`losscore.train._problem.chunk_sums`, the same per-block function as the
   in-memory fit;
-* :func:`gram_sums`: Σ aᵢz̃ᵢz̃ᵢᵀ and Σ aᵢz̃ᵢtᵢ (z̃ = (z, 1)) for the Gram solvers and warm starts;
 * :func:`jump_sum`: Σ aᵢ Σⱼ Δᵢⱼ of a piecewise-linear loss (its smoothing bound);
 * :func:`report`: objectives and the training metrics at the solution (the last pass).
 
@@ -35,7 +34,6 @@ __all__ = [
     "Columns",
     "Target",
     "census",
-    "gram_sums",
     "jump_sum",
     "loss_sums",
     "moments",
@@ -295,32 +293,6 @@ def add(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def gram_sums(
-    part: Any,
-    columns: Columns | None,
-    target: Target,
-    mean: FloatArray,
-    scale: FloatArray,
-    fit_intercept: bool,
-) -> tuple[FloatArray, FloatArray, float, float]:
-    """(H, q, c, Σ sᵢ): H = Σ wᵢz̃ᵢz̃ᵢᵀ, q = Σ wᵢz̃ᵢtᵢ, c = Σ wᵢtᵢ² with z̃ = ((x − m)/scale, 1)
-    (the 1 only with an intercept), t the target as a real number, w = s·c."""
-    X, y, s = rows(part, columns)
-    d = X.shape[1]
-    m = d + 1 if fit_intercept else d
-    if X.shape[0] == 0:
-        return np.zeros((m, m)), np.zeros(m), 0.0, 0.0
-    t, cf = target.of(y)
-    t = np.asarray(t, dtype=np.float64)
-    s_full = target.weights(s, X.shape[0])
-    w = s_full * cf
-    Z = (X - mean) / scale
-    if fit_intercept:
-        Z = np.hstack([Z, np.ones((Z.shape[0], 1))])
-    wZ = Z * w[:, None]
-    return Z.T @ wZ, wZ.T @ t, float(w @ (t * t)), float(s_full.sum())
-
-
 def jump_sum(part: Any, columns: Columns | None, target: Target, pl: Any) -> tuple[float, float]:
     """(Σ wᵢ Σⱼ Δᵢⱼ, Σ sᵢ) of a piecewise-linear loss (``pl.ramps(t)``: its pieces)."""
     X, y, s = rows(part, columns)
@@ -502,7 +474,7 @@ def kink_check(
     crossed = int(np.count_nonzero(on & (U_new < -ftol)) + np.count_nonzero(off & (U_new > ftol)))
     resid = float(np.max(np.abs(U_new[at]), initial=0.0))
     exact = pl.with_mu(0.0)
-    ell, _, _ = exact.evaluate(f_new, ramps)
+    ell, _, _ = exact.evaluate(f_new, ramps, value_only=True)
     return crossed, resid, float(w @ ell), float(s_full.sum())
 
 
@@ -595,5 +567,5 @@ def band_check(
     on = fixed & (U_old >= width)
     off = fixed & (U_old <= -width)
     crossed = int(np.count_nonzero(on & (U_new < -ftol)) + np.count_nonzero(off & (U_new > ftol)))
-    ell, _, _ = pl.with_mu(0.0).evaluate(f_new, ramps)
+    ell, _, _ = pl.with_mu(0.0).evaluate(f_new, ramps, value_only=True)
     return crossed, float(w @ ell), float(s_full.sum())

@@ -6,7 +6,9 @@ value, gradient and Hessian in solver coordinates, and the data term at trial st
 * :func:`line_sums`: Σ wᵢℓᵢ at coefficients + t·direction for many t (scores f + t·Δf from
   two products per sub-block);
 * :func:`step_sums`: both in one pass, the Newton sums taken at the full step (a Newton step
-  that takes its full step costs one pass).
+  that takes its full step costs one pass);
+* :func:`gram_sums`: Σ wᵢz̃ᵢz̃ᵢᵀ, Σ wᵢz̃ᵢtᵢ and Σ wᵢtᵢ² (the Gram solvers; warm starts from a
+  sample of the rows).
 
 The Hessian may be summed over a sample of the rows (every ``stride``-th row; its own weight
 sum comes back with it so the driver scales it): the step's direction needs curvature to a
@@ -32,7 +34,7 @@ from losscore._arrays import FloatArray
 from losscore.train._problem import PointwiseLoss
 from losscore.train.distributed._blocks import Columns, Target, rows
 
-__all__ = ["SUB_ROWS", "line_sums", "newton_sums", "step_sums"]
+__all__ = ["SUB_ROWS", "gram_sums", "line_sums", "newton_sums", "step_sums"]
 
 SUB_ROWS = 8192  # rows per sub-block inside a block: the temporaries stay cache-sized
 
@@ -111,29 +113,51 @@ class _NewtonAcc:
         np.maximum(root, 0.0, out=root)
         np.sqrt(root, out=root)
         self.hessian_weight += float(s.sum())
-        # rows √(wℓ'')·(x − m, 1), C-ordered (Rᵀ is then the Fortran matrix syrk takes as is);
-        # the division by scale is applied to the (d + 1)² result, not to every row
-        d, R = self.d, sc.rows[:r]
-        np.subtract(Xs, self.mean, out=R[:, :d])
-        R[:, :d] *= root[:, None]
-        if self.fit_intercept:
-            R[:, d] = root
-        self.H += _syrk(1.0, R.T, trans=0)
+        self.H += _weighted_syrk(sc.rows[:r], Xs, self.mean, root, self.fit_intercept)
 
     def result(self, scale: FloatArray) -> tuple[float, FloatArray, FloatArray, float]:
         """(Σ wℓ, gradient in θ = (v, b), the full symmetric Hessian of the sampled rows, their
         Σ s)."""
-        d = self.d
-        grad = np.empty(self.H.shape[0])
-        grad[:d] = (self.grad_x - self.mean * self.grad_b) / scale
-        if self.fit_intercept:
-            grad[d] = self.grad_b
-        H = np.triu(self.H)
-        H += np.triu(self.H, 1).T
-        inv = np.ones(H.shape[0])
-        inv[:d] = 1.0 / scale
-        H *= np.multiply.outer(inv, inv)
-        return self.total, grad, H, self.hessian_weight
+        grad = _to_solver(self.grad_x, self.grad_b, self.mean, scale, self.fit_intercept)
+        return self.total, grad, _full_scaled(self.H, scale, self.d), self.hessian_weight
+
+
+def _weighted_syrk(
+    R: FloatArray, Xs: FloatArray, mean: FloatArray, root: FloatArray, fit_intercept: bool
+) -> FloatArray:
+    """The upper triangle of Σ rᵢ²(xᵢ − m, 1)(xᵢ − m, 1)ᵀ by a symmetric rank-k update (BLAS
+    syrk) of rows rᵢ·(xᵢ − m, 1) written into R, C-ordered (Rᵀ is then the Fortran matrix syrk
+    takes as is); the division by scale is left to the (d + 1)² result."""
+    d = Xs.shape[1]
+    np.subtract(Xs, mean, out=R[:, :d])
+    R[:, :d] *= root[:, None]
+    if fit_intercept:
+        R[:, d] = root
+    out: FloatArray = _syrk(1.0, R.T, trans=0)
+    return out
+
+
+def _full_scaled(H_upper: FloatArray, scale: FloatArray, d: int) -> FloatArray:
+    """The symmetric matrix of an upper triangle, divided by scale on both sides (solver
+    coordinates)."""
+    H = np.triu(H_upper)
+    H += np.triu(H_upper, 1).T
+    inv = np.ones(H.shape[0])
+    inv[:d] = 1.0 / scale
+    H *= np.multiply.outer(inv, inv)
+    return H
+
+
+def _to_solver(
+    sum_x: FloatArray, sum_1: float, mean: FloatArray, scale: FloatArray, fit_intercept: bool
+) -> FloatArray:
+    """Σ uᵢz̃ᵢ from the raw sums Σ uᵢxᵢ and Σ uᵢ: ((Σux − m·Σu)/scale, Σu)."""
+    d = sum_x.shape[0]
+    out = np.empty(d + 1 if fit_intercept else d)
+    out[:d] = (sum_x - mean * sum_1) / scale
+    if fit_intercept:
+        out[d] = sum_1
+    return out
 
 
 def _block(part: Any, columns: Columns | None, target: Target) -> tuple[Any, ...] | None:
@@ -270,5 +294,40 @@ def _value_at(
     evaluate = getattr(loss, "evaluate", None)
     if ramps_of is not None and evaluate is not None:
         ramps = ramps_of(np.asarray(target, dtype=np.float64))
-        return lambda f: evaluate(f, ramps)[0]
+        return lambda f: evaluate(f, ramps, value_only=True)[0]
     return lambda f: sc.pointwise(loss, f, target, params, hessian=False)[0]
+
+
+def gram_sums(
+    part: Any,
+    columns: Columns | None,
+    target: Target,
+    mean: FloatArray,
+    scale: FloatArray,
+    fit_intercept: bool,
+    stride: int = 1,
+) -> tuple[FloatArray, FloatArray, float, float]:
+    """(H, q, c, Σ sᵢ) over every ``stride``-th row: H = Σ wᵢz̃ᵢz̃ᵢᵀ, q = Σ wᵢz̃ᵢtᵢ,
+    c = Σ wᵢtᵢ² with z̃ = ((x − m)/scale, 1) (the 1 only with an intercept), t the target as
+    a real number, w = s·c."""
+    d = mean.shape[0]
+    m = d + 1 if fit_intercept else d
+    H, qx, qb, c, weight = np.zeros((m, m)), np.zeros(d), 0.0, 0.0, 0.0
+    block = _block(part, columns, target)
+    if block is None:
+        return H, np.zeros(m), 0.0, 0.0
+    X, t, w, s = block
+    X, t, w, s = X[::stride], np.asarray(t, dtype=np.float64)[::stride], w[::stride], s[::stride]
+    R, root, wt = np.empty((SUB_ROWS, m)), np.empty(SUB_ROWS), np.empty(SUB_ROWS)
+    for lo in range(0, X.shape[0], SUB_ROWS):
+        sl = slice(lo, lo + SUB_ROWS)
+        Xs, n = X[sl], X[sl].shape[0]
+        np.sqrt(w[sl], out=root[:n])
+        H += _weighted_syrk(R[:n], Xs, mean, root[:n], fit_intercept)
+        np.multiply(w[sl], t[sl], out=wt[:n])
+        qx += Xs.T @ wt[:n]
+        qb += float(wt[:n].sum())
+        c += float(wt[:n] @ t[sl])
+    weight = float(s.sum())
+    q = _to_solver(qx, qb, mean, scale, fit_intercept)
+    return _full_scaled(H, scale, d), q, c, weight

@@ -17,8 +17,8 @@ import numpy as np
 
 from losscore._arrays import FloatArray
 from losscore.train._problem import PointwiseLoss
-from losscore.train.distributed._blocks import Target, add, gram_sums, jump_sum, loss_sums
-from losscore.train.distributed._curvature import line_sums, newton_sums, step_sums
+from losscore.train.distributed._blocks import Target, add, jump_sum, loss_sums
+from losscore.train.distributed._curvature import gram_sums, line_sums, newton_sums, step_sums
 from losscore.train.distributed._source import Source
 
 __all__ = ["ChunkedProblem"]
@@ -207,10 +207,11 @@ class ChunkedProblem:
         out: FloatArray = float(self.linear @ theta) + ts * float(self.linear @ step)
         return out
 
-    def gram(self) -> tuple[FloatArray, FloatArray, float]:
-        """(H, q, c) = Σ aᵢz̃ᵢz̃ᵢᵀ, Σ aᵢz̃ᵢtᵢ, Σ aᵢtᵢ² in solver coordinates: one pass."""
+    def gram(self, stride: int = 1) -> tuple[FloatArray, FloatArray, float]:
+        """(H, q, c) = Σ aᵢz̃ᵢz̃ᵢᵀ, Σ aᵢz̃ᵢtᵢ, Σ aᵢtᵢ² in solver coordinates over every
+        ``stride``-th row (estimates of the sums over all rows for stride > 1): one pass."""
         H, q, c, weight_sum = self.source.run(
-            gram_sums, add, self.target, self.mean, self.scale, self.fit_intercept
+            gram_sums, add, self.target, self.mean, self.scale, self.fit_intercept, stride
         )
         inv = 1.0 / float(weight_sum)
         return H * inv, q * inv, float(c) * inv

@@ -111,10 +111,11 @@ def _quadratic(
 
 
 def _warm_start(problem: ChunkedProblem) -> FloatArray:
-    """Ridge on the targets (same λ2) from one Gram pass when there is an l2 part; else 0."""
+    """Ridge on the targets (same λ2) from one Gram pass when there is an l2 part; else 0.
+    A start only: the Gram sums of the Newton Hessians' row sample serve."""
     if not (problem.lam2 > 0).all() or problem.k != 1:
         return np.zeros(problem.size)
-    H, q, c = problem.gram()
+    H, q, c = problem.gram(problem.hessian_stride)
     quad = GramQuadratic.of_sums(H, q, c, problem.lam2, None)
     return solve_linear(quad.penalised(), quad.q)
 

@@ -102,29 +102,42 @@ class PiecewiseLinear:
         ramps: Ramps,
         *,
         hessian: bool = False,
+        value_only: bool = False,
     ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
-        """Smoothed (μ > 0) or exact ℓ, ℓ' and ℓ'' at scores f, given precomputed ramps."""
+        """Smoothed (μ > 0) or exact ℓ, ℓ' and ℓ'' at scores f, given precomputed ramps
+        (``value_only``: ℓ alone, the gradient returned empty)."""
         c, g, K, D = ramps
         mu = self.mu
-        value = c + g * f
-        grad = g.copy()
+        value = g * f
+        value += c
+        grad = np.empty(0) if value_only else g.copy()
         hess = np.zeros_like(f) if hessian else None
+        u, t = np.empty_like(f), np.empty_like(f)
         for j in range(K.shape[1]):  # one contiguous column per ramp (K, D are Fortran-ordered)
             Dj = D[:, j]
-            u = f - K[:, j]
+            np.subtract(f, K[:, j], out=u)
             if mu > 0:
-                t = u + 0.5 * mu
-                np.maximum(t, 0.0, out=t)  # (u + μ/2) clipped to [0, μ]
-                np.minimum(t, mu, out=t)
-                # h = t²/(2μ) + max(u − μ/2, 0);  h' = t/μ;  h'' = [|u| < μ/2]/μ
-                h = t * t * (0.5 / mu) + np.maximum(u - 0.5 * mu, 0.0)
-                value += Dj * h
-                grad += Dj * t * (1.0 / mu)
+                # t = (u + μ/2) clipped to [0, μ]; h = t²/(2μ) + max(u − μ/2, 0), h' = t/μ,
+                # h'' = [|u| < μ/2]/μ = [0 < t < μ]/μ
+                np.add(u, 0.5 * mu, out=t)
+                np.clip(t, 0.0, mu, out=t)
                 if hess is not None:
-                    hess += Dj * (np.abs(u) < 0.5 * mu) * (1.0 / mu)
+                    hess += Dj * ((t > 0.0) & (t < mu)) * (1.0 / mu)
+                if not value_only:
+                    grad += Dj * t * (1.0 / mu)
+                u -= 0.5 * mu
+                np.maximum(u, 0.0, out=u)
+                t *= t
+                t *= 0.5 / mu
+                t += u
+                t *= Dj
+                value += t
             else:
-                value += Dj * np.maximum(u, 0.0)
-                grad += Dj * (u > 0)
+                if not value_only:
+                    grad += Dj * (u > 0)
+                np.maximum(u, 0.0, out=u)
+                u *= Dj
+                value += u
         return value, grad, hess
 
 
