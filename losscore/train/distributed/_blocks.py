@@ -293,15 +293,20 @@ def add(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def jump_sum(part: Any, columns: Columns | None, target: Target, pl: Any) -> tuple[float, float]:
-    """(Σ wᵢ Σⱼ Δᵢⱼ, Σ sᵢ) of a piecewise-linear loss (``pl.ramps(t)``: its pieces)."""
+def jump_sum(
+    part: Any, columns: Columns | None, target: Target, pl: Any
+) -> tuple[float, float, float]:
+    """(Σ wᵢ Σⱼ Δᵢⱼ, Σ wᵢℓᵢ(0), Σ sᵢ) of a piecewise-linear loss (``pl.ramps(t)``: its pieces;
+    ℓᵢ(0) = cᵢ + Σⱼ Δᵢⱼ·max(0, −κᵢⱼ), the exact loss at zero scores)."""
     X, y, s = rows(part, columns)
     if X.shape[0] == 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     t, cf = target.of(y)
     s_full = target.weights(s, X.shape[0])
-    jumps = pl.ramps(np.asarray(t, dtype=np.float64))[3]
-    return float((s_full * cf) @ np.sum(jumps, axis=1)), float(s_full.sum())
+    w = s_full * cf
+    c, _, K, D = pl.ramps(np.asarray(t, dtype=np.float64))
+    at_zero = c + np.sum(D * np.maximum(-K, 0.0), axis=1)
+    return float(w @ np.sum(D, axis=1)), float(w @ at_zero), float(s_full.sum())
 
 
 def report(

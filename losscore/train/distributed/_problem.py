@@ -216,7 +216,7 @@ class ChunkedProblem:
         inv = 1.0 / float(weight_sum)
         return H * inv, q * inv, float(c) * inv
 
-    def jump_total(self, pl: object) -> float:
-        """Σ aᵢ Σⱼ Δᵢⱼ of a piecewise-linear loss: one pass."""
-        jumps, weight_sum = self.source.run(jump_sum, add, self.target, pl)
-        return float(jumps) / float(weight_sum)
+    def jump_total(self, pl: object) -> tuple[float, float]:
+        """(Σ aᵢ Σⱼ Δᵢⱼ, the data term at θ = 0) of a piecewise-linear loss: one pass."""
+        jumps, at_zero, weight_sum = self.source.run(jump_sum, add, self.target, pl)
+        return float(jumps) / float(weight_sum), float(at_zero) / float(weight_sum)

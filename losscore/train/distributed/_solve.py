@@ -52,8 +52,8 @@ def solve(
     if case.quadratic:
         return _quadratic(problem, case, tol, max_iter, mon)
     if case.piecewise:
-        start = problem.objective(np.zeros(problem.size))
-        return _continuation(problem, case, tol * max(1.0, start), max_iter, mon)
+        jumps, at_zero = problem.jump_total(PiecewiseLinear(case.loss, case.params))
+        return _continuation(problem, case, tol * max(1.0, at_zero), max_iter, mon, jumps=jumps)
     zero = np.zeros(problem.size)
     # ‖∇F(0, 0)‖∞ sets the tolerance's scale; with one score per sample the first Newton pass
     # gives it (and Newton reuses that pass), else the first L-BFGS evaluation does
@@ -151,14 +151,16 @@ def _continuation(
     max_iter: int,
     mon: Monitor,
     start: tuple[FloatArray, float] | None = None,
+    jumps: float | None = None,
 ) -> SolverOutput:
     """Smoothing stages μ, μ/10, … from ``start`` = (θ, μ) (default: the ridge warm start and
     a tenth of the targets' spread), each ending in an exact crossover attempt: the band
     crossover of :mod:`._band` for the problem over the data, the crossover of
-    :mod:`._crossover` for a band problem (``start`` given: its rows are on the driver)."""
+    :mod:`._crossover` for a band problem (``start`` given: its rows are on the driver).
+    ``jumps``: Σ aᵢ Σⱼ Δᵢⱼ when the caller has it (one pass less)."""
     pl = PiecewiseLinear(case.loss, case.params)
     name = "smoothing_newton"
-    jump_total = problem.jump_total(pl)
+    jump_total = problem.jump_total(pl)[0] if jumps is None else jumps
     strong = bool(problem.lam2.size) and float(problem.lam2.min()) > 0
     lam_min = float(problem.lam2.min()) if strong else 0.0
     if start is None:
