@@ -231,3 +231,46 @@ def test_evaluate_a_dataset_and_write_the_rows(tmp_path: Path, root: Path) -> No
     assert_error(c.post("/v1/evaluate/dataset", json=escape), 403, "dataset.path")
     summed = c.post("/v1/evaluate/dataset", json={**body, "reduction": "sum", "output": None})
     assert summed.json()["value"] == pytest.approx(float(w @ ell), rel=1e-12)
+
+
+def test_evaluate_a_multiclass_dataset(tmp_path: Path, root: Path) -> None:
+    """k score columns of a multiclass loss: softmax cross-entropy against its closed form
+    (log-sum-exp minus the target's score, weighted mean) and the written gradient columns
+    against w·(softmax − one-hot)."""
+    from scipy.special import logsumexp, softmax
+
+    rng = np.random.default_rng(9)
+    S = rng.normal(scale=3.0, size=(300, 3))
+    t = rng.integers(0, 3, size=300)
+    w = rng.uniform(0.2, 2.0, size=300)
+    frame = pd.DataFrame({"s0": S[:, 0], "s1": S[:, 1], "s2": S[:, 2], "t": t, "w": w})
+    (root / "scores.parquet").mkdir()
+    for i in range(3):
+        frame.iloc[i * 100 : (i + 1) * 100].to_parquet(root / "scores.parquet" / f"{i}.parquet")
+    c = _client(tmp_path, dataset_roots=str(root))
+    body = {
+        "loss": {"name": "softmax_cross_entropy"},
+        "dataset": {
+            "format": "parquet",
+            "path": "scores.parquet",
+            "prediction": ["s0", "s1", "s2"],
+            "target": "t",
+            "weight": "w",
+        },
+        "reduction": "mean",
+        "output": {"path": "softmax-rows"},
+    }
+    r = c.post("/v1/evaluate/dataset", json=body)
+    assert r.status_code == 200, r.text
+    ell = logsumexp(S, axis=1) - S[np.arange(300), t]
+    assert r.json()["value"] == pytest.approx(float(w @ ell / w.sum()), rel=1e-12)
+    written = pd.concat([pd.read_parquet(f) for f in sorted(r.json()["files"])], ignore_index=True)
+    # absolute slack: the oracle's log-sum-exp − score cancels for small losses (scores ~ 3)
+    np.testing.assert_allclose(written["loss"], w * ell, rtol=1e-12, atol=1e-14)
+    grad = w[:, None] * (softmax(S, axis=1) - np.eye(3)[t])
+    for j in range(3):
+        np.testing.assert_allclose(written[f"gradient_{j}"], grad[:, j], rtol=1e-10, atol=1e-15)
+    # two columns for a three-class target: a 422 naming the dataset, not a wrong number
+    two = {**body, "output": None, "dataset": {**body["dataset"], "prediction": ["s0", "s1"]}}
+    bad = c.post("/v1/evaluate/dataset", json=two)
+    assert bad.status_code == 422, bad.text
