@@ -105,16 +105,36 @@ def test_cluster_fit_matches_in_memory(
         assert remote.metrics[key] == pytest.approx(value, rel=rel_metrics, abs=1e-9)
 
 
-def test_certificate_is_claimed_only_where_block_sums_back_it(client: Any) -> None:
-    """Piecewise-linear losses: with an l2 part the smoothing bound certifies the fit; without
-    one it does not, and the fit says so (converged false) even though it is accurate."""
-    X, y, _s = _data("classification", False)
-    Xd, yd = da.from_array(X, chunks=(BLOCK, 3)), da.from_array(y, chunks=BLOCK)
-    with_l2 = fit(Xd, yd, task="classification", loss="hinge", penalty="l2", alpha=0.05)
-    assert with_l2.converged and with_l2.stop_reason == "tolerance"
-    assert with_l2.optimality <= 1e-8
-    l1 = fit(Xd, yd, task="classification", loss="hinge", penalty="l1", alpha=0.05)
-    assert not l1.converged and l1.stop_reason == "no_progress"
+@pytest.mark.parametrize(
+    ("task", "loss", "penalty"),
+    [
+        ("classification", "hinge", "l1"),
+        ("classification", "hinge", "none"),
+        ("regression", "quantile", "l1"),
+        ("regression", "epsilon_insensitive", "none"),
+    ],
+)
+def test_piecewise_without_l2_certified_by_the_band_lp(
+    client: Any, monkeypatch: pytest.MonkeyPatch, task: str, loss: str, penalty: str
+) -> None:
+    """Piecewise-linear losses without an l2 part: the band's linear program, with the rows
+    outside the band as one linear term, gives the exact optimum once no fixed row crosses
+    (the in-memory fit's HiGHS LP over all rows is the oracle). When the band never gets small
+    enough for the LP, the fit does not claim convergence."""
+    X, y, s = _data(task, False, seed=2)
+    kw: dict[str, Any] = {"task": task, "loss": loss, "penalty": penalty, "alpha": 0.05}
+    local = fit(X, y, sample_weight=s, **kw)
+    assert local.solver == "linprog_highs" and local.converged
+    Xd, yd, sd = (da.from_array(v, chunks=(BLOCK, 3) if v.ndim == 2 else BLOCK) for v in (X, y, s))
+    remote = fit(Xd, yd, sample_weight=sd, **kw)
+    assert remote.converged and remote.solver == "smoothing_newton_band_lp"
+    assert remote.optimality <= 1e-12
+    assert remote.objective == pytest.approx(local.objective, rel=1e-10, abs=1e-12)
+    from losscore.train.distributed import _band
+
+    monkeypatch.setattr(_band, "BAND_LP_ROWS", 0)
+    uncertified = fit(Xd, yd, sample_weight=sd, **kw)
+    assert not uncertified.converged and uncertified.stop_reason == "no_progress"
 
 
 def test_against_scikit_learn(client: Any) -> None:

@@ -28,6 +28,7 @@ sum): ρ·F restricted to the band has the same minimiser, with ρ·λ and ρ·l
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,12 +36,24 @@ from losscore._arrays import FloatArray
 from losscore.train.distributed._blocks import Target, band_check, band_rows, merge_band
 from losscore.train.distributed._problem import ChunkedProblem
 from losscore.train.distributed._source import Source
-from losscore.train.solvers._monitor import SolverOutput
-from losscore.train.solvers._piecewise import PiecewiseLinear
+from losscore.train.solvers._highs import run_highs
+from losscore.train.solvers._monitor import Monitor, SolverOutput
+from losscore.train.solvers._piecewise import PiecewiseLinear, build_lp
 
-__all__ = ["BAND_ROWS", "BAND_TOL", "BAND_WIDTH", "BandSolver", "band_crossover"]
+__all__ = [
+    "BAND_LP_ROWS",
+    "BAND_ROWS",
+    "BAND_TOL",
+    "BAND_WIDTH",
+    "BandSolver",
+    "band_crossover",
+    "band_lp",
+]
 
 BAND_ROWS = 1 << 16  # rows a band may hold (brought to the driver: ≤ 8·(d + 2)·2¹⁶ bytes)
+# rows a band's linear program may hold: the dual simplex's time grows faster than the rows
+# (measured at 10⁶ × 20, hinge + l1: a band of ~4·10⁴ rows took a minute)
+BAND_LP_ROWS = 1 << 13
 BAND_WIDTH = 10.0  # the band: terms within BAND_WIDTH·μ of their kink
 # a band problem is solved to BAND_TOL of the fit's tolerance: its passes are cheap (rows on
 # the driver), and its smaller smoothing widths give its exact crossover more chances
@@ -50,60 +63,122 @@ BAND_TOL = 1e-3
 BandSolver = Callable[[ChunkedProblem, FloatArray, float, float], SolverOutput | None]
 
 
+@dataclass
+class _Band:
+    """The band read at θ (raw coefficients ``old``): its rows on the driver and the fixed
+    rows' sums (Σ w·gfix·x, Σ w·gfix, Σ w·cfix; W = Σ s over every row)."""
+
+    X: FloatArray
+    t: FloatArray
+    w: FloatArray
+    r0: FloatArray
+    r0b: float
+    const: float
+    W: float
+    width: float
+    old: tuple[FloatArray, FloatArray]
+
+    def linear(self, problem: ChunkedProblem) -> FloatArray:
+        """The fixed rows' slope term (1/W)·Σ wᵢgfixᵢz̃ᵢ in solver coordinates."""
+        lin_v = (self.r0 / self.W - problem.mean * (self.r0b / self.W)) / problem.scale
+        return np.concatenate([lin_v, [self.r0b / self.W]]) if problem.fit_intercept else lin_v
+
+
+def _gather(
+    problem: ChunkedProblem, pl: PiecewiseLinear, theta: FloatArray, limit: int = BAND_ROWS
+) -> _Band | None:
+    """One pass: the band at θ (terms within BAND_WIDTH·μ of a kink), None if it is empty or
+    holds more than ``limit`` rows."""
+    width = BAND_WIDTH * pl.mu
+    old = problem.raw(theta)
+    r0, r0b, const, W, count, xs, ts, ws = problem.source.run(
+        band_rows, merge_band, problem.target, pl, *old, width, limit
+    )
+    if xs is None or not 0 < count <= limit:
+        return None
+    X, t, w = np.vstack(xs), np.concatenate(ts), np.concatenate(ws)
+    return _Band(X, t, w, r0, float(r0b), float(const), float(W), width, old)
+
+
+def _check(
+    problem: ChunkedProblem, pl: PiecewiseLinear, band: _Band, theta: FloatArray
+) -> float | None:
+    """One pass: F(θ) if no fixed row crossed its kink at θ, else None."""
+    new = problem.raw(theta)
+    peak = float(np.max(np.abs(theta), initial=0.0))
+    crossed, loss_sum, weight_sum = problem.source.run(
+        band_check, _add3, problem.target, pl, band.old, new, band.width, 1e-9 * (1.0 + peak)
+    )
+    if crossed:
+        return None
+    return float(loss_sum / weight_sum) + problem.penalty(theta)
+
+
 def band_crossover(
     problem: ChunkedProblem,
     pl: PiecewiseLinear,
     theta: FloatArray,
     tol: float,
     solve_band: BandSolver,
-) -> tuple[FloatArray, float, float, bool] | None:
-    """(θ*, its certificate, F(θ*), exact) from the band read at θ (smoothing width
-    ``pl.mu``): exact, the KKT residual of an exact crossover; else a bound on F(θ*) − F*.
-    None: a band too large or empty, a band solve without a certificate, or a fixed row that
-    crossed its kink."""
+) -> tuple[FloatArray, float, float, str] | None:
+    """(θ*, its certificate, F(θ*), method) from the band read at θ (smoothing width
+    ``pl.mu``), l2 penalty: "_crossover", the KKT residual of an exact crossover; "_band", a
+    bound on F(θ*) − F*. None: a band too large or empty, a band solve without a certificate, or a
+    fixed row that crossed its kink."""
     if problem.k != 1 or problem.lam1.any() or not (problem.lam2 > 0).all():
         return None
-    width = BAND_WIDTH * pl.mu
-    old = problem.raw(theta)
-    r0, r0b, W, count, xs, ts, ws = problem.source.run(
-        band_rows, merge_band, problem.target, pl, *old, width, BAND_ROWS
-    )
-    if xs is None or not 0 < count <= BAND_ROWS:
+    band = _gather(problem, pl, theta)
+    if band is None:
         return None
-    band = _band_problem(problem, np.vstack(xs), np.concatenate(ts), np.concatenate(ws), r0, r0b, W)
-    rho = W / float(np.concatenate(ws).sum())
-    out = solve_band(band, theta, pl.mu, BAND_TOL * rho * tol)
+    rho = band.W / float(band.w.sum())
+    out = solve_band(_band_problem(problem, band), theta, pl.mu, BAND_TOL * rho * tol)
     # its certificate, a KKT residual or a gap, must meet the fit's tolerance (the band was
     # asked for less, so its own convergence flag says more than is needed)
     if out is None or not out.optimality <= rho * tol:
         return None
-    new = problem.raw(out.theta)
-    peak = float(np.max(np.abs(np.concatenate([theta, out.theta]))))
-    crossed, loss_sum, weight_sum = problem.source.run(
-        band_check, _add3, problem.target, pl, old, new, width, 1e-9 * (1.0 + peak)
-    )
-    if crossed:
+    F = _check(problem, pl, band, out.theta)
+    if F is None:
         return None
-    F = loss_sum / weight_sum + problem.penalty(out.theta)
-    return out.theta, out.optimality / rho, F, out.solver.endswith("_crossover")
+    method = "_crossover" if out.solver.endswith("_crossover") else "_band"
+    return out.theta, out.optimality / rho, F, method
 
 
-def _band_problem(
-    problem: ChunkedProblem,
-    X: FloatArray,
-    t: FloatArray,
-    w: FloatArray,
-    r0: FloatArray,
-    r0b: float,
-    W: float,
-) -> ChunkedProblem:
+def band_lp(
+    problem: ChunkedProblem, pl: PiecewiseLinear, theta: FloatArray, monitor: Monitor
+) -> tuple[FloatArray, float, float, str] | None:
+    """(θ*, |F(θ*) − LP optimum|, F(θ*), "_band_lp") from the band read at θ, penalty none or l1:
+    the band's rows and the fixed rows' linear term as one linear program (HiGHS) on the
+    driver. If no fixed row crossed its kink at its solution, that is an exact optimum of the
+    full problem (the linearised problem lies below F and agrees with it there). None: a band
+    too large or empty, an LP without an optimum (e.g. unbounded without a penalty), or a
+    fixed row that crossed."""
+    if problem.k != 1 or (problem.lam2 > 0).any():
+        return None
+    band = _gather(problem, pl, theta, BAND_LP_ROWS)
+    if band is None:
+        return None
+    nb = 1 if problem.fit_intercept else 0
+    Z = (band.X - problem.mean) / problem.scale
+    ramps = pl.ramps(band.t)
+    lp, constant = build_lp(Z, band.w / band.W, ramps, problem.lam1, nb, band.linear(problem))
+    res = run_highs(lp, 0, Monitor(monitor.time_left(), cancel=monitor.cancel))
+    if res.x is None or res.status != 0:
+        return None
+    d = problem.d
+    theta_lp = np.concatenate([res.x[:d] - res.x[d : 2 * d], res.x[2 * d : 2 * d + nb]])
+    F = _check(problem, pl, band, theta_lp)
+    if F is None:
+        return None
+    F_lin = float(res.fun) + constant + band.const / band.W
+    return theta_lp, abs(F - F_lin), F, "_band_lp"
+
+
+def _band_problem(problem: ChunkedProblem, band: _Band) -> ChunkedProblem:
     """ρ·(the full problem restricted to the band rows, the fixed rows as a linear term), on
     one in-memory block run by Dask's synchronous scheduler."""
-    rho = W / float(w.sum())
-    lin_v = (r0 / W - problem.mean * (r0b / W)) / problem.scale
-    linear = np.concatenate([lin_v, [r0b / W]]) if problem.fit_intercept else lin_v
+    rho = band.W / float(band.w.sum())
     return ChunkedProblem(
-        source=Source.in_memory(X, t, w),
+        source=Source.in_memory(band.X, band.t, band.w),
         target=Target("real"),
         loss=problem.loss,
         params=problem.params,
@@ -115,7 +190,7 @@ def _band_problem(
         lam1=rho * problem.lam1,
         lam2=rho * problem.lam2,
         y_spread=problem.y_spread,
-        linear=rho * linear,
+        linear=rho * band.linear(problem),
     )
 
 

@@ -509,41 +509,48 @@ def band_rows(
     limit: int,
 ) -> tuple[Any, ...]:
     """The rows with a ramp term within ``width`` of its kink (the band) and the sums of the
-    others: (Σ wᵢgfixᵢxᵢ, Σ wᵢgfixᵢ over rows outside the band, Σ sᵢ over all, the band's row
-    count, and — while it is within ``limit`` — its rows x, targets t and weights w).
-    gfixᵢ = gᵢ + Σⱼ Δᵢⱼ·[term j on], the slope of a row outside the band."""
+    others: (Σ wᵢgfixᵢxᵢ, Σ wᵢgfixᵢ and Σ wᵢcfixᵢ over rows outside the band, Σ sᵢ over all,
+    the band's row count, and — while it is within ``limit`` — its rows x, targets t and
+    weights w). A row outside the band is on the affine piece cfixᵢ + gfixᵢ·f of its loss:
+    gfixᵢ = gᵢ + Σⱼ Δᵢⱼ·[term j on], cfixᵢ = cᵢ − Σⱼ Δᵢⱼκᵢⱼ·[term j on]."""
     X, y, s = rows(part, columns)
     d = X.shape[1]
     if X.shape[0] == 0:
-        return np.zeros(d), 0.0, 0.0, 0, [], [], []
+        return np.zeros(d), 0.0, 0.0, 0.0, 0, [], [], []
     t, c = target.of(y)
     s_full = target.weights(s, X.shape[0])
     w = s_full * c
+    tf = np.asarray(t, dtype=np.float64)
     live, U, g, D = _band_partition(X, t, w, pl, coef, intercept)
     band = np.any(live & (np.abs(U) < width), axis=1)
-    wg = np.where(band, 0.0, w * (g + np.sum(D * (live & (width <= U)), axis=1)))
+    on = live & (width <= U)
+    w_fixed = np.where(band, 0.0, w)
+    wg = w_fixed * (g + np.sum(D * on, axis=1))
+    c0, _, K, _ = pl.ramps(tf)
+    w_const = float(w_fixed @ (c0 - np.sum(np.where(on, D * K, 0.0), axis=1)))
     count = int(np.count_nonzero(band))
-    head = (X.T @ wg, float(wg.sum()), float(s_full.sum()), count)
+    head = (X.T @ wg, float(wg.sum()), w_const, float(s_full.sum()), count)
     if count > limit:
         return (*head, None, None, None)
-    return (*head, [X[band]], [np.asarray(t, dtype=np.float64)[band]], [w[band]])
+    return (*head, [X[band]], [tf[band]], [w[band]])
 
 
 def merge_band(*parts: tuple[Any, ...]) -> tuple[Any, ...]:
-    r0, r0b, W, count, xs, ts, ws = parts[0]
+    r0, r0b, const, W, count, xs, ts, ws = parts[0]
     r0 = r0.copy()
     lists = None if xs is None else [list(xs), list(ts), list(ws)]
     for p in parts[1:]:
         r0 += p[0]
         r0b += p[1]
-        W += p[2]
-        count += p[3]
-        if lists is None or p[4] is None:
+        const += p[2]
+        W += p[3]
+        count += p[4]
+        if lists is None or p[5] is None:
             lists = None
         else:
-            for have, more in zip(lists, p[4:], strict=True):
+            for have, more in zip(lists, p[5:], strict=True):
                 have += more
-    return (r0, r0b, W, count, *(lists if lists is not None else (None, None, None)))
+    return (r0, r0b, const, W, count, *(lists if lists is not None else (None, None, None)))
 
 
 def band_check(

@@ -7,19 +7,21 @@ work from block sums, each pass one tree-reduced map over the blocks.
 | normal_equations             | constant_hessian         | none, l2 | 1 (Gram sums)          |
 | gram_coordinate_descent      | constant_hessian         | l1, enet | 1 (Gram sums)          |
 | smoothing_newton(_crossover, | piecewise_linear         | any      | per stage: Newton (or  |
-| _band)                       |                          |          | L-BFGS-B) + band       |
+| _band, _band_lp)             |                          |          | L-BFGS-B) + band       |
 | newton                       | differentiable, 1 score  | any      | ~1 per step            |
 | lbfgs                        | differentiable, k scores | any      | 1 per step             |
 
 The in-memory LP and interior-point methods need rows (one constraint or factor per sample),
-which block sums cannot give; piecewise-linear losses are fitted by the smoothing continuation
-(:mod:`._newton` stages where the model is curved, L-BFGS-B otherwise), ending in the band
-crossover of :mod:`._band` when the penalty is l2 (the exact optimum, or a certified gap).
-Without it the certificate bounds
-F − F*: F(θ) − F* ≤ μ·Σ aᵢΣⱼΔᵢⱼ/8 + (F_μ(θ) − min F_μ), the second term ≤
-‖∇F_μ‖²·size/(2λ2min) when the penalty has an l2 part. Without one (penalty none or l1) no
-such bound exists from block sums: the fit reports the smoothing bound with ``converged``
-false, never a claim it cannot back.
+which block sums cannot give for all rows; piecewise-linear losses are fitted by the smoothing
+continuation (:mod:`._newton` stages, L-BFGS-B where Newton stalls), each stage ending in an
+attempt of :mod:`._band`: with the rows far from every kink as one linear term, the few
+others are solved on the driver — by the continuation and crossover for an l2 penalty (the
+exact optimum, or a certified gap), by one linear program (HiGHS) for none / l1 (the exact
+optimum). Until one holds, the certificate bounds F − F*: F(θ) − F* ≤ μ·Σ aᵢΣⱼΔᵢⱼ/8 +
+(F_μ(θ) − min F_μ), the second term ≤ ‖∇F_μ‖²·size/(2λ2min) when the penalty has an l2 part.
+Without one (none or l1) and without a band small enough for its LP no such bound exists
+from block sums: the fit reports the smoothing bound with ``converged`` false, never a claim
+it cannot back.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from losscore._arrays import FloatArray
-from losscore.train.distributed._band import BandSolver, band_crossover
+from losscore.train.distributed._band import BandSolver, band_crossover, band_lp
 from losscore.train.distributed._crossover import crossover
 from losscore.train.distributed._newton import proximal_newton
 from losscore.train.distributed._problem import ChunkedProblem
@@ -185,18 +187,17 @@ def _continuation(
             max(max_iter - total_iter, 1),
             mon,
             name,
-            curved=strong,
+            curved=True,
         )
         theta, total_iter = out.theta, total_iter + out.n_iter
-        if strong and problem.k == 1:  # the exact optimum from this stage's partition?
+        if problem.k == 1:  # the exact optimum (or a certified one) from this stage?
             crossed = _exact_point(
-                problem, pl.with_mu(mu), theta, tol, start is not None, solve_band
+                problem, pl.with_mu(mu), theta, tol, mon, start is not None, solve_band
             )
             if crossed is not None and crossed[2] <= best_F * (1 + 1e-12) + 1e-300:
-                th, certificate, F_x, is_exact = crossed
+                th, certificate, F_x, suffix = crossed
                 mon.record(F_x, certificate)
-                method = name + ("_crossover" if is_exact else "_band")
-                return SolverOutput(th, total_iter, True, "tolerance", certificate, method)
+                return SolverOutput(th, total_iter, True, "tolerance", certificate, name + suffix)
         F = problem.objective(theta)
         if best_F > F:
             best_theta, best_F = theta, F
@@ -220,12 +221,16 @@ def _exact_point(
     pl: PiecewiseLinear,
     theta: FloatArray,
     tol: float,
+    mon: Monitor,
     in_band: bool,
     solve_band: BandSolver,
-) -> tuple[FloatArray, float, float, bool] | None:
-    """(θ*, certificate, F(θ*), exact) from a stage's solution: the crossover of a band
-    problem's few rows, or the band crossover over the data; None if neither holds."""
+) -> tuple[FloatArray, float, float, str] | None:
+    """(θ*, certificate, F(θ*), method suffix) from a stage's solution: the crossover of a
+    band problem's few rows; over the data, the band crossover (l2) or the band's linear
+    program (none, l1); None if it does not hold."""
     if in_band:
         found = crossover(problem, pl, theta, tol)
-        return None if found is None else (*found, True)
+        return None if found is None else (*found, "_crossover")
+    if not (problem.lam2 > 0).any():
+        return band_lp(problem, pl, theta, mon)
     return band_crossover(problem, pl, theta, tol, solve_band)

@@ -56,6 +56,10 @@ class Monitor:
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
+    def time_left(self) -> float | None:
+        """Seconds until the time limit (None: no limit)."""
+        return None if self.time_limit_s is None else self.time_limit_s - self.elapsed()
+
     def out_of_time(self) -> bool:
         if self.timed_out:
             return True  # sticky: a stopped fit stays stopped (cancel() is not asked again)

@@ -51,7 +51,13 @@ from losscore.train.solvers._ipm import solve_ipm
 from losscore.train.solvers._lbfgs import minimize_smooth
 from losscore.train.solvers._monitor import Monitor, SolverOutput, inf_norm
 
-__all__ = ["PiecewiseLinear", "solve_continuation", "solve_interior_point", "solve_lp"]
+__all__ = [
+    "PiecewiseLinear",
+    "build_lp",
+    "solve_continuation",
+    "solve_interior_point",
+    "solve_lp",
+]
 
 # the interior-point method is not used below this l2 strength in solver coordinates (≈ alpha for well-scaled features): the
 # Woodbury factors then span ~1/λ and the method stalls (the continuation is used instead)
@@ -158,37 +164,63 @@ def pieces(ramps: Ramps) -> tuple[FloatArray, FloatArray]:
 def solve_lp(
     problem: Problem, pl: PiecewiseLinear, *, max_iter: int, monitor: Monitor
 ) -> SolverOutput:
-    """Exact solve of  Σ aᵢℓᵢ(zᵢ·v + b) + Σ λ1ⱼ|vⱼ|  (no l2 part) with HiGHS.
-
-    Variables x = [v⁺ (d), v⁻ (d), b (free, if fitted), t (n)]; minimise Σ aᵢtᵢ + λ1·(v⁺ + v⁻)
-    subject to αᵢₚ(zᵢ·(v⁺ − v⁻) + b) − tᵢ ≤ −βᵢₚ for every non-zero piece, t ≥ 0 where
-    a zero piece exists.
-    """
+    """Exact solve of  Σ aᵢℓᵢ(zᵢ·v + b) + Σ λ1ⱼ|vⱼ|  (no l2 part) with HiGHS (:func:`build_lp`)."""
     keep = problem.a > 0
     Z = problem.rows(keep)
-    a = problem.a[keep]
     ramps = pl.ramps(np.asarray(problem.target[keep], dtype=np.float64))
+    nb = 1 if problem.fit_intercept else 0
+    lp, constant = build_lp(Z, problem.a[keep], ramps, problem.lam1, nb)
+    res = run_highs(lp, max_iter, monitor)
+    if res.x is not None:
+        res = res._replace(fun=res.fun + constant)
+    return _lp_output(problem, res, Z.shape[1], nb, monitor)
+
+
+def build_lp(
+    Z: FloatArray,
+    a: FloatArray,
+    ramps: Ramps,
+    lam1: FloatArray,
+    nb: int,
+    linear: FloatArray | None = None,
+) -> tuple[Lp, float]:
+    """The LP of  Σ aᵢℓᵢ(zᵢ·v + b) + Σ λ1ⱼ|vⱼ| + linear·(v, b)  (aᵢ > 0; ``nb``: 1 with an
+    intercept) and the constant to add to its optimum for that objective.
+
+    Epigraph form: variables x = [v⁺ (d), v⁻ (d), b (free, if fitted), t (n)]; minimise
+    Σ aᵢtᵢ + λ1·(v⁺ + v⁻) subject to αᵢₚ(zᵢ·(v⁺ − v⁻) + b) − tᵢ ≤ −βᵢₚ for every non-zero
+    piece, t ≥ 0 where a zero piece exists; or the residual split (:func:`_lp_residual_split`)
+    where it is smaller. Either way x starts with [v⁺, v⁻, b].
+    """
     n, d = Z.shape
     S, B = pieces(ramps)
     zero_piece = (S == 0) & (B == 0)
     if _residual_split_applies(ramps, zero_piece):
-        return _solve_lp_residual_split(problem, ramps, Z, a, max_iter=max_iter, monitor=monitor)
-    nb = 1 if problem.fit_intercept else 0
-    t_lower = np.where(zero_piece.any(axis=1), 0.0, -np.inf)
-    rows_i, rows_p = np.nonzero(~zero_piece)
-    alpha = S[rows_i, rows_p]
-    beta = B[rows_i, rows_p]
-    Zr = Z[rows_i] * alpha[:, None]
-    blocks = [scipy.sparse.csr_matrix(Zr), scipy.sparse.csr_matrix(-Zr)]
-    if nb:
-        blocks.append(scipy.sparse.csr_matrix(alpha[:, None]))
-    m = rows_i.shape[0]
-    blocks.append(scipy.sparse.csr_matrix((-np.ones(m), (np.arange(m), rows_i)), shape=(m, n)))
-    A = scipy.sparse.hstack(blocks, format="csc")
-    cost = np.concatenate([problem.lam1, problem.lam1, np.zeros(nb), a])
-    col_lower = np.concatenate([np.zeros(2 * d), np.full(nb, -np.inf), t_lower])
-    lp = Lp(cost, A, np.full(m, -np.inf), -beta, col_lower, np.full(cost.shape[0], np.inf))
-    return _lp_output(problem, run_highs(lp, max_iter, monitor), d, nb, monitor)
+        lp, constant = _lp_residual_split(Z, a, ramps, lam1, nb)
+    else:
+        t_lower = np.where(zero_piece.any(axis=1), 0.0, -np.inf)
+        rows_i, rows_p = np.nonzero(~zero_piece)
+        alpha = S[rows_i, rows_p]
+        beta = B[rows_i, rows_p]
+        Zr = Z[rows_i] * alpha[:, None]
+        blocks = [scipy.sparse.csr_matrix(Zr), scipy.sparse.csr_matrix(-Zr)]
+        if nb:
+            blocks.append(scipy.sparse.csr_matrix(alpha[:, None]))
+        m = rows_i.shape[0]
+        blocks.append(scipy.sparse.csr_matrix((-np.ones(m), (np.arange(m), rows_i)), shape=(m, n)))
+        A = scipy.sparse.hstack(blocks, format="csc")
+        cost = np.concatenate([lam1, lam1, np.zeros(nb), a])
+        col_lower = np.concatenate([np.zeros(2 * d), np.full(nb, -np.inf), t_lower])
+        lp = Lp(cost, A, np.full(m, -np.inf), -beta, col_lower, np.full(cost.shape[0], np.inf))
+        constant = 0.0
+    if linear is not None:
+        cost = lp.cost.copy()
+        cost[:d] += linear[:d]
+        cost[d : 2 * d] -= linear[:d]
+        if nb:
+            cost[2 * d] += linear[d]
+        lp = replace(lp, cost=cost)
+    return lp, constant
 
 
 def _residual_split_applies(ramps: Ramps, zero_piece: NDArray[np.bool_]) -> bool:
@@ -204,22 +236,15 @@ def _residual_split_applies(ramps: Ramps, zero_piece: NDArray[np.bool_]) -> bool
     )
 
 
-def _solve_lp_residual_split(
-    problem: Problem,
-    ramps: Ramps,
-    Z: FloatArray,
-    a: FloatArray,
-    *,
-    max_iter: int,
-    monitor: Monitor,
-) -> SolverOutput:
+def _lp_residual_split(
+    Z: FloatArray, a: FloatArray, ramps: Ramps, lam1: FloatArray, nb: int
+) -> tuple[Lp, float]:
     """The LP for one-kink losses whose slopes g ≤ 0 ≤ g + Δ (l1, quantile): with
     ℓ(f) = c + g·f + Δ·max(0, f − κ) and f − κ = u⁺ − u⁻ (u± ≥ 0), ℓ = c + gκ + (g + Δ)u⁺ − g·u⁻
     at the optimum; variables [v⁺, v⁻, b, u⁺, u⁻], one equality row per sample
     zᵢ·(v⁺ − v⁻) + b − u⁺ᵢ + u⁻ᵢ = κᵢ (the epigraph form has two inequality rows per sample;
-    scikit-learn's QuantileRegressor uses this form too)."""
+    scikit-learn's QuantileRegressor uses this form too). Its constant: Σ aᵢ(cᵢ + gᵢκᵢ)."""
     n, d = Z.shape
-    nb = 1 if problem.fit_intercept else 0
     c, g, K, D = ramps
     kink, jump = K[:, 0], D[:, 0]
     eye = scipy.sparse.identity(n, format="csr")
@@ -227,13 +252,10 @@ def _solve_lp_residual_split(
     if nb:
         blocks.append(scipy.sparse.csr_matrix(np.ones((n, 1))))
     A = scipy.sparse.hstack([*blocks, -eye, eye], format="csc")
-    cost = np.concatenate([problem.lam1, problem.lam1, np.zeros(nb), a * (g + jump), -a * g])
+    cost = np.concatenate([lam1, lam1, np.zeros(nb), a * (g + jump), -a * g])
     col_lower = np.concatenate([np.zeros(2 * d), np.full(nb, -np.inf), np.zeros(2 * n)])
     lp = Lp(cost, A, kink, kink, col_lower, np.full(cost.shape[0], np.inf))
-    res = run_highs(lp, max_iter, monitor)
-    if res.x is not None:
-        res = res._replace(fun=res.fun + float(a @ (c + g * kink)))  # the constant part of ℓ
-    return _lp_output(problem, res, d, nb, monitor)
+    return lp, float(a @ (c + g * kink))
 
 
 def _lp_output(problem: Problem, res: LpResult, d: int, nb: int, monitor: Monitor) -> SolverOutput:
