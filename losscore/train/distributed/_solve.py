@@ -62,7 +62,7 @@ def solve(
     first = problem.newton_terms if problem.k == 1 else problem.smooth_value_grad
     grad0 = first(zero)[1]
     scaled = tol * max(1.0, float(np.max(np.abs(grad0), initial=0.0)))
-    return _newton_then_lbfgs(problem, zero, scaled, max_iter, mon, "", curved=True)
+    return _newton_then_lbfgs(problem, zero, scaled, max_iter, mon, "")
 
 
 def _newton_then_lbfgs(
@@ -72,14 +72,12 @@ def _newton_then_lbfgs(
     max_iter: int,
     mon: Monitor,
     name: str,
-    *,
-    curved: bool,
 ) -> SolverOutput:
-    """Proximal Newton (few passes) when ``curved`` (a smooth loss, or an l2 part) and the
-    problem has one score per sample; L-BFGS-B (one pass per step) otherwise, and from
-    wherever Newton stalls (a Hessian without curvature along some direction)."""
+    """Proximal Newton (few passes) when the problem has one score per sample; L-BFGS-B (one
+    pass per step) otherwise, and from wherever Newton stalls (a Hessian without curvature
+    along some direction: a smoothed loss flat on every row of a direction, no l2 part)."""
     done = 0
-    if curved and problem.k == 1:
+    if problem.k == 1:
         out = proximal_newton(
             problem, theta, tol=tol, max_iter=max_iter, monitor=mon, solver_name=name or "newton"
         )
@@ -187,7 +185,6 @@ def _continuation(
             max(max_iter - total_iter, 1),
             mon,
             name,
-            curved=True,
         )
         theta, total_iter = out.theta, total_iter + out.n_iter
         if problem.k == 1:  # the exact optimum (or a certified one) from this stage?
