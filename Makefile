@@ -16,7 +16,7 @@ TYPESCRIPT ?= 5.9.3
 NODE_TYPES ?= 20
 TS_STAMP   := .tools/node/.installed-typescript-$(TYPESCRIPT)-node-$(NODE_TYPES)
 
-.PHONY: install serve test lint typecheck check lock openapi docs bench clean client-tools
+.PHONY: install serve test lint typecheck check lock openapi docs bench clean client-tools server-tools
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,20 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python -m service
 
-test: $(STAMP) client-tools
+test: $(STAMP) client-tools server-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The store tests run against a real PostgreSQL too (tests/postgres.py makes a throwaway
+# cluster): Debian's server binaries, installed here when possible, else those tests skip.
+server-tools:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql (Debian) for the PostgreSQL store tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "note: PostgreSQL server binaries not found; the PostgreSQL store tests will be skipped (apt-get install postgresql)"; \
+	  fi; \
+	fi
 
 # Without npm (or Java) the client tests skip, saying what to install; .ci/run installs both.
 client-tools:

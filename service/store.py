@@ -236,6 +236,10 @@ class ModelStore:
         more = len(rows) > limit
         return items, _encode_cursor(page[-1].created_at, page[-1].id) if more else None
 
+    def close(self) -> None:
+        """Close the pooled connections (a store is otherwise kept for the process)."""
+        self.engine.dispose()
+
     def delete(self, model_id: str) -> bool:
         with self.engine.begin() as conn:
             return bool(conn.execute(models.delete().where(models.c.id == model_id)).rowcount)
