@@ -5,6 +5,8 @@ Default: SQLite at ``<LOSSCORE_DATA_DIR>/models.db`` in WAL mode; any SQLAlchemy
 stored as the JSON of :meth:`losscore.train.FitResult.to_dict` (never pickle); JSON floats
 round-trip exactly, so a reloaded model predicts bit-for-bit the same values. Each row also
 keeps the JSON of its summary (the list view's fields), so listing never parses payloads.
+The schema is versioned by Alembic (:mod:`service.migrate`): opening a store applies pending
+migrations under a lock, once across replicas.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from losscore.train import FitResult
+from service.migrate import upgrade
 
 __all__ = ["InvalidCursorError", "ModelStore", "StoredModel", "get_store", "json_safe"]
 
@@ -37,12 +39,13 @@ models = sa.Table(
     "models",
     _meta,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("created_at", sa.Float, nullable=False, index=True),
+    sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("task", sa.String(32), nullable=False),
     sa.Column("loss", sa.String(64), nullable=False),
     sa.Column("n_features", sa.Integer, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("summary", sa.Text, nullable=True),  # added in 0.2.0; back-filled at start
+    sa.Index("ix_models_created_at_id", "created_at", "id"),  # the listing's keyset order
 )
 # one row, rewritten by the readiness probe: a real write, so a read-only store is noticed
 probe = sa.Table(
@@ -119,40 +122,9 @@ class ModelStore:
                 cur.close()
 
         self._writable_until = 0.0
-        self._create_schema()
-        self._add_summary_column()
+        upgrade(self.engine)  # pending schema migrations, once across replicas (a lock)
         with self.engine.begin() as conn:
             self._add_summaries(conn)
-
-    def _create_schema(self) -> None:
-        """Tables and the probe row. Workers or replicas starting together race here: a
-        loser's error is accepted when a second look finds the schema in place."""
-        for attempt in range(3):
-            try:
-                _meta.create_all(self.engine)
-                with self.engine.begin() as conn:
-                    if conn.execute(sa.select(probe.c.id)).first() is None:
-                        conn.execute(probe.insert().values(id=1, checked_at=time.time()))
-                return
-            except SQLAlchemyError:
-                if attempt == 2:
-                    raise
-                self.engine.dispose()  # fresh connections see the other process's schema
-                time.sleep(0.05 * (attempt + 1))
-
-    def _add_summary_column(self) -> None:
-        """Stores written before 0.2.0 have no ``summary`` column: add it. Several workers or
-        replicas may race to do it: the loser's error is accepted once the column exists."""
-        with self.engine.connect() as conn:
-            if "summary" in {c["name"] for c in sa.inspect(conn).get_columns("models")}:
-                return
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(sa.text("ALTER TABLE models ADD COLUMN summary TEXT"))
-        except SQLAlchemyError:
-            with self.engine.connect() as conn:
-                if "summary" not in {c["name"] for c in sa.inspect(conn).get_columns("models")}:
-                    raise
 
     def _add_summaries(self, conn: Connection) -> None:
         """Fill in the summaries of models stored before 0.2.0. A payload that cannot be read

@@ -1,0 +1,1 @@
+"""The model store's schema, versioned with Alembic (see :mod:`service.migrate`)."""

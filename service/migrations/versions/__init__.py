@@ -1,0 +1,1 @@
+"""Alembic revisions of the model store's schema, oldest first."""
