@@ -116,9 +116,11 @@ class ModelStore:
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
                 cur = dbapi_conn.cursor()
+                # the timeout first: switching to WAL waits for the lock like any statement
+                # (several processes opening a new store at once)
+                cur.execute("PRAGMA busy_timeout=10000")
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=FULL")
-                cur.execute("PRAGMA busy_timeout=10000")
                 cur.close()
 
         self._writable_until = 0.0

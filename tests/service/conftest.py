@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.from_thread
@@ -95,3 +96,13 @@ def assert_error(
         assert field in err["message"], err
         assert any(d["field"] == field for d in err["details"]), err
     return err
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh model store database: a SQLite file, or a database on the session's real
+    PostgreSQL server (tests/postgres.py)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'models.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -26,12 +26,9 @@ from service.store import ModelStore, json_safe, models
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'models.db'}"
-    value: str = request.getfixturevalue("postgres_url")
-    return value
+@pytest.fixture
+def url(store_url: str) -> str:
+    return store_url
 
 
 def test_revision_1_store_upgrades_with_every_model_intact(url: str) -> None:
@@ -112,24 +109,20 @@ def test_stores_opened_together_migrate_once(url: str) -> None:
             store.close()
 
 
-def test_the_explicit_command(tmp_path: Path) -> None:
-    db = tmp_path / "explicit.db"
-    done = subprocess.run(
-        [sys.executable, "-m", "service.migrate", f"sqlite:///{db}"],
+def _migrate(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service.migrate", url],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_the_explicit_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'explicit.db'}"
+    done = _migrate(url)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(f"None -> {HEAD}")
-    again = subprocess.run(
-        [sys.executable, "-m", "service.migrate", f"sqlite:///{db}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert again.stdout.strip().endswith(f"{HEAD} -> {HEAD}")
+    assert _migrate(url).stdout.strip().endswith(f"{HEAD} -> {HEAD}")
