@@ -48,11 +48,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the pending migrations up to ``revision``, under the database's migration lock.
-    A store already at head is only read (a read-only store opens)."""
-    if revision == "head" and current_revision(engine) == HEAD:
-        return
+    """Apply the pending migrations up to ``revision``, under the database's migration lock
+    (taken before the first connection: a new SQLite connection switches the file to WAL,
+    which must not race a migration). A store already at head is only read (a read-only
+    store opens)."""
     with _locked(engine) as conn:
+        at = MigrationContext.configure(conn).get_current_revision()
+        conn.rollback()  # end the read's implicit transaction: each migration commits its own
+        if revision == "head" and at == HEAD:
+            return
         command.upgrade(_config(conn), revision)
 
 
