@@ -110,7 +110,9 @@ class ModelStore:
     def __init__(self, url: str, summarise: Summarise) -> None:
         self.url = url
         self.summarise = summarise
-        self.engine: Engine = sa.create_engine(url, future=True)
+        # pre-ping: a pooled connection that died with a database restart is replaced before
+        # use, so the first request after the database is back succeeds
+        self.engine: Engine = sa.create_engine(url, future=True, pool_pre_ping=True)
         if url.startswith("sqlite"):
 
             @sa.event.listens_for(self.engine, "connect")
@@ -144,9 +146,10 @@ class ModelStore:
 
     def check_writable(self, max_age_s: float = 0.0) -> None:
         """Write the probe row; raises the database's error when the store cannot be written.
-        A success is trusted for *max_age_s* seconds (a fit checks before it starts)."""
+        A success is trusted for *max_age_s* seconds by callers that pass one (a fit checks
+        before it starts); with the default 0 (the readiness probe) the write always happens."""
         now = time.monotonic()
-        if now < self._writable_until:
+        if max_age_s > 0 and now < self._writable_until:
             return
         with self.engine.begin() as conn:
             conn.execute(probe.update().where(probe.c.id == 1).values(checked_at=time.time()))
