@@ -42,7 +42,8 @@ def _spawn(
         "LOSSCORE_DATA_DIR": str(data_dir),
         **env_extra,
     }
-    env.pop("LOSSCORE_DATABASE_URL", None)
+    if "LOSSCORE_DATABASE_URL" not in env_extra:  # the test's own store, not the caller's
+        env.pop("LOSSCORE_DATABASE_URL", None)
     output = subprocess.PIPE if log_path is None else log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "service"],
