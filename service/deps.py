@@ -30,6 +30,7 @@ __all__ = [
     "gates",
     "get_settings",
     "model_store",
+    "open_store",
     "read_body",
     "run_cpu",
     "run_fit",
@@ -49,11 +50,17 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def open_store(settings: Settings) -> ModelStore:
+    """The model store these settings name (opened once per process; errors propagate)."""
+    pool = (settings.database_pool_size, settings.database_max_overflow)
+    return get_store(settings.data_dir, settings.database_url, summary_fields, pool)
+
+
 def model_store(settings: Settings) -> ModelStore:
     """The model store of these settings (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``);
     503 ``store_unavailable`` when it cannot be opened."""
     try:
-        return get_store(settings.data_dir, settings.database_url, summary_fields)
+        return open_store(settings)
     except (OSError, SQLAlchemyError) as exc:
         raise store_unavailable(exc) from None
 

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         None,
         description="SQLAlchemy URL of the model store; unset: SQLite (WAL) at <data_dir>/models.db.",
     )
+    database_pool_size: int = Field(
+        5, ge=1, description="Connections each worker process keeps open to a server database."
+    )
+    database_max_overflow: int = Field(
+        10, ge=0, description="Connections a worker may open beyond the pool under load."
+    )
     train_max_elements: int = Field(
         2_000_000, ge=1, description="Most feature values n·d in one training request (413)."
     )

@@ -107,12 +107,15 @@ def _payload_to_result(payload: str) -> FitResult:
 class ModelStore:
     """Insert, list (newest first, keyset pagination), fetch and delete fitted models."""
 
-    def __init__(self, url: str, summarise: Summarise) -> None:
+    def __init__(self, url: str, summarise: Summarise, pool: tuple[int, int] = (5, 10)) -> None:
+        """``pool``: (connections kept, more allowed under load) per process, for a server
+        database (SQLite ignores it)."""
         self.url = url
         self.summarise = summarise
+        sizes = {} if url.startswith("sqlite") else {"pool_size": pool[0], "max_overflow": pool[1]}
         # pre-ping: a pooled connection that died with a database restart is replaced before
         # use, so the first request after the database is back succeeds
-        self.engine: Engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+        self.engine: Engine = sa.create_engine(url, future=True, pool_pre_ping=True, **sizes)
         if url.startswith("sqlite"):
 
             @sa.event.listens_for(self.engine, "connect")
@@ -226,11 +229,14 @@ _stores: dict[str, ModelStore] = {}
 _lock = threading.Lock()
 
 
-def get_store(data_dir: Path, url: str | None, summarise: Summarise) -> ModelStore:
+def get_store(
+    data_dir: Path, url: str | None, summarise: Summarise, pool: tuple[int, int] = (5, 10)
+) -> ModelStore:
     """The store for *url* (default: SQLite under *data_dir*), created once per process.
 
-    The routes pass ``Settings.data_dir`` and ``Settings.database_url``
-    (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``) and the summary function of the API.
+    The routes pass ``Settings.data_dir``, ``Settings.database_url`` and the pool sizes
+    (``LOSSCORE_DATA_DIR``, ``LOSSCORE_DATABASE_URL``, ``LOSSCORE_DATABASE_POOL_SIZE``,
+    ``LOSSCORE_DATABASE_MAX_OVERFLOW``) and the summary function of the API.
     """
     if not url:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -238,5 +244,5 @@ def get_store(data_dir: Path, url: str | None, summarise: Summarise) -> ModelSto
     with _lock:
         store = _stores.get(url)
         if store is None:
-            store = _stores[url] = ModelStore(url, summarise)
+            store = _stores[url] = ModelStore(url, summarise, pool)
         return store

@@ -12,10 +12,8 @@ from starlette.responses import PlainTextResponse, Response
 
 import losscore
 from service.admission import Gate
-from service.deps import SettingsDep
-from service.modelview import summary_fields
+from service.deps import SettingsDep, open_store
 from service.settings import Settings
-from service.store import get_store
 
 __all__ = ["router"]
 
@@ -48,7 +46,7 @@ async def healthz() -> Health:
 def _store_writable(settings: Settings) -> str | None:
     """None when the model store takes a write, else why not."""
     try:
-        get_store(settings.data_dir, settings.database_url, summary_fields).check_writable()
+        open_store(settings).check_writable()
     except (OSError, SQLAlchemyError) as exc:
         return f"the model store cannot be written ({type(exc).__name__})"
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -147,3 +148,30 @@ def test_pagination_under_concurrent_inserts(open_store: Callable[[], ModelStore
     assert len(seen) == len(set(seen)), "a model was listed twice"
     assert before <= set(seen), "a model that existed before the walk was skipped"
     assert set(seen) <= before | set(written)
+
+
+def test_pool_sizes_come_from_the_settings(postgres_url: str, tmp_path: Path) -> None:
+    """LOSSCORE_DATABASE_POOL_SIZE / _MAX_OVERFLOW reach a server database's pool: with 2 + 1
+    a fourth simultaneous checkout waits (and times out here) instead of opening a fourth
+    connection."""
+    import sqlalchemy as sa
+
+    from service.deps import open_store
+    from service.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path, database_url=postgres_url, database_pool_size=2, database_max_overflow=1
+    )
+    store = open_store(settings)
+    try:
+        assert store.engine.pool.size() == 2  # type: ignore[attr-defined]
+        held = [store.engine.connect() for _ in range(3)]
+        store.engine.pool._timeout = 0.2  # type: ignore[attr-defined]
+        try:
+            with pytest.raises(sa.exc.TimeoutError):
+                store.engine.connect()
+        finally:
+            for conn in held:
+                conn.close()
+    finally:
+        store.close()
