@@ -3,13 +3,12 @@ throwaway PostgreSQL server for the store tests (tests/postgres.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
 
-from tests.postgres import INSTALL_HINT, PostgresServer, find_bindir
+from tests.postgres import PostgresServer, require_bindir
 
 settings.register_profile("losscore", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("losscore")
@@ -19,12 +18,7 @@ settings.load_profile("losscore")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL cluster for the session (skipped without the server binaries, a failure
     instead under LOSSCORE_REQUIRE_POSTGRES=1)."""
-    bindir = find_bindir()
-    if bindir is None:
-        if os.environ.get("LOSSCORE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(INSTALL_HINT + " (LOSSCORE_REQUIRE_POSTGRES=1: required here)")
-        pytest.skip(INSTALL_HINT)
-    server = PostgresServer(bindir)
+    server = PostgresServer(require_bindir())
     server.start()
     try:
         yield server

@@ -21,7 +21,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-__all__ = ["INSTALL_HINT", "PostgresServer", "find_bindir"]
+__all__ = ["INSTALL_HINT", "PostgresServer", "find_bindir", "require_bindir"]
 
 INSTALL_HINT = (
     "PostgreSQL server binaries not found (initdb, pg_ctl): the PostgreSQL store tests are "
@@ -49,6 +49,19 @@ def find_bindir() -> Path | None:
             return candidate
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
+
+
+def require_bindir() -> Path:
+    """The server binaries, or the test is skipped with :data:`INSTALL_HINT` (failed instead
+    under ``LOSSCORE_REQUIRE_POSTGRES=1``)."""
+    import pytest
+
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("LOSSCORE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(INSTALL_HINT + " (LOSSCORE_REQUIRE_POSTGRES=1: required here)")
+        pytest.skip(INSTALL_HINT)
+    return bindir
 
 
 def _free_port() -> int:

@@ -4,7 +4,6 @@ restarting the service, and every acknowledged model is there."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from service.app import create_app
 from service.settings import Settings
-from tests.postgres import INSTALL_HINT, PostgresServer, find_bindir
+from tests.postgres import PostgresServer, require_bindir
 from tests.service.conftest import Client
 
 BODY = {
@@ -26,12 +25,7 @@ BODY = {
 @pytest.fixture
 def own_server() -> Iterator[PostgresServer]:
     """A server of this test's own (it is stopped and started again)."""
-    bindir = find_bindir()
-    if bindir is None:
-        if os.environ.get("LOSSCORE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(INSTALL_HINT)
-        pytest.skip(INSTALL_HINT)
-    server = PostgresServer(bindir)
+    server = PostgresServer(require_bindir())
     server.start()
     try:
         yield server
