@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from tests.postgres import PostgresServer, require_bindir
+from tests.postgres import PostgresServer, running_server
 
 settings.register_profile("losscore", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("losscore")
@@ -18,12 +18,8 @@ settings.load_profile("losscore")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL cluster for the session (skipped without the server binaries, a failure
     instead under LOSSCORE_REQUIRE_POSTGRES=1)."""
-    server = PostgresServer(require_bindir())
-    server.start()
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        server.remove()
 
 
 @pytest.fixture

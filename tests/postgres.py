@@ -19,9 +19,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["INSTALL_HINT", "PostgresServer", "find_bindir", "require_bindir"]
+__all__ = ["INSTALL_HINT", "PostgresServer", "find_bindir", "require_bindir", "running_server"]
 
 INSTALL_HINT = (
     "PostgreSQL server binaries not found (initdb, pg_ctl): the PostgreSQL store tests are "
@@ -142,3 +143,14 @@ class PostgresServer:
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[PostgresServer]:
+    """A started server (skipped or failed as :func:`require_bindir` says), removed on exit."""
+    server = PostgresServer(require_bindir())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()

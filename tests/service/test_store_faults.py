@@ -11,7 +11,7 @@ import pytest
 
 from service.app import create_app
 from service.settings import Settings
-from tests.postgres import PostgresServer, require_bindir
+from tests.postgres import PostgresServer, running_server
 from tests.service.conftest import Client
 
 BODY = {
@@ -25,12 +25,8 @@ BODY = {
 @pytest.fixture
 def own_server() -> Iterator[PostgresServer]:
     """A server of this test's own (it is stopped and started again)."""
-    server = PostgresServer(require_bindir())
-    server.start()
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        server.remove()
 
 
 def test_database_restart_under_a_running_service(
