@@ -1,4 +1,4 @@
-"""Loss and derivative curves over a grid: the data behind "L1 vs L2 vs smooth L1" plots.
+"""Loss, first and second derivative curves over a grid: the data behind "L1 vs L2 vs smooth L1" plots.
 
 The x axis depends on what the loss's target is (``spec.target``):
 
@@ -45,6 +45,7 @@ class Curve:
     x: FloatArray
     value: FloatArray
     gradient: FloatArray
+    hessian: FloatArray  # d²ℓ/dx², with the loss's own convention at its kinks
     kinks: list[tuple[float, int]]  # (x, order) of the kinks on the grid's range
 
 
@@ -81,7 +82,9 @@ def _grid(start: float, stop: float, num: int) -> FloatArray:
 def loss_curve(
     loss: str | Loss, *, start: float = -3.0, stop: float = 3.0, num: int = 201, **params: Any
 ) -> Curve:
-    """ℓ(x) and dℓ/dx on ``np.linspace(start, stop, num)`` (see the module docstring for x)."""
+    """ℓ(x), dℓ/dx and d²ℓ/dx² on ``np.linspace(start, stop, num)`` (see the module docstring
+    for x; for multiclass losses the second derivative is the Hessian's diagonal entry of the
+    true class's score, the other score held fixed)."""
     loss_obj = get_loss(loss)
     start, stop = _finite_real("start", start), _finite_real("stop", stop)
     if start >= stop:
@@ -97,14 +100,23 @@ def loss_curve(
     if kind == "class":
         scores = np.stack([x, np.zeros_like(x)], axis=1)
         result = evaluate(
-            loss_obj, scores, np.zeros(num, dtype=np.intp), reduction="none", **params
+            loss_obj,
+            scores,
+            np.zeros(num, dtype=np.intp),
+            reduction="none",
+            hessian=True,
+            **params,
         )
         gradient = np.ascontiguousarray(result.gradient[:, 0])
+        assert result.hessian is not None
+        hessian = np.ascontiguousarray(result.hessian[:, 0])
     else:
         target = np.zeros_like(x) if kind == "real" else np.ones_like(x)
-        result = evaluate(loss_obj, x, target, reduction="none", **params)
+        result = evaluate(loss_obj, x, target, reduction="none", hessian=True, **params)
         gradient = result.gradient
+        assert result.hessian is not None
+        hessian = result.hessian
     kinks = [(at, order) for at, order in loss_obj.kinks(result.params) if start <= at <= stop]
     return Curve(
-        loss_obj.name, result.params, X_LABELS[kind], x, result.elementwise, gradient, kinks
+        loss_obj.name, result.params, X_LABELS[kind], x, result.elementwise, gradient, hessian, kinks
     )

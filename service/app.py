@@ -32,6 +32,7 @@ from service.metrics import Metrics, MetricsMiddleware
 from service.openapi import build_openapi
 from service.requestlog import RequestLogMiddleware
 from service.settings import Settings
+from service.web import install_web
 
 __all__ = ["create_app", "default_routers"]
 
@@ -140,6 +141,8 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=None,
         lifespan=_lifespan,
+        docs_url=None,  # served from the app's own files by service.web
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -147,6 +150,7 @@ def create_app(
     app.state.auth = Authenticator(settings.api_keys, settings.evaluate_open)
     for router in default_routers() if routers is None else routers:
         app.include_router(router)
+    install_web(app, settings.web_dir)
     install_error_handlers(app)
     app.add_middleware(HeadAsGet)  # innermost: metrics and logs still see HEAD
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

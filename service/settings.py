@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         True,
         description="Compile the training solvers' kernels in a background thread at start-up.",
     )
+    web_dir: Path = Field(
+        Path(__file__).resolve().parent / "static",
+        description="The built playground page and offline API docs (`make web`); "
+        "default: the package's `service/static`.",
+    )
     numba_cache_seed: Path | None = Field(
         None,
         description="Directory of numba cache files compiled at image build; copied into "

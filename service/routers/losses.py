@@ -82,13 +82,16 @@ def _curve(name: str, query: CurveQuery, settings: Settings) -> bytes:
         exc.field = exc.field.removeprefix("loss.")  # parameters are query parameters here
         raise
     with np.errstate(over="ignore", invalid="ignore"):
-        finite = bool(np.isfinite(curve.value).all() and np.isfinite(curve.gradient).all())
+        finite = all(
+            bool(np.isfinite(a).all()) for a in (curve.value, curve.gradient, curve.hessian)
+        )
     body: dict[str, Any] = {
         "loss": {"name": curve.loss, **curve.params},
         "x_label": curve.x_label,
         "x": curve.x,
         "value": encode_array(curve.value, "list"),
         "gradient": encode_array(curve.gradient, "list"),
+        "hessian": encode_array(curve.hessian, "list"),
         "kinks": [{"x": x, "order": order} for x, order in curve.kinks],
         "overflow": not finite,
     }
@@ -100,7 +103,7 @@ def _curve(name: str, query: CurveQuery, settings: Settings) -> bytes:
     operation_id="loss_curve",
     response_model=CurveResponse,
     responses=error_responses(404, 422, 503),
-    summary="Loss and derivative on a grid",
+    summary="Loss and its first two derivatives on a grid",
 )
 async def loss_curve(
     request: Request,
@@ -108,7 +111,7 @@ async def loss_curve(
     query: Annotated[CurveQuery, Query()],
     settings: SettingsDep,
 ) -> Response:
-    """ℓ(x) and dℓ/dx on ``linspace(start, stop, num)``: x is the residual (regression),
+    """ℓ(x), dℓ/dx and d²ℓ/dx² on ``linspace(start, stop, num)``: x is the residual (regression),
     the margin y·f (binary), the probability (binary_cross_entropy) or the margin of the
     true class (multiclass). Loss parameters are query parameters."""
     return _json(await run_cpu(request, _curve, name, query, settings))

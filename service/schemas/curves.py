@@ -87,12 +87,15 @@ class CurveKink(BaseModel):
 
 
 class CurveResponse(BaseModel):
-    """ℓ(x) and dℓ/dx on a grid; x is the residual, the margin or the probability."""
+    """ℓ(x), dℓ/dx and d²ℓ/dx² on a grid; x is the residual, the margin or the probability."""
 
     loss: LossIn
     x_label: str
     x: list[float]
     value: ArrayOut = Field(description="ℓ(x), shape [num] (a tensor object if it overflows).")
     gradient: ArrayOut = Field(description="dℓ/dx, shape [num].")
+    hessian: ArrayOut = Field(
+        description="d²ℓ/dx², shape [num]; at a kink, the loss's documented convention."
+    )
     kinks: list[CurveKink] = Field(description="The loss's kinks on [start, stop].")
     overflow: bool

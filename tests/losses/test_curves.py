@@ -108,6 +108,26 @@ def test_curve_grid_values_and_derivative(name: str, params: dict[str, float]) -
     np.testing.assert_allclose(curve.gradient[away], fd[away], rtol=1e-6, atol=1e-8 * scale)
 
 
+@pytest.mark.parametrize(("name", "params"), _cases())
+def test_curve_second_derivative_is_the_slope_of_the_gradient(
+    name: str, params: dict[str, float]
+) -> None:
+    """d²ℓ/dx² against central differences of dℓ/dx, away from every kink (where the
+    gradient jumps or only the second derivative does)."""
+    start, stop = _range(name)
+    num = 241
+    curve = losscore.loss_curve(name, start=start, stop=stop, num=num, **params)
+    assert curve.hessian.shape == (num,)
+    up = losscore.loss_curve(name, start=start + STEP, stop=stop + STEP, num=num, **params)
+    down = losscore.loss_curve(name, start=start - STEP, stop=stop - STEP, num=num, **params)
+    fd = (up.gradient - down.gradient) / (up.x - down.x)
+    ks = _curve_kinks(name, curve.params)
+    away = np.array([all(abs(x - k) > KINK_GAP for k in ks) for x in curve.x])
+    assert away.sum() > num // 2
+    scale = 1.0 + np.max(np.abs(curve.gradient))
+    np.testing.assert_allclose(curve.hessian[away], fd[away], rtol=1e-5, atol=1e-7 * scale)
+
+
 def test_curves_of_l1_l2_and_smooth_l1_cross_where_expected() -> None:
     """The classic figure: l1 and smooth_l1 differ by beta/2 outside the quadratic zone."""
     l1 = losscore.loss_curve("l1", num=13)

@@ -39,6 +39,9 @@ def test_curve_matches_library(client: Client) -> None:
     np.testing.assert_allclose(got["value"], want.value)
     np.testing.assert_allclose(got["gradient"], want.gradient)
     assert got["x_label"] == want.x_label
+    # closed forms: huber'' is 1 inside [-delta, delta] and 0 outside
+    x = np.asarray(got["x"])
+    np.testing.assert_array_equal(got["hessian"], np.where(np.abs(x) <= 0.5, 1.0, 0.0))
     # closed form at x = 2: delta (|x| - delta / 2)
     assert got["value"][-1] == pytest.approx(0.5 * (2 - 0.25))
 
