@@ -1,5 +1,6 @@
 # losscore HTTP service image (see docs/DEPLOY.md).
 #
+#   make web                                            # first: the playground page (npm, Java)
 #   docker build -t losscore .                          # base python:3.11-slim, deps from PyPI
 #   docker build --network=none \                       # offline, as CI does (.ci/steps/docker.sh)
 #     --build-arg BASE_IMAGE=losscore-base:bookworm \
@@ -57,6 +58,9 @@ RUN set -eu; \
     cd /src; \
     /opt/venv/bin/python -m pip install --no-index --no-build-isolation -c constraints.txt ".[service]"; \
     /opt/venv/bin/python -m pip check; \
+    # the playground page and offline docs, built by `make web` before `docker build`
+    ls /opt/venv/lib/python3*/site-packages/service/static/playground/index.html >/dev/null 2>&1 \
+        || { echo "service/static is not built: run 'make web' before docker build" >&2; exit 1; }; \
     /opt/venv/bin/python -m pip uninstall --yes --quiet pip setuptools; \
     find /opt/venv/lib -type d -name tests -path "*/site-packages/*" -prune -exec rm -rf {} +; \
     cd /; rm -rf /src; \

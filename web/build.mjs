@@ -26,7 +26,7 @@ await build({
   minify: true,
   format: "iife",
   target: ["es2022"],
-  legalComments: "linked",
+  legalComments: "eof",
   logLevel: "warning",
 });
 cpSync(join(here, "index.html"), join(out, "playground", "index.html"));

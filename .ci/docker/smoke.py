@@ -69,8 +69,23 @@ def model_path(paths):
     return next((p for p in paths if p.startswith("/v1/models/{") and p.endswith("}")), None)
 
 
+def check_page():
+    """The playground page and the offline docs are in the image (make web, before the build)."""
+    page = call("GET", "/").decode()
+    if "static/playground/app.js" not in page:
+        sys.exit("FAIL: / is not the playground page: %r" % page[:300])
+    for path in ("/static/playground/app.js", "/docs", "/redoc",
+                 "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                 "/static/vendor/redoc/redoc.standalone.js", "/static/samples/iris.csv"):
+        size = len(call("GET", path))
+        if size < 100:
+            sys.exit("FAIL: %s has only %d bytes" % (path, size))
+    print("  playground page, Swagger UI and ReDoc served from the image")
+
+
 def calls():
     call("GET", "/healthz")
+    check_page()
     paths = call("GET", "/openapi.json")["paths"]
     check_evaluate(call("POST", "/v1/evaluate", EVALUATE))
     if "/v1/train" not in paths:

@@ -164,6 +164,9 @@ find "$WHEEL_CTX" -mindepth 1 ! -name README.md -delete
 cp -l "$WHEELS"/*.whl "$WHEEL_CTX"/ 2>/dev/null || cp "$WHEELS"/*.whl "$WHEEL_CTX"/
 
 # -- 5. build ---------------------------------------------------------------------
+# the playground page and offline docs ship in the image: built here (npm registry, Java),
+# since the image build itself has no network (a no-op when make test built them already)
+make --no-print-directory web >"$RUN_DIR/web.log" 2>&1 || { tail -n 40 "$RUN_DIR/web.log"; fail "make web"; }
 log "docker build --network=none (BASE_IMAGE=$BASE_IMAGE, WHEELHOUSE=$WHEEL_CTX)"
 build_start=$(date +%s)
 "$DOCKER" build --network=none --progress=plain \

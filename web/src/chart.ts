@@ -100,8 +100,8 @@ export class Chart {
   constructor(
     host: HTMLElement,
     private readonly title: string,
-    private readonly xLabel: string,
-    private readonly yLabel: string,
+    private xLabel: string,
+    private yLabel: string,
   ) {
     const figure = document.createElement("figure");
     figure.className = "chart";
@@ -133,6 +133,12 @@ export class Chart {
     const ys = extent(finiteOf([...lines.map((l) => l.y), ...dots.map((d) => d.y)]));
     this.box = { x0: box.x0 ?? xs[0], x1: box.x1 ?? xs[1], y0: box.y0 ?? ys[0], y1: box.y1 ?? ys[1] };
     this.render();
+  }
+
+  /** Name the axes (drawn at the next `set`). */
+  labels(x: string, y: string): void {
+    this.xLabel = x;
+    this.yLabel = y;
   }
 
   /** What is drawn, in data coordinates, by id. */

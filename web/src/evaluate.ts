@@ -115,11 +115,14 @@ export class EvaluatePanel {
         ),
       ),
     );
+    // elements are discrete: dots (lines only when there are too many to tell apart)
     const index = r.prediction.map((_, i) => i);
-    const lines = (key: "elementwise" | "gradient") =>
-      r.results.map((e, k) => ({ id: name(e), label: name(e), x: index, y: numbers(e[key]), color: PALETTE[k % PALETTE.length] }));
-    this.lossChart.set(lines("elementwise"));
-    this.gradChart.set(lines("gradient"));
+    const asDots = index.length <= 200;
+    for (const [chart, key] of [[this.lossChart, "elementwise"], [this.gradChart, "gradient"]] as const) {
+      const series = r.results.map((e, k) => ({ id: name(e), label: name(e), x: index, y: numbers(e[key]), color: PALETTE[k % PALETTE.length] }));
+      if (asDots) chart.set([], series.map((s, k) => ({ ...s, shape: k % 2 ? "circle" : "square" }) as const));
+      else chart.set(series);
+    }
     this.renderTable(r);
     byId("eval-download").hidden = false;
   }

@@ -30,8 +30,13 @@ export function status(message: string, error = false): void {
   s.classList.toggle("error", error);
 }
 
-/** Milliseconds from a slider's input event to the redrawn charts, and to the first render. */
-export const timings: { slider: number[]; firstRender: number | null } = { slider: [], firstRender: null };
+/** Milliseconds from a slider's input event to the redrawn charts and to the first render,
+ * and the events of the last training stream in their order of arrival. */
+export const timings: { slider: number[]; firstRender: number | null; trainEvents: string[] } = {
+  slider: [],
+  firstRender: null,
+  trainEvents: [],
+};
 
 /** Offer *text* as a file download. */
 export function download(name: string, text: string, type: string): void {

@@ -8,7 +8,7 @@ import { type Dots, type Line, Chart, PALETTE } from "./chart";
 import { apis, basePath, describeError } from "./client";
 import { isNumericColumn, numericColumn, parseCsv, type Table, textColumn } from "./csv";
 import { fmt, numbers, rows } from "./numbers";
-import { byId, camelKeys, element, readFile, status } from "./page";
+import { byId, camelKeys, element, readFile, status, timings } from "./page";
 
 interface Preset {
   file: string;
@@ -262,7 +262,9 @@ export class TrainPanel {
       const response = await apis().training.trainStreamRaw({ trainRequest: request }, { signal: this.abort.signal });
       const body = response.raw.body;
       if (!body) throw new Error("the stream has no body");
+      timings.trainEvents = [];
       for await (const [event, payload] of sse(body)) {
+        timings.trainEvents.push(event);
         if (event === "progress") {
           const p = TrainProgressFromJSON(payload);
           history.push(p);
@@ -290,8 +292,10 @@ export class TrainPanel {
     this.model = model;
     const progress = byId<HTMLProgressElement>("train-progress");
     progress.value = progress.max;
-    const objectives = model.objectives.map((v) => (v === null ? NaN : v));
-    if (objectives.length > history.length) {
+    // the model's own per-iteration history: complete, where the stream sends at most one
+    // event per 50 ms
+    const objectives = model.history.map((v) => (v === null ? NaN : v));
+    if (objectives.length >= history.length) {
       this.objective.set([{ id: "objective", label: "objective", x: objectives.map((_, i) => i + 1), y: objectives, color: PALETTE[0] }]);
     }
     byId("train-status").textContent = `Done: ${model.converged ? "converged" : "not converged"} (${model.stopReason}) after ${model.nIter} iterations; objective ${fmt(model.objective as number)}, optimality ${fmt(model.optimality as number)}. Stored as ${model.modelId}.`;
@@ -327,6 +331,7 @@ export class TrainPanel {
     const hi = Math.max(...x);
     const lines: Line[] = fits.map((f, k) => ({ id: `fit-${f.label}`, label: `${f.label}: y = ${fmt(f.w)} x + ${fmt(f.b)}`, x: [lo, hi], y: [f.w * lo + f.b, f.w * hi + f.b], color: PALETTE[(k + 1) % PALETTE.length], cursor: false }));
     const dots: Dots[] = [{ id: "data", label: "data", x, y: data.y as number[], color: PALETTE[7], shape: "circle" }];
+    this.scatter.labels(data.features[0], byId<HTMLSelectElement>("train-target").value);
     this.scatter.set([...lines, ...extra], dots);
   }
 
@@ -336,6 +341,7 @@ export class TrainPanel {
       const idx = data.y.map((v, i) => (String(v) === c ? i : -1)).filter((i) => i >= 0);
       return { id: `class-${c}`, label: c, x: idx.map((i) => data.X[i][0]), y: idx.map((i) => data.X[i][1]), color: PALETTE[k % PALETTE.length], shape: k % 2 ? "circle" : "square" };
     });
+    this.scatter.labels(data.features[0], data.features[1]);
     this.scatter.set([], dots); // sets the box from the data
     const box = this.scatter.bounds;
     const lines: Line[] = [];
