@@ -118,5 +118,12 @@ def loss_curve(
         hessian = result.hessian
     kinks = [(at, order) for at, order in loss_obj.kinks(result.params) if start <= at <= stop]
     return Curve(
-        loss_obj.name, result.params, X_LABELS[kind], x, result.elementwise, gradient, hessian, kinks
+        loss_obj.name,
+        result.params,
+        X_LABELS[kind],
+        x,
+        result.elementwise,
+        gradient,
+        hessian,
+        kinks,
     )

@@ -68,7 +68,9 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def base_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with live_server(tmp_path_factory.mktemp("browser-models"), LOSSCORE_WEB_DIR=str(WEB_DIR)) as base:
+    with live_server(
+        tmp_path_factory.mktemp("browser-models"), LOSSCORE_WEB_DIR=str(WEB_DIR)
+    ) as base:
         yield base
 
 
@@ -105,11 +107,13 @@ class Watched:
 
 
 def _own(url: str, base: str) -> bool:
-    return url.startswith(base + "/") or url == base or url.startswith(("blob:" + base, "data:"))
+    return url == base or url.startswith((base + "/", "blob:" + base, "data:"))
 
 
 def watch(browser: Any, base: str, width: int = 1280, height: int = 900, **context: Any) -> Watched:
-    ctx = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True, **context)
+    ctx = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True, **context
+    )
     page = ctx.new_page()
     page.set_default_timeout(30_000)
     w = Watched(page, base)
@@ -154,7 +158,5 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     """axe-core's violations of impact serious or critical on the current page. The script
     is evaluated through the DevTools protocol, which the page's CSP does not govern."""
     page.evaluate(AXE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "() => axe.run(document, {resultTypes: ['violations']})"
-    )
+    result: dict[str, Any] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import losscore
-from tests._live import ROOT
-from tests.browser.conftest import Watched, artifact_dir, run_axe
+from tests._live import ROOT, live_server
+from tests.browser.conftest import WEB_DIR, Watched, artifact_dir, run_axe, watch
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,9 @@ def test_page_loads_fast_without_errors(watched: Watched) -> None:
     card = page.locator('article[data-loss="smooth_l1"]')
     assert card.locator("math").count() == 3
     assert "β" in card.locator("label").first.inner_text()
-    (artifact_dir() / "timings-first-render.json").write_text(json.dumps({"first_render_ms": first}))
+    (artifact_dir() / "timings-first-render.json").write_text(
+        json.dumps({"first_render_ms": first})
+    )
 
 
 def test_slider_moves_the_plotted_curves(watched: Watched) -> None:
@@ -293,3 +295,77 @@ def test_offline_swagger_ui_and_redoc(watched: Watched) -> None:
     assert page.locator("[role=menuitem]").count() >= 10
     # everything came from the service itself (the fixture fails on anything else)
     assert any("/static/vendor/redoc/" in u for u in watched.requests)
+
+
+def test_uploaded_csvs_evaluate_and_train(watched: Watched, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    a = np.concatenate([rng.normal(-2, 1, 40), rng.normal(2, 1, 40)])
+    b = np.concatenate([rng.normal(1, 1, 40), rng.normal(-1, 1, 40)])
+    label = ["left"] * 40 + ["right"] * 40
+    train_csv = tmp_path / "blobs.csv"
+    train_csv.write_text(
+        "a,b,label\n"
+        + "".join(
+            f"{x!r},{y!r},{c}\n" for x, y, c in zip(a.tolist(), b.tolist(), label, strict=True)
+        )
+    )
+    pred, target = rng.normal(size=30), rng.normal(size=30)
+    eval_csv = tmp_path / "eval.csv"
+    eval_csv.write_text(
+        "id,p,t\n"
+        + "".join(
+            f"{i},{x!r},{y!r}\n" for i, (x, y) in enumerate(zip(pred.tolist(), target.tolist()))
+        )
+    )
+    page = watched.open("/")
+    # evaluate: the CSV's columns become choices
+    page.set_input_files("#eval-file", str(eval_csv))
+    page.wait_for_selector("#eval-columns:not([hidden])")
+    page.select_option("#eval-pred-col", "p")
+    page.select_option("#eval-target-col", "t")
+    page.click("#eval-run")
+    page.wait_for_selector("#eval-summary tbody tr")
+    row = page.locator('#eval-summary tr[data-loss="huber"] td')
+    want = losscore.evaluate("huber", pred, target, reduction="mean").value
+    assert float(row.get_attribute("data-value")) == pytest.approx(want, rel=1e-13)
+    # train: numeric columns are the features, the last column the target
+    page.get_by_label("my CSV file").check()
+    page.set_input_files("#train-file", str(train_csv))
+    page.wait_for_function("() => document.getElementById('train-target').value === 'label'")
+    page.select_option("#train-positive", "")  # both classes: one binary model
+    model_id = _train_iris(page)
+    model = httpx.get(f"{watched.base}/v1/models/{model_id}").json()
+    assert model["n_features"] == 2 and model["classes"] == ["left", "right"]
+    w, b0 = np.asarray(model["coef"][0]), model["intercept"][0]
+    boundary = plotted(page, "data")["boundary"]
+    pts = np.column_stack([boundary["x"], boundary["y"]])
+    np.testing.assert_allclose(pts @ w + b0, 0.0, atol=1e-9 * (1 + np.abs(pts @ w).max()))
+    # the model separates the two blobs (almost): its accuracy on them, computed here
+    accuracy = np.mean((np.column_stack([a, b]) @ w + b0 > 0) == (np.asarray(label) == "right"))
+    assert accuracy > 0.95
+
+
+def test_a_server_with_keys_asks_for_one(browser: Any, tmp_path: Path) -> None:
+    from service.auth import ApiKey, sha256_hex
+
+    key = "lk_playground-browser-test"
+    entry = ApiKey(name="browser", sha256=sha256_hex(key), scopes=["admin"], per_minute=10_000)
+    with live_server(
+        tmp_path, LOSSCORE_API_KEYS=json.dumps([entry.model_dump()]), LOSSCORE_WEB_DIR=str(WEB_DIR)
+    ) as base:
+        w = watch(browser, base)
+        try:
+            page = w.open("/")  # the catalog and curves are open; the model list is not
+            assert "needs an API key" in page.locator("#status").inner_text()
+            page.click("#train-run")
+            page.wait_for_selector("#train-status:has-text('needs an API key')")
+            page.fill("#api-key", key)
+            page.locator("#api-key").dispatch_event("change")
+            model_id = _train_iris(page)
+            stored = httpx.get(f"{base}/v1/models/{model_id}", headers={"X-API-Key": key})
+            assert stored.status_code == 200
+            assert not w.foreign
+            # the browser logs each 401 answer as a failed resource load; nothing else
+            assert all("status of 401" in e for e in w.errors), w.errors
+        finally:
+            w.page.context.close()

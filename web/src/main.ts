@@ -42,7 +42,8 @@ async function main(): Promise<void> {
   await losses.start();
   timings.firstRender = performance.now() - started;
   performance.mark("first-render");
-  await Promise.all([train.start(), models.refresh()]);
+  await train.start();
+  await models.refresh();
   window.losscorePlayground.ready = true;
 }
 
