@@ -74,7 +74,9 @@ def base_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield base
 
 
-@pytest.fixture(scope="session")
+# module scope: Playwright's sync API runs its own event loop in this thread until it exits;
+# a session-long one would break later tests that call asyncio.run()
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

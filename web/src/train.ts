@@ -348,7 +348,8 @@ export class TrainPanel {
     coef.forEach((w, k) => {
       const b = intercept[k] ?? 0;
       const suffix = coef.length === 1 ? "" : `-${classes[k]}`;
-      const label = coef.length === 1 ? `boundary (${classes[1]} where f > 0)` : `${classes[k]} against the rest`;
+      // one output per class (one-vs-rest or multinomial): where that class's score is 0
+      const label = coef.length === 1 ? `boundary (${classes[1]} where f > 0)` : `f_${classes[k]} = 0`;
       const color = coef.length === 1 ? "#111111" : PALETTE[k % PALETTE.length];
       lines.push({ id: `boundary${suffix}`, label, ...levelLine(w, b, 0, box), color, cursor: false });
       for (const level of [1, -1]) {
