@@ -5,7 +5,7 @@ to solver coordinates they define (:class:`Scaling`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -246,6 +246,19 @@ class Scaling:
             mean.copy(), sigma, first_row, center=center, standardize=standardize, lam2=lam2
         )
         return cls(*parts)
+
+    def with_lam2(self, lam2: float) -> Scaling:
+        """The same moments under another l2 strength (a point of a regularisation path):
+        scale = √(σ² + λ2·unit²) changes, and with it the Gram matrix and cross moment in
+        solver coordinates (rescaled exactly, no pass over X)."""
+        live = np.where(self.constant, 0.0, self.sigma)
+        scale = np.hypot(live, np.sqrt(lam2) * self.unit)
+        if not scale.all():
+            scale[scale == 0] = 1.0
+        r = self.scale / scale
+        gram = None if self.gram is None else self.gram * np.multiply.outer(r, r)
+        cross = None if self.cross is None else self.cross * r
+        return replace(self, scale=scale, gram=gram, cross=cross)
 
     @classmethod
     def of(

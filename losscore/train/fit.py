@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -320,35 +320,85 @@ def _problems(prepared: PreparedFit, scaling: Scaling) -> tuple[str | None, Iter
 
 
 def _run(prepared: PreparedFit, monitor: Monitor) -> FitResult:
-    opts, data = prepared.opts, prepared.data
-    case, rule = _solver(opts, prepared.n)
-    # extreme data may overflow intermediate values; a non-finite model is refused at the end
-    # (_check_finite_model), so overflow and NaN along the way are not warnings
-    with (
-        single_threaded_blas(prepared.n, prepared.d * prepared.outputs),
-        np.errstate(over="ignore", invalid="ignore"),
-    ):
-        scaling = Scaling.of(
-            data.X,
-            data.sample_weight,
-            center=opts.fit_intercept,
-            standardize=opts.standardize,
-            lam2=opts.alpha * (1 - opts.l1_ratio),
-            gram=_wants_gram(rule, data),
-            y=data.target if opts.task == "regression" else None,
-        )
-        multiclass, problems = _problems(prepared, scaling)
-        outputs: list[tuple[SolverOutput, Problem]] = []
-        for prob in problems:
-            if monitor.out_of_time() and outputs:
-                break  # one-vs-rest: the remaining classes are not started
-            outputs.append((_solve(prob, case, rule, opts, monitor), prob))
-        if monitor.cancelled:
-            raise FitCancelled()
-        if len(outputs) < max(1, prepared.outputs if multiclass == "ovr" else 1):
-            # out of time before every class had a problem: the rest stay at w = 0
-            outputs += _unstarted(prepared, scaling, len(outputs))
-        return _result(prepared, scaling, multiclass, outputs, monitor)
+    session = FitSession(prepared)
+    return session.solve(prepared.opts.alpha, monitor)[0]
+
+
+class FitSession:
+    """One fit's set-up (the solver table's choice, the scaling pass with its Gram matrix),
+    solved at one or more α of the same penalty (a regularisation path: each α reuses the
+    moments, and its solvers start from the previous α's solution where they can)."""
+
+    def __init__(self, prepared: PreparedFit) -> None:
+        opts, data = prepared.opts, prepared.data
+        self.prepared = prepared
+        self.case, self.rule = _solver(opts, prepared.n)
+        with (
+            single_threaded_blas(prepared.n, prepared.d * prepared.outputs),
+            np.errstate(over="ignore", invalid="ignore"),
+        ):
+            self.scaling = Scaling.of(
+                data.X,
+                data.sample_weight,
+                center=opts.fit_intercept,
+                standardize=opts.standardize,
+                lam2=opts.alpha * (1 - opts.l1_ratio),
+                gram=_wants_gram(self.rule, data),
+                y=data.target if opts.task == "regression" else None,
+            )
+
+    def at(self, alpha: float) -> tuple[PreparedFit, Scaling]:
+        """The prepared fit and scaling for penalty strength *alpha*."""
+        base = self.prepared
+        if alpha == base.opts.alpha:
+            return base, self.scaling
+        opts = replace(base.opts, alpha=alpha)
+        return replace(base, opts=opts), self.scaling.with_lam2(alpha * (1 - opts.l1_ratio))
+
+    def solve(
+        self, alpha: float, monitor: Monitor, starts: Sequence[FloatArray] | None = None
+    ) -> tuple[FitResult, list[FloatArray]]:
+        """The fit at *alpha* and its solver-coordinate solutions (one per problem), from
+        *starts* (solver coordinates of the same problems) where the solver can use them.
+        Solver coordinates depend on α through the scaling: starts are mapped by the caller
+        (:meth:`carry`)."""
+        prepared, scaling = self.at(alpha)
+        opts = prepared.opts
+        with (
+            single_threaded_blas(prepared.n, prepared.d * prepared.outputs),
+            np.errstate(over="ignore", invalid="ignore"),
+        ):
+            multiclass, problems = _problems(prepared, scaling)
+            outputs: list[tuple[SolverOutput, Problem]] = []
+            for i, prob in enumerate(problems):
+                if monitor.out_of_time() and outputs:
+                    break  # one-vs-rest: the remaining classes are not started
+                if starts is not None and i < len(starts):
+                    prob.warm_start = starts[i]
+                outputs.append((_solve(prob, self.case, self.rule, opts, monitor), prob))
+            if monitor.cancelled:
+                raise FitCancelled()
+            if len(outputs) < max(1, prepared.outputs if multiclass == "ovr" else 1):
+                # out of time before every class had a problem: the rest stay at w = 0
+                outputs += _unstarted(prepared, scaling, len(outputs))
+            result = _result(prepared, scaling, multiclass, outputs, monitor)
+        return result, [o.theta for o, _ in outputs]
+
+    def carry(
+        self, thetas: Sequence[FloatArray], alpha: float, to_alpha: float
+    ) -> list[FloatArray]:
+        """Solutions at *alpha* in the solver coordinates of *to_alpha*: the same model. With
+        z = (x − mean)/scale and f = z·v + b, the raw w = v/scale is kept, so v′ = v·scale′/scale
+        (for each of the k coefficient blocks); the intercepts b do not change."""
+        ratio = self.at(to_alpha)[1].scale / self.at(alpha)[1].scale
+        d, intercept = self.prepared.d, self.prepared.opts.fit_intercept
+        out = []
+        for theta in thetas:
+            k = theta.size // (d + 1) if intercept else theta.size // d
+            moved = theta.copy()
+            moved[: k * d] *= np.tile(ratio, k)
+            out.append(moved)
+        return out
 
 
 def _unstarted(

@@ -145,12 +145,23 @@ def solve_squared_error(
 ) -> SolverOutput:
     """Exact solve (l2 / none penalty) or Gram-based L-BFGS-B (l1 / elastic net)."""
     return solve_quadratic(
-        GramQuadratic(problem), problem.lam1, tol=tol, max_iter=max_iter, monitor=monitor
+        GramQuadratic(problem),
+        problem.lam1,
+        tol=tol,
+        max_iter=max_iter,
+        monitor=monitor,
+        start=problem.warm_start,
     )
 
 
 def solve_quadratic(
-    quad: GramQuadratic, lam1: FloatArray, *, tol: float, max_iter: int, monitor: Monitor
+    quad: GramQuadratic,
+    lam1: FloatArray,
+    *,
+    tol: float,
+    max_iter: int,
+    monitor: Monitor,
+    start: FloatArray | None = None,
 ) -> SolverOutput:
     """:func:`solve_squared_error` on a quadratic already formed (``lam1`` over the
     coefficients): normal equations without an l1 part, else coordinate descent."""
@@ -165,11 +176,17 @@ def solve_quadratic(
         opt = kkt_residual(grad, theta, lam1)
         monitor.record(value, opt)
         return SolverOutput(theta, 1, True, "exact", opt, "normal_equations")
-    return _coordinate_descent(lam1, quad, tol=tol, max_iter=max_iter, monitor=monitor)
+    return _coordinate_descent(lam1, quad, tol=tol, max_iter=max_iter, monitor=monitor, start=start)
 
 
 def _coordinate_descent(
-    lam1_coef: FloatArray, quad: GramQuadratic, *, tol: float, max_iter: int, monitor: Monitor
+    lam1_coef: FloatArray,
+    quad: GramQuadratic,
+    *,
+    tol: float,
+    max_iter: int,
+    monitor: Monitor,
+    start: FloatArray | None = None,
 ) -> SolverOutput:
     """Cyclic coordinate descent on the quadratic; see the module docstring.
 
@@ -201,8 +218,8 @@ def _coordinate_descent(
     coords = np.flatnonzero(~fixed).tolist()
     block = _BlockSweep(H, q, thr, denom, fixed)
     pattern: _Branches | None = None
-    theta: FloatArray = np.zeros(m)
-    Ht: FloatArray | None = np.zeros(m)  # H @ theta (None: recompute when needed)
+    theta: FloatArray = np.zeros(m) if start is None else np.where(fixed, 0.0, start)
+    Ht: FloatArray | None = H @ theta  # H @ theta (None: recompute when needed)
     while sweeps < max_iter:
         sweeps += 1
         new = None

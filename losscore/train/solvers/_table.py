@@ -135,9 +135,10 @@ def _smooth_pl(
 
 
 def _lbfgs(problem: Problem, case: Case, tol: float, max_iter: int, mon: Monitor) -> SolverOutput:
+    start = problem.warm_start
     return minimize_smooth(
         problem.smooth_value_grad,
-        np.zeros(problem.size),
+        np.zeros(problem.size) if start is None else start.copy(),
         problem.lam1,
         tol=tol,
         max_iter=max_iter,
