@@ -11,7 +11,9 @@ import numpy as np
 
 from losscore.losses import get_loss, list_losses
 from losscore.train._options import get_penalty, list_penalties
+from losscore.train._path import RegularizationPath, path
 from losscore.train._result import FitResult
+from losscore.train.cv import CrossValidation, cross_validate
 from losscore.train.fit import PreparedFit, fit, prepare_fit
 from losscore.train.predict import Prediction, decision_function, predict, predict_proba
 from losscore.train.solvers._monitor import FitCancelled, ProgressCallback
@@ -45,15 +47,19 @@ def _ipm_loss() -> str:
 
 
 __all__ = [
+    "CrossValidation",
     "FitCancelled",
     "FitResult",
     "Prediction",
     "PreparedFit",
     "ProgressCallback",
+    "RegularizationPath",
+    "cross_validate",
     "decision_function",
     "fit",
     "get_penalty",
     "list_penalties",
+    "path",
     "predict",
     "predict_proba",
     "prepare_fit",

@@ -314,7 +314,8 @@ def test_uploaded_csvs_evaluate_and_train(watched: Watched, tmp_path: Path) -> N
     eval_csv.write_text(
         "id,p,t\n"
         + "".join(
-            f"{i},{x!r},{y!r}\n" for i, (x, y) in enumerate(zip(pred.tolist(), target.tolist()))
+            f"{i},{x!r},{y!r}\n"
+            for i, (x, y) in enumerate(zip(pred.tolist(), target.tolist(), strict=True))
         )
     )
     page = watched.open("/")

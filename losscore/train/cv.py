@@ -1,0 +1,269 @@
+"""Choosing α by K-fold cross-validation, over warm-started regularisation paths.
+
+    cv = losscore.train.cross_validate(X, y, task="classification", loss="hinge", cv=5)
+    cv.alpha_min, cv.alpha_one_se, cv.model
+
+The α grid is fixed on all the data (the default: :func:`losscore.train.path`'s, from α₀);
+each fold then fits the whole grid on its training part (one path, warm-started) and scores
+every α on its held-out part (:mod:`losscore.train.scoring`, weighted like the fit). The
+folds are plain, stratified (classification) or grouped (``groups``), reproducible from
+``random_state`` (:mod:`losscore.train.folds`) and returned. ``alpha_min`` has the best mean
+score; ``alpha_one_se`` is the largest α whose mean is within one standard error
+(sample standard deviation over the folds / √K) of the best; the final model is refitted on
+all the data at the ``select``-ed one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from losscore._arrays import FloatArray
+from losscore.errors import InvalidParameterError
+from losscore.train._data import ClassWeight, encode_dataset
+from losscore.train._path import (
+    DEFAULT_ALPHA_MIN_RATIO,
+    DEFAULT_N_ALPHAS,
+    check_alphas,
+    default_grid,
+    path,
+)
+from losscore.train._result import FitResult
+from losscore.train.fit import fit
+from losscore.train.folds import check_folds, group_folds, kfold, stratified_folds
+from losscore.train.scoring import GREATER_IS_BETTER, check_scoring, score
+
+__all__ = ["CVCallback", "CrossValidation", "cross_validate"]
+
+Select = Literal["min", "one_se"]
+# called after each fold's path: (fold, number of folds, the fold's scores per α)
+CVCallback = Callable[[int, int, FloatArray], None]
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """The CV table and the chosen α.
+
+    Attributes:
+        folds: the test fold of every sample (n,).
+        scores: (K, len(alphas)) held-out scores; ``mean`` and ``std_error`` per α.
+        alpha_min / alpha_one_se: the best mean, and the one-standard-error rule's α.
+        alpha: the one used for ``model`` (``select``).
+        model: the final fit on all the data at ``alpha``.
+    """
+
+    alphas: FloatArray
+    folds: NDArray[np.intp]
+    scores: FloatArray
+    mean: FloatArray
+    std_error: FloatArray
+    scoring: str
+    greater_is_better: bool
+    alpha_min: float
+    alpha_one_se: float
+    select: Select
+    alpha: float
+    model: FitResult
+    kind: str  # "kfold", "stratified" or "group"
+    shuffle: bool
+    random_state: int | None
+    elapsed_ms: float
+
+    def table(self) -> dict[str, Any]:
+        """The CV table as plain lists (for storing with the model)."""
+        return {
+            "alphas": self.alphas.tolist(),
+            "scores": self.scores.tolist(),
+            "mean": self.mean.tolist(),
+            "std_error": self.std_error.tolist(),
+            "scoring": self.scoring,
+            "greater_is_better": self.greater_is_better,
+            "alpha_min": self.alpha_min,
+            "alpha_one_se": self.alpha_one_se,
+            "select": self.select,
+            "alpha": self.alpha,
+            "folds": self.folds.tolist(),
+            "kind": self.kind,
+            "shuffle": self.shuffle,
+            "random_state": self.random_state,
+        }
+
+
+def _assign(
+    task: str,
+    codes: NDArray[np.intp] | None,
+    n: int,
+    k: int,
+    groups: Any,
+    shuffle: bool,
+    seed: int | None,
+) -> tuple[NDArray[np.intp], str]:
+    if groups is not None:
+        g = np.asarray(groups)
+        if g.ndim != 1 or g.shape[0] != n:
+            raise InvalidParameterError("groups", f"must be a list of {n} group labels")
+        return group_folds(g, k, shuffle=shuffle, seed=seed), "group"
+    if task == "classification" and codes is not None:
+        return stratified_folds(codes, k, shuffle=shuffle, seed=seed), "stratified"
+    if n < 2 * k:
+        raise InvalidParameterError(
+            "cv", f"{n} samples are too few for {k} folds (at least {2 * k})"
+        )
+    return kfold(n, k, shuffle=shuffle, seed=seed), "kfold"
+
+
+def _choose(mean: FloatArray, se: FloatArray, alphas: FloatArray, greater: bool) -> tuple[int, int]:
+    """(index of the best mean, index of the largest α within one SE of it)."""
+    signed = -mean if greater else mean
+    best = int(np.nanargmin(signed))
+    limit = signed[best] + se[best]
+    within = np.flatnonzero(signed <= limit * (1 + 1e-12) + 1e-300)
+    return best, int(within.min())  # alphas decrease: the smallest index is the largest α
+
+
+def cross_validate(
+    X: Any,
+    y: Any,
+    *,
+    task: str,
+    loss: str,
+    loss_params: Mapping[str, Any] | None = None,
+    penalty: str = "l2",
+    alphas: Sequence[float] | FloatArray | None = None,
+    n_alphas: int = DEFAULT_N_ALPHAS,
+    alpha_min_ratio: float = DEFAULT_ALPHA_MIN_RATIO,
+    l1_ratio: float = 0.5,
+    cv: int = 5,
+    scoring: str | None = None,
+    groups: Any = None,
+    shuffle: bool = True,
+    random_state: int | None = 0,
+    select: Select = "min",
+    fit_intercept: bool = True,
+    standardize: bool = False,
+    sample_weight: Any = None,
+    class_weight: ClassWeight = None,
+    max_iter: int = 1000,
+    tol: float = 1e-8,
+    time_limit_s: float | None = None,
+    callback: CVCallback | None = None,
+) -> CrossValidation:
+    """K-fold cross-validation of α (module docstring); the fit options are those of
+    :func:`losscore.train.path`. Sample and class weights enter every fit and every score.
+
+    Raises:
+        InvalidParameterError: a bad grid, ``cv``, ``groups``, ``scoring`` or ``select``,
+            or too few samples (or members of a class) per fold.
+    """
+    started = time.perf_counter()
+    if select not in ("min", "one_se"):
+        raise InvalidParameterError("select", "must be 'min' or 'one_se'")
+    scoring_name = check_scoring(scoring, task, loss)
+    data = encode_dataset(
+        X,
+        y,
+        classification=task == "classification",
+        sample_weight=sample_weight,
+        class_weight=class_weight,
+    )
+    n = data.X.shape[0]
+    k = check_folds(cv, n)
+    codes = data.target.astype(np.intp) if data.classes is not None else None
+    folds, kind = _assign(task, codes, n, k, groups, shuffle, random_state)
+    w = data.sample_weight * data.class_factor
+    labels = None if data.classes is None else data.classes[data.target.astype(np.intp)]
+    common: dict[str, Any] = {
+        "task": task,
+        "loss": loss,
+        "loss_params": loss_params,
+        "penalty": penalty,
+        "l1_ratio": l1_ratio,
+        "fit_intercept": fit_intercept,
+        "standardize": standardize,
+        "class_weight": class_weight,
+        "max_iter": max_iter,
+        "tol": tol,
+    }
+    y_fit = data.target if labels is None else labels
+    if alphas is not None:
+        grid = check_alphas(alphas)
+    else:
+        grid, _ = default_grid(
+            data.X,
+            y_fit,
+            n_alphas=n_alphas,
+            alpha_min_ratio=alpha_min_ratio,
+            sample_weight=data.sample_weight,
+            **common,
+        )
+    scores = np.full((k, grid.size), np.nan)
+    for j in range(k):
+        test = folds == j
+        train = ~test
+        if labels is not None and np.unique(labels[train]).size < data.classes.size:  # type: ignore[union-attr]
+            raise InvalidParameterError(
+                "groups", f"fold {j}'s training part lacks a class: every fold must see every class"
+            )
+        fold_path = path(
+            data.X[train],
+            y_fit[train],
+            alphas=grid,
+            sample_weight=data.sample_weight[train],
+            time_limit_s=_left(time_limit_s, started),
+            **common,
+        )
+        for i, model in enumerate(fold_path.fits):
+            scores[j, i] = score(
+                model,
+                data.X[test],
+                y_fit[test],
+                None if codes is None else codes[test],
+                w[test],
+                scoring_name,
+            )
+        if callback is not None:
+            callback(j, k, scores[j])
+    mean = scores.mean(axis=0)
+    se = scores.std(axis=0, ddof=1) / math.sqrt(k)
+    greater = scoring_name in GREATER_IS_BETTER
+    best, one_se = _choose(mean, se, grid, greater)
+    chosen = float(grid[best] if select == "min" else grid[one_se])
+    model = fit(
+        data.X,
+        y_fit,
+        alpha=chosen,
+        sample_weight=data.sample_weight,
+        time_limit_s=_left(time_limit_s, started),
+        **common,
+    )
+    return CrossValidation(
+        alphas=grid,
+        folds=folds,
+        scores=scores,
+        mean=mean,
+        std_error=se,
+        scoring=scoring_name,
+        greater_is_better=greater,
+        alpha_min=float(grid[best]),
+        alpha_one_se=float(grid[one_se]),
+        select=select,
+        alpha=chosen,
+        model=model,
+        kind=kind,
+        shuffle=shuffle,
+        random_state=random_state,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _left(limit: float | None, started: float) -> float | None:
+    """Seconds left of the whole run's time limit (at least a millisecond: a fit needs > 0)."""
+    if limit is None:
+        return None
+    return max(limit - (time.perf_counter() - started), 1e-3)
