@@ -86,5 +86,6 @@ def model_body(stored: StoredModel) -> Model:
             "feature_mean": None if r.feature_mean is None else r.feature_mean.tolist(),
             "feature_scale": None if r.feature_scale is None else r.feature_scale.tolist(),
             "passes": r.passes,
+            "cv": r.extra.get("cv"),
         }
     )

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     train_max_elements: int = Field(
         2_000_000, ge=1, description="Most feature values n·d in one training request (413)."
     )
+    train_max_alphas: int = Field(
+        100,
+        ge=1,
+        le=500,
+        description="Most α values of a regularisation path or a cross-validation grid (422).",
+    )
     train_max_iter: int = Field(
         100_000, ge=1, description="Largest `max_iter` a training request may ask for (422)."
     )

@@ -9,7 +9,7 @@ the Gram matrix for the Gram-based solvers) runs once and is rescaled exactly fo
 α's solution where it can (L-BFGS, coordinate descent, the smoothing continuation). Every
 point is a complete :class:`~losscore.train.FitResult` with its own certificate.
 
-The default grid starts at α₀, the smallest α whose solution is all-zero (exact for l1 and
+The default grid starts at α₀ (rounded up by 10⁻⁹), the smallest α whose solution is all-zero (exact for l1 and
 elastic net, :mod:`losscore.train._zero_alpha`), and has ``n_alphas`` points geometric down
 to ``alpha_min_ratio``·α₀.
 """
@@ -47,6 +47,7 @@ __all__ = [
 DEFAULT_N_ALPHAS = 50
 DEFAULT_ALPHA_MIN_RATIO = 1e-3  # scikit-learn's eps of LassoCV / ElasticNetCV
 MAX_PATH_POINTS = 500
+TOP_MARGIN = 1e-9
 
 # called after each point: (index, alpha, the fit at alpha)
 PathCallback = Callable[[int, float, FitResult], None]
@@ -90,7 +91,7 @@ def check_alphas(alphas: Any, field_name: str = "alphas") -> FloatArray:
     if bad.size:
         i = int(bad[0])
         raise InvalidParameterError(
-            field_name, f"must be finite and > 0, got {grid[i]!r}", index=(i,)
+            field_name, f"must be finite and > 0, got {float(grid[i])!r}", index=(i,)
         )
     up = np.flatnonzero(np.diff(grid) >= 0)
     if up.size:
@@ -98,7 +99,7 @@ def check_alphas(alphas: Any, field_name: str = "alphas") -> FloatArray:
         raise InvalidParameterError(
             field_name,
             f"must be strictly decreasing (a path runs from strong to weak penalties): "
-            f"{grid[i]!r} follows {grid[i - 1]!r}",
+            f"{float(grid[i])!r} follows {float(grid[i - 1])!r}",
             index=(i,),
         )
     return grid
@@ -112,6 +113,9 @@ def alpha_grid(top: float, n_alphas: int, alpha_min_ratio: float) -> FloatArray:
         raise InvalidParameterError("n_alphas", f"must be in [1, {MAX_PATH_POINTS}]")
     if not (isinstance(alpha_min_ratio, int | float) and 0 < alpha_min_ratio < 1):
         raise InvalidParameterError("alpha_min_ratio", "must be a number in (0, 1)")
+    # the top is α₀ rounded up by 10⁻⁹ (relative): at α₀ itself w = 0 is optimal but sits on
+    # the boundary, where a solver's rounding can leave coefficients of ~1e-15
+    top = top * (1 + TOP_MARGIN)
     if n_alphas == 1:
         return np.array([top])
     return top * np.geomspace(1.0, float(alpha_min_ratio), int(n_alphas))

@@ -46,6 +46,8 @@ class FitResult:
         multiclass: None, "ovr" or "multinomial".
         feature_mean, feature_scale: the affine map used to standardise (standardize=True).
         passes: the passes over the data of a distributed fit (None for an in-memory one).
+        extra: JSON-ready additions stored with the model (``cv``: the cross-validation
+            table of a model whose α was chosen by :func:`losscore.train.cross_validate`).
     """
 
     task: str
@@ -148,6 +150,7 @@ class FitResult:
             feature_mean=opt("feature_mean"),
             feature_scale=opt("feature_scale"),
             passes=None if data.get("passes") is None else int(data["passes"]),
+            extra=dict(data.get("extra") or {}),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,4 +183,5 @@ class FitResult:
             "feature_mean": arr(self.feature_mean),
             "feature_scale": arr(self.feature_scale),
             "passes": self.passes,
+            **({"extra": self.extra} if self.extra else {}),
         }

@@ -3,14 +3,15 @@
     cv = losscore.train.cross_validate(X, y, task="classification", loss="hinge", cv=5)
     cv.alpha_min, cv.alpha_one_se, cv.model
 
-The α grid is fixed on all the data (the default: :func:`losscore.train.path`'s, from α₀);
-each fold then fits the whole grid on its training part (one path, warm-started) and scores
-every α on its held-out part (:mod:`losscore.train.scoring`, weighted like the fit). The
-folds are plain, stratified (classification) or grouped (``groups``), reproducible from
-``random_state`` (:mod:`losscore.train.folds`) and returned. ``alpha_min`` has the best mean
-score; ``alpha_one_se`` is the largest α whose mean is within one standard error
-(sample standard deviation over the folds / √K) of the best; the final model is refitted on
-all the data at the ``select``-ed one.
+The α grid is fixed on all the data (the default: :func:`losscore.train.path`'s, from α₀).
+Each fold fits the whole grid on its training part (one path, warm-started) and scores every
+α on its held-out part (:mod:`losscore.train.scoring`, weighted like the fit); the path on all
+the data over the same grid gives the final model. The folds are plain, stratified
+(classification) or grouped (``groups``), reproducible from ``random_state``
+(:mod:`losscore.train.folds`) and returned. ``alpha_min`` has the best mean score;
+``alpha_one_se`` is the largest α whose mean is within one standard error (sample standard
+deviation over the folds / √K) of the best; ``model`` is the full path's point at the
+``select``-ed one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from losscore.train._data import ClassWeight, encode_dataset
 from losscore.train._path import (
     DEFAULT_ALPHA_MIN_RATIO,
     DEFAULT_N_ALPHAS,
+    RegularizationPath,
     check_alphas,
     default_grid,
     path,
@@ -39,11 +41,26 @@ from losscore.train.fit import fit
 from losscore.train.folds import check_folds, group_folds, kfold, stratified_folds
 from losscore.train.scoring import GREATER_IS_BETTER, check_scoring, score
 
-__all__ = ["CVCallback", "CrossValidation", "cross_validate"]
+__all__ = ["CVCallback", "CVStep", "CrossValidation", "cross_validate"]
 
 Select = Literal["min", "one_se"]
-# called after each fold's path: (fold, number of folds, the fold's scores per α)
-CVCallback = Callable[[int, int, FloatArray], None]
+
+
+@dataclass(frozen=True)
+class CVStep:
+    """One fit of a cross-validation: fold ``fold`` of ``folds`` (None: the path on all the
+    data, last), the ``index``-th of ``n_alphas`` values, ``alpha``, its held-out score."""
+
+    fold: int | None
+    folds: int
+    index: int
+    n_alphas: int
+    alpha: float
+    score: float | None
+
+
+# called after every fit of every fold's path, then of the full path
+CVCallback = Callable[[CVStep], None]
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,8 @@ class CrossValidation:
         scores: (K, len(alphas)) held-out scores; ``mean`` and ``std_error`` per α.
         alpha_min / alpha_one_se: the best mean, and the one-standard-error rule's α.
         alpha: the one used for ``model`` (``select``).
-        model: the final fit on all the data at ``alpha``.
+        model: the final fit on all the data at ``alpha`` (the full path's point there).
+        path: the regularisation path on all the data over ``alphas``.
     """
 
     alphas: FloatArray
@@ -70,6 +88,7 @@ class CrossValidation:
     select: Select
     alpha: float
     model: FitResult
+    path: RegularizationPath  # on all the data, over the same grid
     kind: str  # "kfold", "stratified" or "group"
     shuffle: bool
     random_state: int | None
@@ -89,6 +108,7 @@ class CrossValidation:
             "select": self.select,
             "alpha": self.alpha,
             "folds": self.folds.tolist(),
+            "path_coef": [np.atleast_2d(f.coef).tolist() for f in self.path.fits],
             "kind": self.kind,
             "shuffle": self.shuffle,
             "random_state": self.random_state,
@@ -210,15 +230,8 @@ def cross_validate(
             raise InvalidParameterError(
                 "groups", f"fold {j}'s training part lacks a class: every fold must see every class"
             )
-        fold_path = path(
-            data.X[train],
-            y_fit[train],
-            alphas=grid,
-            sample_weight=data.sample_weight[train],
-            time_limit_s=_left(time_limit_s, started),
-            **common,
-        )
-        for i, model in enumerate(fold_path.fits):
+
+        def scored(i: int, alpha: float, model: FitResult, j: int = j, test: Any = test) -> None:
             scores[j, i] = score(
                 model,
                 data.X[test],
@@ -227,21 +240,49 @@ def cross_validate(
                 w[test],
                 scoring_name,
             )
+            if callback is not None:
+                callback(CVStep(j, k, i, grid.size, alpha, float(scores[j, i])))
+
+        path(
+            data.X[train],
+            y_fit[train],
+            alphas=grid,
+            sample_weight=data.sample_weight[train],
+            time_limit_s=_left(time_limit_s, started),
+            callback=scored,
+            **common,
+        )
+
+    def on_full(i: int, alpha: float, model: FitResult) -> None:
         if callback is not None:
-            callback(j, k, scores[j])
+            callback(CVStep(None, k, i, grid.size, alpha, None))
+
+    full = path(
+        data.X,
+        y_fit,
+        alphas=grid,
+        sample_weight=data.sample_weight,
+        time_limit_s=_left(time_limit_s, started),
+        callback=on_full,
+        **common,
+    )
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / math.sqrt(k)
     greater = scoring_name in GREATER_IS_BETTER
     best, one_se = _choose(mean, se, grid, greater)
-    chosen = float(grid[best] if select == "min" else grid[one_se])
-    model = fit(
-        data.X,
-        y_fit,
-        alpha=chosen,
-        sample_weight=data.sample_weight,
-        time_limit_s=_left(time_limit_s, started),
-        **common,
-    )
+    index = best if select == "min" else one_se
+    chosen = float(grid[index])
+    if index < len(full.fits):  # the full-data path's point at the chosen α is the model
+        model = full.fits[index]
+    else:  # the time limit cut the path short: refit at the chosen α
+        model = fit(
+            data.X,
+            y_fit,
+            alpha=chosen,
+            sample_weight=data.sample_weight,
+            time_limit_s=_left(time_limit_s, started),
+            **common,
+        )
     return CrossValidation(
         alphas=grid,
         folds=folds,
@@ -255,6 +296,7 @@ def cross_validate(
         select=select,
         alpha=chosen,
         model=model,
+        path=full,
         kind=kind,
         shuffle=shuffle,
         random_state=random_state,

@@ -17,6 +17,7 @@ from service.errors import ApiError, error_responses
 from service.jsonbody import count_check, parse_json
 from service.modelview import model_body, summary_body
 from service.openapi import json_body
+from service.plotting import cv_svg, path_svg
 from service.responses import ChunkedResponse, dumps_chunks
 from service.schemas.models import Model, ModelList, PredictResponse
 from service.schemas.train import PredictRequest
@@ -148,3 +149,74 @@ def delete_model(model_id: str, store: StoreDep) -> Response:
     if not store.delete(model_id):
         raise _not_found(model_id)
     return Response(status_code=204)
+
+
+SVG_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The chart as SVG text (`text/plain` when the request accepts only it).",
+        "content": {  # as /v1/plots/losses.svg: a shape every generated client returns
+            "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    },
+    **error_responses(404, 409, 422, 503),
+}
+
+
+def _svg_response(request: Request, svg: bytes) -> Response:
+    accept = request.headers.get("accept", "")
+    text_only = "text/plain" in accept and not any(m in accept for m in ("svg", "image/", "*/*"))
+    return Response(svg, media_type="text/plain; charset=utf-8" if text_only else "image/svg+xml")
+
+
+def _cv_table(model_id: str, store: ModelStore) -> tuple[dict[str, Any], Any]:
+    stored = _usable(store.get(model_id), model_id)
+    table = stored.result.extra.get("cv")
+    if table is None:
+        raise ApiError(
+            404,
+            "no_cv",
+            f"model {model_id!r} was fitted at a given alpha: only a model trained with "
+            '`penalty.alpha: {"cv": ...}` has a path and a CV table to plot',
+        )
+    return table, stored.result
+
+
+def _path_svg(model_id: str, store: ModelStore) -> bytes:
+    table, result = _cv_table(model_id, store)
+    names = [f"x{j}" for j in range(result.n_features)]
+    return path_svg(table["alphas"], table["path_coef"], table["alpha"], names)
+
+
+def _cv_svg(model_id: str, store: ModelStore) -> bytes:
+    t, _ = _cv_table(model_id, store)
+    return cv_svg(
+        t["alphas"], t["mean"], t["std_error"], t["alpha_min"], t["alpha_one_se"], t["alpha"],
+        t["scoring"],
+    )  # fmt: skip
+
+
+@router.get(
+    "/{model_id}/plots/path.svg",
+    operation_id="plot_model_path",
+    dependencies=[require("read")],
+    response_class=Response,
+    responses=SVG_RESPONSES,
+    summary="Coefficients against alpha (a cross-validated model)",
+)
+async def plot_model_path(request: Request, model_id: str, store: StoreDep) -> Response:
+    """The regularisation path on all the data over the CV grid, the chosen α marked."""
+    return _svg_response(request, await run_cpu(request, _path_svg, model_id, store))
+
+
+@router.get(
+    "/{model_id}/plots/cv.svg",
+    operation_id="plot_model_cv",
+    dependencies=[require("read")],
+    response_class=Response,
+    responses=SVG_RESPONSES,
+    summary="Mean held-out score ± 1 SE against alpha (a cross-validated model)",
+)
+async def plot_model_cv(request: Request, model_id: str, store: StoreDep) -> Response:
+    """The CV curve with α_min and the one-standard-error α marked."""
+    return _svg_response(request, await run_cpu(request, _cv_svg, model_id, store))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -30,10 +31,12 @@ from starlette.responses import Response, StreamingResponse
 
 from losscore.errors import LosscoreError
 from losscore.train import FitCancelled, PreparedFit, prepare_fit
+from losscore.train.cv import CVStep
 from service import uploads
 from service.admission import until_disconnect
 from service.arrays import Tensor, decode_array, out_number
 from service.auth import require
+from service.cvfit import check_grid, cv_fit
 from service.datasets import check_dataset, fit_dataset
 from service.deps import RawBody, SettingsDep, admit_fit, model_store, run_cpu, run_fit
 from service.drain import DRAIN, shutting_down
@@ -48,11 +51,11 @@ from service.errors import (
 from service.jsonbody import count_check, is_json_type, parse_json
 from service.modelview import model_body
 from service.openapi import form_body, json_body, sse_events
-from service.schemas.models import Model, TrainProgress
-from service.schemas.train import DatasetRef, TrainOptions, TrainRequest, TrainUpload
+from service.schemas.models import CVProgress, Model, TrainProgress
+from service.schemas.train import CVOptions, DatasetRef, TrainOptions, TrainRequest, TrainUpload
 from service.settings import Settings
 
-__all__ = ["router"]
+__all__ = ["check_limits", "decode_inline", "router"]
 
 router = APIRouter(
     prefix="/v1/train",
@@ -75,7 +78,7 @@ TRAIN_FORM = form_body(
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     """A training request: options and data (lists from JSON or arrays), then validated by
     :func:`_prepare` into a :class:`~losscore.train.PreparedFit`."""
 
@@ -90,6 +93,7 @@ class _Job:
     prepared: PreparedFit | None = None
     dataset: DatasetRef | None = None  # instead of X, y: a dataset read where it lives
     dataset_path: Path | None = None
+    cv: CVOptions | None = None  # penalty.alpha: {"cv": ...}: the data stay for the folds
 
 
 def _limit_error(field: str, reason: str) -> ApiError:
@@ -97,7 +101,7 @@ def _limit_error(field: str, reason: str) -> ApiError:
     return ApiError(422, "limit_exceeded", f"{field}: {reason}", [detail])
 
 
-def _check_limits(job: _Job, settings: Settings) -> _Job:
+def check_limits(job: Job, settings: Settings) -> Job:
     """Enforce the training limits; the job with its effective max_iter and time limit.
 
     A request that does not set ``max_iter`` gets its default capped at the setting.
@@ -124,15 +128,18 @@ def _check_limits(job: _Job, settings: Settings) -> _Job:
     return replace(job, max_iter=max_iter, time_limit=time_limit)
 
 
-def _prepare(job: _Job, settings: Settings) -> _Job:
+def _prepare(job: Job, settings: Settings) -> Job:
     """Limits, then the library's validation (options, data, labels), before any fit slot
     is taken: a request that cannot run is answered at once. The size of the fit, n·d times
     the classes it solves for, is bounded by LOSSCORE_TRAIN_MAX_ELEMENTS (413). A store that
     cannot be written is a 503 before the fit, not after it."""
-    job = _check_limits(job, settings)
+    job = check_limits(job, settings)
     model_store(settings).check_writable(max_age_s=2.0)
     req = job.opts
     penalty = req.penalty.params()
+    cv = req.penalty.alpha_cv()
+    if cv is not None:
+        check_grid(cv.alphas, cv.n_alphas, settings, "penalty.alpha.cv.")
     prepared = prepare_fit(
         job.X,
         job.y,
@@ -140,7 +147,7 @@ def _prepare(job: _Job, settings: Settings) -> _Job:
         loss=req.loss.name,
         loss_params=req.loss.params(),
         penalty=req.penalty.name,
-        alpha=penalty.get("alpha", 0.0),
+        alpha=penalty.get("alpha", 1.0),  # under cross-validation: the options' check only
         l1_ratio=penalty.get("l1_ratio", 0.5),
         fit_intercept=req.fit_intercept,
         standardize=req.standardize,
@@ -160,17 +167,30 @@ def _prepare(job: _Job, settings: Settings) -> _Job:
             f"than the limit of {settings.train_max_elements} (LOSSCORE_TRAIN_MAX_ELEMENTS)",
             [ErrorDetail(field="y", reason="too many classes for the size of X")],
         )
+    if cv is not None:
+        return replace(job, prepared=prepared, cv=cv)
     return replace(job, prepared=prepared, X=None, y=None, sample_weight=None)
 
 
 def _fit_and_store(
-    job: _Job,
+    job: Job,
     settings: Settings,
     callback: Any = None,
     cancel: Any = None,
     on_pass: Any = None,
+    on_cv: Any = None,
 ) -> Model:
-    if job.dataset is not None:
+    if job.cv is not None:
+        result = cv_fit(
+            job.opts,
+            job.cv,
+            (job.X, job.y, job.sample_weight),
+            max_iter=job.max_iter,
+            time_limit=job.time_limit,
+            on_step=on_cv,
+            cancel=cancel,
+        )
+    elif job.dataset is not None:
         assert job.dataset_path is not None
         result = fit_dataset(
             job.dataset,
@@ -201,11 +221,17 @@ def _fit_and_store(
     return model_body(model_store(settings).add(result))
 
 
-def _parse_json(raw: bytes, settings: Settings) -> _Job:
+def _parse_json(raw: bytes, settings: Settings) -> Job:
     count_check(raw, settings.max_request_elements)
     req = parse_json(TrainRequest, raw)
     if req.dataset is not None:
         return _dataset_job(req, req.dataset, settings)
+    X, y, sw = decode_inline(req, settings)
+    return _prepare(Job(req, X, y, sw, X.shape[0], X.shape[1]), settings)
+
+
+def decode_inline(req: TrainRequest, settings: Settings) -> tuple[Any, Any, Any]:
+    """X (2-d, at least one row), y and the sample weights of a request's inline data."""
     if req.X is None or req.y is None:
         missing = "X" if req.X is None else "y"
         raise ApiError.invalid(missing, "is required (or give `dataset` instead of X and y)")
@@ -223,22 +249,26 @@ def _parse_json(raw: bytes, settings: Settings) -> _Job:
     sw = None
     if req.sample_weight is not None:
         sw = decode_array("sample_weight", req.sample_weight, max_elements=limit)
-    return _prepare(_Job(req, X, y, sw, X.shape[0], X.shape[1]), settings)
+    return X, y, sw
 
 
-def _dataset_job(req: TrainRequest, ref: DatasetRef, settings: Settings) -> _Job:
+def _dataset_job(req: TrainRequest, ref: DatasetRef, settings: Settings) -> Job:
     """A fit of a dataset reference: the path checked against the roots (403 before any
     read), the limits, a writable store; the data are read by the fit itself."""
+    if req.penalty.alpha_cv() is not None:
+        raise ApiError.invalid(
+            "penalty.alpha", "cross-validation needs X and y in the request, not a dataset"
+        )
     inline = [f for f in ("X", "y", "sample_weight") if getattr(req, f) is not None]
     if inline:
         raise ApiError.invalid(inline[0], "give either `dataset` or inline X and y, not both")
     path = check_dataset(ref, settings)
-    job = _check_limits(_Job(req, None, None, None, 0, 0, dataset=ref, dataset_path=path), settings)
+    job = check_limits(Job(req, None, None, None, 0, 0, dataset=ref, dataset_path=path), settings)
     model_store(settings).check_writable(max_age_s=2.0)
     return job
 
 
-def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings) -> _Job:
+def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings) -> Job:
     limit = settings.train_max_elements
     if "data" in files:
         if "X" in files or "y" in files:
@@ -254,7 +284,7 @@ def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings
         data = uploads.load_npy_pair(files, limit)
         X, y, sw = data.X, data.y, data.sample_weight
     try:
-        return _prepare(_Job(opts, X, y, sw, X.shape[0], X.shape[1]), settings)
+        return _prepare(Job(opts, X, y, sw, X.shape[0], X.shape[1]), settings)
     except LosscoreError as exc:
         raise _in_request_part(from_losscore_error(exc)) from None
     except ApiError as exc:
@@ -304,7 +334,7 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def _read_upload(request: Request, raw: bytes, settings: Settings) -> _Job:
+async def _read_upload(request: Request, raw: bytes, settings: Settings) -> Job:
     """The options and data of a multipart CSV / ``.npy`` upload."""
     content_type = _content_type(request)
     if content_type != "multipart/form-data":
@@ -318,7 +348,7 @@ async def _read_upload(request: Request, raw: bytes, settings: Settings) -> _Job
     return await run_cpu(request, _parse_upload, opts, files, settings)
 
 
-async def _read_job(request: Request, raw: bytes, settings: Settings) -> _Job:
+async def _read_job(request: Request, raw: bytes, settings: Settings) -> Job:
     """The options and data of a JSON request (a multipart upload too: deprecated in 0.2.0,
     the /upload routes take them)."""
     content_type = _content_type(request)
@@ -334,7 +364,7 @@ async def _read_job(request: Request, raw: bytes, settings: Settings) -> _Job:
     return await run_cpu(request, _parse_json, raw, settings)
 
 
-async def _train(job: _Job, request: Request, settings: Settings) -> Response:
+async def _train(job: Job, request: Request, settings: Settings) -> Response:
     cancel = threading.Event()
     fitting = run_fit(request, _fit_and_store, job, settings, None, cancel.is_set)
     model = await until_disconnect(request, fitting, cancel)
@@ -374,12 +404,13 @@ async def train_upload(request: Request, raw: RawBody, settings: SettingsDep) ->
 
 
 def _sse(event: str, data: Any) -> bytes:
-    text = data.model_dump_json() if isinstance(data, Model | TrainProgress) else json.dumps(data)
+    text = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data)
     return f"event: {event}\ndata: {text}\n\n".encode()
 
 
 STREAM_EVENTS: dict[str, type[BaseModel]] = {
     "progress": TrainProgress,
+    "cv": CVProgress,
     "model": Model,
     "error": ErrorResponse,
 }
@@ -388,9 +419,10 @@ STREAM_EVENTS: dict[str, type[BaseModel]] = {
 STREAM_RESPONSES = {
     200: {
         "description": (
-            "Server-Sent Events: `progress` events (data: `TrainProgress`), then one "
-            "`model` event (data: `Model`, the stored model) or one `error` event (data: "
-            "`ErrorResponse`)."
+            "Server-Sent Events: `progress` events (data: `TrainProgress`), or with "
+            '`penalty.alpha: {"cv": ...}` one `cv` event per fold and α (data: `CVProgress`), '
+            "then one `model` event (data: `Model`, the stored model) or one `error` event "
+            "(data: `ErrorResponse`)."
         ),
         "content": {"text/event-stream": sse_events(STREAM_EVENTS)},
     },
@@ -426,10 +458,10 @@ async def train_stream_upload(request: Request, raw: RawBody, settings: Settings
     return await _stream(await _read_upload(request, raw, settings), request, settings)
 
 
-async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
+async def _stream(job: Job, request: Request, settings: Settings) -> Response:
     loop = asyncio.get_running_loop()
     cancel = threading.Event()
-    queue: asyncio.Queue[tuple[str, TrainProgress]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, TrainProgress | CVProgress]] = asyncio.Queue()
     last = [0.0]
     passes: list[int | None] = [None]  # passes over a dataset so far (dataset fits)
 
@@ -449,8 +481,22 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
             )
             loop.call_soon_threadsafe(queue.put_nowait, ("progress", item))
 
+    started = time.monotonic()
+
+    def on_cv(step: CVStep) -> None:
+        item = CVProgress(
+            fold=step.fold,
+            folds=step.folds,
+            index=step.index,
+            n_alphas=step.n_alphas,
+            alpha=step.alpha,
+            score=None if step.score is None or not math.isfinite(step.score) else step.score,
+            elapsed_s=time.monotonic() - started,
+        )
+        loop.call_soon_threadsafe(queue.put_nowait, ("cv", item))
+
     task = asyncio.ensure_future(
-        run_fit(request, _fit_and_store, job, settings, callback, cancel.is_set, on_pass)
+        run_fit(request, _fit_and_store, job, settings, callback, cancel.is_set, on_pass, on_cv)
     )
     first = await _first_event(task, queue, cancel)
 
@@ -492,9 +538,9 @@ async def _stream(job: _Job, request: Request, settings: Settings) -> Response:
 
 async def _first_event(
     task: asyncio.Future[Model],
-    queue: asyncio.Queue[tuple[str, TrainProgress]],
+    queue: asyncio.Queue[tuple[str, TrainProgress | CVProgress]],
     cancel: threading.Event,
-) -> tuple[str, TrainProgress] | None:
+) -> tuple[str, TrainProgress | CVProgress] | None:
     """The first progress event, or None when the fit ended without one: a fit that fails
     before its first iteration answers a plain error response, not a stream (and a shutdown
     that drains first, a 503)."""

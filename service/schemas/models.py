@@ -18,9 +18,13 @@ from service.arrays import ArrayOut, OutNumber
 from service.schemas.train import Labels, PenaltyIn, TrainLossIn
 
 __all__ = [
+    "CVProgress",
+    "CVTable",
     "Model",
     "ModelList",
     "ModelSummary",
+    "PathPoint",
+    "PathResponse",
     "PredictResponse",
     "Provenance",
     "TrainProgress",
@@ -92,6 +96,32 @@ class ModelList(BaseModel):
     )
 
 
+class CVTable(BaseModel):
+    """How α was chosen by K-fold cross-validation (`penalty.alpha: {"cv": ...}`).
+
+    ``scores[fold][i]`` is the held-out score at ``alphas[i]`` (weighted like the fit);
+    ``mean`` and ``std_error`` (sample standard deviation / √K) per α; ``alpha_min`` has the
+    best mean, ``alpha_one_se`` is the largest α within one standard error of it; ``alpha``
+    is the one used (``select``). ``folds[i]``: the test fold of sample i. ``path_coef[i]``:
+    the coefficients ([n_outputs][n_features]) on all the data at ``alphas[i]``."""
+
+    alphas: list[float]
+    scores: list[list[float | None]]
+    mean: list[float | None]
+    std_error: list[float | None]
+    scoring: Literal["loss", "accuracy", "log_loss", "r2", "mae", "pinball"]
+    greater_is_better: bool
+    alpha_min: float
+    alpha_one_se: float
+    select: Literal["min", "one_se"]
+    alpha: float
+    folds: list[int]
+    kind: Literal["kfold", "stratified", "group"]
+    shuffle: bool
+    random_state: int | None
+    path_coef: list[list[list[float]]]
+
+
 class Model(_ModelHead):
     """A fitted, stored linear model and how it was obtained (see docs/TRAINING.md).
 
@@ -125,6 +155,9 @@ class Model(_ModelHead):
     passes: int | None = Field(
         None, description="Passes over the data of a fit of a `dataset` (null for inline data)."
     )
+    cv: CVTable | None = Field(
+        None, description="The cross-validation that chose α (null when α was given)."
+    )
 
 
 class PredictResponse(BaseModel):
@@ -154,3 +187,46 @@ class TrainProgress(BaseModel):
     passes: int | None = Field(
         None, description="Passes over the data so far (fits of a `dataset`; null inline)."
     )
+
+
+class CVProgress(BaseModel):
+    """The data of a `cv` event of `POST /v1/train/stream` (α chosen by cross-validation):
+    one fit done, of fold ``fold`` (null: the final path on all the data)."""
+
+    fold: int | None
+    folds: int
+    index: int = Field(description="Position of `alpha` in the grid.")
+    n_alphas: int
+    alpha: float
+    score: float | None = Field(description="Its held-out score (null on the full path).")
+    elapsed_s: float
+
+
+class PathPoint(BaseModel):
+    """The fit at one α of a regularisation path, with its own certificate."""
+
+    alpha: float
+    coef: list[list[float]] = Field(description="Shape [n_outputs][n_features].")
+    intercept: list[float]
+    objective: OutNumber
+    optimality: OutNumber
+    converged: bool
+    stop_reason: StopReason
+    n_iter: int
+    solver: str
+    nonzero: int = Field(description="Coefficients different from 0.")
+
+
+class PathResponse(BaseModel):
+    """`POST /v1/train/path`: fits along a decreasing grid of α (warm-started)."""
+
+    task: Task
+    loss: TrainLossIn
+    penalty: PenaltyIn = Field(description="The penalty; each point has its own alpha.")
+    classes: Labels | None
+    alpha_zero: float | None = Field(
+        description="α₀, the smallest α with an all-zero solution (null for a given grid)."
+    )
+    complete: bool = Field(description="False when the time limit stopped the path early.")
+    points: list[PathPoint]
+    elapsed_ms: float

@@ -8,15 +8,15 @@ The union over all models is discriminated on ``name``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
 from typing_extensions import TypeAliasType
 
 from losscore.spec import Interval, ParamSpec
 
-__all__ = ["NamedParams", "build_union", "named_union", "param_field", "pascal"]
+__all__ = ["WIDE_TAGS", "NamedParams", "build_union", "named_union", "param_field", "pascal"]
 
 
 class NamedParams(BaseModel):
@@ -27,8 +27,13 @@ class NamedParams(BaseModel):
     name: str
 
     def params(self) -> dict[str, float]:
-        """The parameters (everything but ``name``), defaults filled in."""
-        return {k: float(v) for k, v in self.model_dump(exclude={"name"}).items()}
+        """The numeric parameters (everything but ``name``), defaults filled in; a widened
+        parameter given as its other type is left out."""
+        return {
+            k: float(v)
+            for k, v in self.model_dump(exclude={"name"}).items()
+            if isinstance(v, int | float)
+        }
 
 
 def pascal(name: str) -> str:
@@ -58,6 +63,28 @@ def param_field(p: ParamSpec) -> tuple[Any, Any]:
     return float, info
 
 
+WIDE_TAGS = ("number", "object")  # the branches of a widened parameter (not error fields)
+
+
+def _branch(value: Any) -> str:
+    return "object" if isinstance(value, dict | BaseModel) else "number"
+
+
+def _widened(p: ParamSpec, other: Any) -> tuple[Any, Any]:
+    """A number (with the parameter's bounds) or *other* (a JSON object): a union chosen by
+    the JSON type, so an error names only the branch the value was meant for."""
+    number = Annotated[float, Field(allow_inf_nan=False, strict=True, **_bounds(p.interval))]
+    union = Annotated[
+        Annotated[number, Tag("number")] | Annotated[other, Tag("object")],
+        Discriminator(_branch),
+    ]
+    info = Field(
+        p.default,
+        description=f"{p.description} Valid interval: {p.interval}; or {other.__doc__}",
+    )
+    return union, info
+
+
 def named_union(name: str, models: Sequence[type[NamedParams]], description: str) -> Any:
     """The union of *models* discriminated on ``name``, as the component schema *name*."""
     union = Union[tuple(models)]  # type: ignore[valid-type]  # noqa: UP007
@@ -68,10 +95,17 @@ def named_union(name: str, models: Sequence[type[NamedParams]], description: str
 
 
 def build_union(
-    specs: Sequence[Any], *, suffix: str, base: type[NamedParams], kind_doc: str
+    specs: Sequence[Any],
+    *,
+    suffix: str,
+    base: type[NamedParams],
+    kind_doc: str,
+    widen: Mapping[str, Any] | None = None,
 ) -> tuple[Any, list[type[NamedParams]]]:
     """The discriminated union over one generated model per spec (the component schema
-    named *suffix*: ``Loss``, ``Norm``, ``Penalty``), and the models."""
+    named *suffix*: ``Loss``, ``Norm``, ``Penalty``), and the models. ``widen``: parameter
+    name → another type the parameter also accepts (the penalty's α: a number or a
+    cross-validation request)."""
     models: list[type[NamedParams]] = []
     for spec in specs:
         names = (spec.name, *spec.aliases)
@@ -83,6 +117,8 @@ def build_union(
         }
         for p in spec.params:
             fields[p.name] = param_field(p)
+            if widen and p.name in widen:
+                fields[p.name] = _widened(p, widen[p.name])
         doc = f"{kind_doc} `{spec.name}`: {spec.title}. Formula: ${spec.formula}$"
         model = create_model(f"{pascal(spec.name)}{suffix}", __base__=base, __doc__=doc, **fields)
         models.append(model)

@@ -27,7 +27,7 @@ from service.arrays import ArrayIn, Tensor
 from service.errors import register_tags
 from service.schemas.components import ref, register
 from service.schemas.losses import LOSS_MODELS, LossParams
-from service.schemas.params import NamedParams, build_union, named_union
+from service.schemas.params import WIDE_TAGS, NamedParams, build_union, named_union
 
 Label = StrictInt | StrictFloat | StrictStr | StrictBool
 """A class label as the training data gave it (a number, a string or a boolean)."""
@@ -98,8 +98,11 @@ else:
     )
 
 __all__ = [
+    "AlphaCV",
+    "CVOptions",
     "Label",
     "Labels",
+    "PathRequest",
     "PenaltyIn",
     "PenaltyParams",
     "PredictRequest",
@@ -110,14 +113,57 @@ __all__ = [
 ]
 
 
+class CVOptions(BaseModel):
+    """K-fold cross-validation of α (losscore.train.cross_validate; docs/TRAINING.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    folds: int = Field(5, ge=2, le=20, strict=True, description="K, the number of folds.")
+    alphas: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = Field(
+        None,
+        min_length=1,
+        description="The grid, strictly decreasing; default: `n_alphas` values from α₀ (the "
+        "smallest all-zero α) down to `alpha_min_ratio`·α₀.",
+    )
+    n_alphas: int = Field(20, ge=1, strict=True, description="At most LOSSCORE_TRAIN_MAX_ALPHAS.")
+    alpha_min_ratio: float = Field(1e-3, gt=0, lt=1, strict=True)
+    scoring: Literal["loss", "accuracy", "log_loss", "r2", "mae", "pinball"] | None = Field(
+        None, description="Held-out score; default `loss` (the training loss itself)."
+    )
+    select: Literal["min", "one_se"] = Field(
+        "min", description="The best mean score, or the one-standard-error rule's α."
+    )
+    shuffle: bool = Field(True, strict=True)
+    random_state: int | None = Field(0, strict=True, description="Seed of the fold shuffle.")
+    groups: Labels | None = Field(
+        None, description="Group labels (n,): grouped folds, no group in two folds."
+    )
+
+
+class AlphaCV(BaseModel):
+    """`{"cv": {...}}`: choose α by cross-validation (the model stores the CV table)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cv: CVOptions = Field(default_factory=CVOptions)
+
+
 class PenaltyParams(NamedParams):
     """A penalty R(w) and its parameters: F = mean loss + alpha·R(w)."""
 
+    def alpha_cv(self) -> CVOptions | None:
+        """The cross-validation request, when α is one."""
+        alpha = getattr(self, "alpha", None)
+        return alpha.cv if isinstance(alpha, AlphaCV) else None
+
 
 _penalty_union, PENALTY_MODELS = build_union(
-    list_penalties(), suffix="Penalty", base=PenaltyParams, kind_doc="Penalty"
+    list_penalties(),
+    suffix="Penalty",
+    base=PenaltyParams,
+    kind_doc="Penalty",
+    widen={"alpha": AlphaCV},
 )
 register_tags(n for s in list_penalties() for n in (s.name, *s.aliases))
+register_tags(WIDE_TAGS)
 _DEFAULT_PENALTY = next(m for m in PENALTY_MODELS if m.__name__ == "L2Penalty")
 _TRAINABLE = {s.name for s in losscore.list_losses() if s.trainable}
 TRAIN_LOSS_MODELS = [
@@ -203,6 +249,20 @@ class TrainRequest(TrainOptions):
     dataset: DatasetRef | None = Field(
         None, description="Instead of X and y: a dataset under LOSSCORE_DATASET_ROOTS."
     )
+
+
+class PathRequest(TrainRequest):
+    """`POST /v1/train/path`: the fit of `TrainRequest` at every α of a grid (the penalty's
+    own alpha is not used); inline X and y only."""
+
+    alphas: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = Field(
+        None,
+        min_length=1,
+        description="The grid, strictly decreasing; default: `n_alphas` values from α₀ (the "
+        "smallest all-zero α) down to `alpha_min_ratio`·α₀.",
+    )
+    n_alphas: int = Field(20, ge=1, strict=True, description="At most LOSSCORE_TRAIN_MAX_ALPHAS.")
+    alpha_min_ratio: float = Field(1e-3, gt=0, lt=1, strict=True)
 
 
 class TrainUpload(TrainOptions):

@@ -150,6 +150,7 @@ def test_one_shape_per_concept() -> None:
     events = stream["text/event-stream"]["x-sse-events"]
     assert {k: v["$ref"].rsplit("/", 1)[-1] for k, v in events.items()} == {
         "progress": "TrainProgress",
+        "cv": "CVProgress",
         "model": "Model",
         "error": "ErrorResponse",
     }

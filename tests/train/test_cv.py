@@ -174,7 +174,8 @@ def test_the_one_standard_error_rule_and_the_final_model() -> None:
     assert cv.alpha_one_se == cv.alphas[min(within)] >= cv.alpha_min
     assert cv.alpha == cv.alpha_one_se
     refit = lt.fit(X, Y_REG, task="regression", loss="huber", penalty="l1", alpha=cv.alpha)
-    assert cv.model.objective == pytest.approx(refit.objective, rel=1e-9)
+    assert cv.model.objective == pytest.approx(refit.objective, rel=1e-8)
+    assert cv.model.alpha == cv.alpha and len(cv.path.fits) == len(cv.alphas)
     acc = lt.cross_validate(X, Y_CLS, task="classification", loss="log_loss", n_alphas=6,
                             cv=3, scoring="accuracy")  # fmt: skip
     assert acc.greater_is_better and acc.mean[list(acc.alphas).index(acc.alpha_min)] == max(
