@@ -35,6 +35,9 @@ SCORINGS: dict[str, tuple[str, ...]] = {
 GREATER_IS_BETTER = {"accuracy", "r2"}
 
 
+NEEDS_PROBABILITIES = frozenset({"log_loss"})
+
+
 def check_scoring(scoring: str | None, task: str, loss: str) -> str:
     """The scoring name (default ``loss``), valid for the task and loss."""
     name = "loss" if scoring is None else scoring
@@ -43,10 +46,10 @@ def check_scoring(scoring: str | None, task: str, loss: str) -> str:
         raise InvalidParameterError(
             "scoring", f"{name!r} is not a {task} score; choose one of {', '.join(allowed)}"
         )
-    if name == "log_loss" and get_loss(loss).spec.training.probability is None:
+    if name in NEEDS_PROBABILITIES and get_loss(loss).spec.training.probability is None:
         raise InvalidParameterError(
             "scoring",
-            f"log_loss needs class probabilities, which {loss!r} does not give; "
+            f"{name} needs class probabilities, which {loss!r} does not give; "
             "use a loss with a probability link (the catalog's training.probability)",
         )
     return name
@@ -60,12 +63,12 @@ def _loss_score(model: FitResult, f: FloatArray, codes: Any, y: Any, w: FloatArr
     params: dict[str, Any] = dict(model.loss_params)
     if model.task == "regression":
         return _wmean(evaluate(model.loss, f, y, reduction="none", **params).elementwise, w)
-    if model.multiclass == "multinomial":
-        e = evaluate(model.loss, f, codes, reduction="none", **params).elementwise
-        return _wmean(e, w)
     if f.ndim == 1:  # binary: the positive class is classes[1]
         pm = np.where(codes == 1, 1.0, -1.0)
         return _wmean(evaluate(model.loss, f, pm, reduction="none", **params).elementwise, w)
+    if model.multiclass != "ovr":  # multinomial: one loss of the k scores
+        e = evaluate(model.loss, f, codes, reduction="none", **params).elementwise
+        return _wmean(e, w)
     total = 0.0  # one-vs-rest: the sum of the classes' binary losses
     for c in range(f.shape[1]):
         pm = np.where(codes == c, 1.0, -1.0)
@@ -75,6 +78,36 @@ def _loss_score(model: FitResult, f: FloatArray, codes: Any, y: Any, w: FloatArr
     return total
 
 
+def _accuracy(model: FitResult, X: Any, f: FloatArray, codes: Any, w: FloatArray) -> float:
+    pred = (f > 0).astype(np.intp) if f.ndim == 1 else np.argmax(f, axis=1)
+    return _wmean((pred == codes).astype(np.float64), w)
+
+
+def _log_loss(model: FitResult, X: Any, f: FloatArray, codes: Any, w: FloatArray) -> float:
+    p = predict_proba(model, X)
+    assert p is not None  # check_scoring
+    picked = np.clip(p[np.arange(len(codes)), codes], 1e-300, 1.0)
+    return _wmean(-np.log(picked), w)
+
+
+def _r2(model: FitResult, y: FloatArray, r: FloatArray, w: FloatArray) -> float:
+    ybar = _wmean(y, w)
+    return 1.0 - float(w @ (r * r)) / float(w @ ((y - ybar) ** 2))
+
+
+def _mae(model: FitResult, y: FloatArray, r: FloatArray, w: FloatArray) -> float:
+    return _wmean(np.abs(r), w)
+
+
+def _pinball(model: FitResult, y: FloatArray, r: FloatArray, w: FloatArray) -> float:
+    q = float(model.loss_params.get("q", 0.5))
+    return _wmean(np.maximum(q * r, (q - 1.0) * r), w)
+
+
+_CLASSIFICATION = {"accuracy": _accuracy, "log_loss": _log_loss}
+_REGRESSION = {"r2": _r2, "mae": _mae, "pinball": _pinball}
+
+
 def score(model: FitResult, X: Any, y: Any, codes: Any, w: FloatArray, scoring: str) -> float:
     """*scoring* of *model* on (X, y) with weights *w*; ``codes``: the labels as indices into
     ``model.classes`` (classification) or None."""
@@ -82,19 +115,6 @@ def score(model: FitResult, X: Any, y: Any, codes: Any, w: FloatArray, scoring: 
     if scoring == "loss":
         return _loss_score(model, f, codes, y, w)
     if model.task == "classification":
-        if scoring == "accuracy":
-            pred = (f > 0).astype(np.intp) if f.ndim == 1 else np.argmax(f, axis=1)
-            return _wmean((pred == codes).astype(np.float64), w)
-        p = predict_proba(model, X)
-        assert p is not None  # check_scoring
-        picked = np.clip(p[np.arange(len(codes)), codes], 1e-300, 1.0)
-        return _wmean(-np.log(picked), w)
+        return _CLASSIFICATION[scoring](model, X, f, codes, w)
     yf = np.asarray(y, dtype=np.float64)
-    r = yf - f
-    if scoring == "r2":
-        ybar = _wmean(yf, w)
-        return 1.0 - float(w @ (r * r)) / float(w @ ((yf - ybar) ** 2))
-    if scoring == "mae":
-        return _wmean(np.abs(r), w)
-    q = float(model.loss_params.get("q", 0.5))
-    return _wmean(np.maximum(q * r, (q - 1.0) * r), w)
+    return _REGRESSION[scoring](model, yf, yf - f, w)
