@@ -4,7 +4,8 @@ Four comparisons, each: the same K folds (scikit-learn's splitter given the same
 folds are shown equal to it in tests/train/test_cv.py), the same grid mapped into each
 library's convention, our ``losscore.train.cross_validate`` (default tolerance 1e-8) against
 scikit-learn's estimator (its defaults). Printed: the α each chooses (as its grid index), the
-wall times and the ratio ours / scikit-learn (goal ≤ 0.5).
+wall times and the ratio ours / scikit-learn (goal ≤ 0.5). Last, one warm-started path
+against an independent cold fit at every α of its grid, for several loss × penalty pairs.
 
 * ``LassoCV``: scikit-learn minimises (1/2n)‖y − Xw − b‖² + α‖w‖₁, we minimise the mean of
   (f − y)² + α‖w‖₁: our α = 2α_sk. Score: held-out MSE (our ``loss`` for l2).
@@ -112,6 +113,31 @@ def linear_svc(X: Any, y: Any, Cs: Any, k: int, seed: int, repeat: int) -> None:
            sk_i, len(Cs))  # fmt: skip
 
 
+def path_vs_cold(X: Any, y: Any, labels: Any, n_alphas: int, repeat: int) -> None:
+    """One warm-started path against a cold fit at every α of the same grid."""
+    cases = [
+        ("regression", "l2", "l1", y),
+        ("regression", "huber", "l1", y),
+        ("regression", "quantile", "l1", y),
+        ("classification", "log_loss", "l2", labels),
+        ("classification", "log_loss", "l1", labels),
+        ("classification", "hinge", "l2", labels),
+        ("classification", "squared_hinge", "elastic_net", labels),
+    ]
+    for task, loss, penalty, target in cases:
+        opts = {"task": task, "loss": loss, "penalty": penalty}
+        path_s, p = best(lambda: lt.path(X, target, n_alphas=n_alphas, **opts), repeat)  # noqa: B023
+        cold_s, _ = best(
+            lambda: [lt.fit(X, target, alpha=float(a), **opts) for a in p.alphas],  # noqa: B023
+            repeat,
+        )
+        print(
+            f"path {loss}+{penalty:12s} {len(p.fits)} alphas: path {path_s * 1000:7.0f} ms, "
+            f"independent fits {cold_s * 1000:7.0f} ms, ratio {path_s / cold_s:5.2f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000)
@@ -138,6 +164,7 @@ def main() -> None:
     m = args.svc_n - args.svc_n % args.folds
     linear_svc(X[:m, :20], labels[:m], np.geomspace(1e-3, 10, min(args.alphas, 12)), args.folds,
                0, args.repeat)  # fmt: skip
+    path_vs_cold(X, y, labels, args.alphas, args.repeat)
 
 
 if __name__ == "__main__":

@@ -231,15 +231,13 @@ def cross_validate(
                 "groups", f"fold {j}'s training part lacks a class: every fold must see every class"
             )
 
-        def scored(i: int, alpha: float, model: FitResult, j: int = j, test: Any = test) -> None:
-            scores[j, i] = score(
-                model,
-                data.X[test],
-                y_fit[test],
-                None if codes is None else codes[test],
-                w[test],
-                scoring_name,
-            )
+        held_out = (data.X[test], y_fit[test], None if codes is None else codes[test], w[test])
+
+        def scored(
+            i: int, alpha: float, model: FitResult, j: int = j, held: Any = held_out
+        ) -> None:
+            X_test, y_test, codes_test, w_test = held
+            scores[j, i] = score(model, X_test, y_test, codes_test, w_test, scoring_name)
             if callback is not None:
                 callback(CVStep(j, k, i, grid.size, alpha, float(scores[j, i])))
 

@@ -332,6 +332,7 @@ class FitSession:
     def __init__(self, prepared: PreparedFit) -> None:
         opts, data = prepared.opts, prepared.data
         self.prepared = prepared
+        self._at: dict[float, tuple[PreparedFit, Scaling]] = {}
         self.case, self.rule = _solver(opts, prepared.n)
         with (
             single_threaded_blas(prepared.n, prepared.d * prepared.outputs),
@@ -348,12 +349,19 @@ class FitSession:
             )
 
     def at(self, alpha: float) -> tuple[PreparedFit, Scaling]:
-        """The prepared fit and scaling for penalty strength *alpha*."""
+        """The prepared fit and scaling for penalty strength *alpha* (the last few kept: a
+        path asks for each α up to three times)."""
         base = self.prepared
         if alpha == base.opts.alpha:
             return base, self.scaling
-        opts = replace(base.opts, alpha=alpha)
-        return replace(base, opts=opts), self.scaling.with_lam2(alpha * (1 - opts.l1_ratio))
+        cached = self._at.get(alpha)
+        if cached is None:
+            opts = replace(base.opts, alpha=alpha)
+            scaling = self.scaling.with_lam2(alpha * (1 - opts.l1_ratio))
+            cached = self._at[alpha] = (replace(base, opts=opts), scaling)
+            while len(self._at) > 3:
+                del self._at[next(iter(self._at))]
+        return cached
 
     def solve(
         self, alpha: float, monitor: Monitor, starts: Sequence[FloatArray] | None = None
