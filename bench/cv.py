@@ -118,7 +118,6 @@ def path_vs_cold(X: Any, y: Any, labels: Any, n_alphas: int, repeat: int) -> Non
     cases = [
         ("regression", "l2", "l1", y),
         ("regression", "huber", "l1", y),
-        ("regression", "quantile", "l1", y),
         ("classification", "log_loss", "l2", labels),
         ("classification", "log_loss", "l1", labels),
         ("classification", "hinge", "l2", labels),

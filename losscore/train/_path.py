@@ -171,11 +171,14 @@ def path(
     tol: float = 1e-8,
     time_limit_s: float | None = None,
     callback: PathCallback | None = None,
+    metrics: bool = True,
 ) -> RegularizationPath:
     """Fit at every α of a decreasing grid (module docstring); the other arguments are those
     of :func:`losscore.train.fit`. ``alphas`` (strictly decreasing, > 0) replaces the default
     grid of ``n_alphas`` points from α₀ down to ``alpha_min_ratio``·α₀. ``time_limit_s``
-    bounds the whole path; ``max_iter`` and ``tol`` apply to each point.
+    bounds the whole path; ``max_iter`` and ``tol`` apply to each point. ``metrics=False``
+    leaves the training metrics out of every point (and, for the Gram-based solvers, the pass
+    over X they need): what a cross-validation fold needs.
 
     Raises:
         InvalidParameterError: no penalty, or a bad grid (the field and value named).
@@ -210,7 +213,7 @@ def path(
     if grid is None:
         top = _alpha_zero(session)
         grid = alpha_grid(top, n_alphas, alpha_min_ratio)
-    fits = _walk(session, grid, time_limit_s, started, callback)
+    fits = _walk(session, grid, time_limit_s, started, callback, metrics)
     return RegularizationPath(
         alphas=grid,
         fits=fits,
@@ -226,6 +229,7 @@ def _walk(
     time_limit_s: float | None,
     started: float,
     callback: PathCallback | None,
+    metrics: bool,
 ) -> list[FitResult]:
     """The fits along *grid*, each warm-started from the last (mapped into its coordinates)."""
     fits: list[FitResult] = []
@@ -236,7 +240,7 @@ def _walk(
         if left is not None and left <= 0 and fits:
             break
         starts = None if thetas is None else session.carry(thetas, previous, alpha)
-        result, thetas = session.solve(alpha, Monitor(left), starts)
+        result, thetas = session.solve(alpha, Monitor(left), starts, metrics)
         fits.append(result)
         previous = alpha
         if callback is not None:

@@ -248,6 +248,7 @@ def cross_validate(
             sample_weight=data.sample_weight[train],
             time_limit_s=_left(time_limit_s, started),
             callback=scored,
+            metrics=False,
             **common,
         )
 

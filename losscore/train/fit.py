@@ -29,10 +29,20 @@ from losscore.train._report import classification_metrics, data_hash, provenance
 from losscore.train._result import FitResult
 from losscore.train._scaling import Scaling
 from losscore.train.distributed._source import is_dask
+from losscore.train.solvers._exact import GramQuadratic
 from losscore.train.solvers._monitor import FitCancelled, Monitor, ProgressCallback, SolverOutput
 from losscore.train.solvers._table import Case, PenaltyForm, SolverRule, choose_solver
 
 __all__ = ["PreparedFit", "fit", "prepare_fit"]
+
+
+def _training_metrics(prepared: PreparedFit, score_cols: list[FloatArray]) -> dict[str, float]:
+    data = prepared.data
+    scores = score_cols[0] if len(score_cols) == 1 else np.column_stack(score_cols)
+    if data.classes is not None:
+        pred = (scores > 0).astype(np.intp) if scores.ndim == 1 else np.argmax(scores, axis=1)
+        return classification_metrics(data.target, pred, prepared.n_classes)
+    return regression_metrics(data.target, scores)
 
 
 def _check_finite_model(
@@ -364,7 +374,11 @@ class FitSession:
         return cached
 
     def solve(
-        self, alpha: float, monitor: Monitor, starts: Sequence[FloatArray] | None = None
+        self,
+        alpha: float,
+        monitor: Monitor,
+        starts: Sequence[FloatArray] | None = None,
+        metrics: bool = True,
     ) -> tuple[FitResult, list[FloatArray]]:
         """The fit at *alpha* and its solver-coordinate solutions (one per problem), from
         *starts* (solver coordinates of the same problems) where the solver can use them.
@@ -389,7 +403,7 @@ class FitSession:
             if len(outputs) < max(1, prepared.outputs if multiclass == "ovr" else 1):
                 # out of time before every class had a problem: the rest stay at w = 0
                 outputs += _unstarted(prepared, scaling, len(outputs))
-            result = _result(prepared, scaling, multiclass, outputs, monitor)
+            result = _result(prepared, scaling, multiclass, outputs, monitor, metrics)
         return result, [o.theta for o, _ in outputs]
 
     def carry(
@@ -428,8 +442,11 @@ def _result(
     multiclass: str | None,
     outputs: list[tuple[SolverOutput, Problem]],
     monitor: Monitor,
+    metrics: bool = True,
 ) -> FitResult:
-    """Coefficients in the user's units, objective, metrics and provenance."""
+    """Coefficients in the user's units, objective, metrics and provenance. Without
+    ``metrics`` (the folds of a cross-validation) the training metrics are left out, and a
+    Gram-based fit's objective comes from its moments: no pass over X."""
     opts, data = prepared.opts, prepared.data
     coefs, intercepts, objectives, score_cols = [], [], [], []
     for out, prob in outputs:
@@ -437,6 +454,10 @@ def _result(
         W = np.atleast_2d(V) / scaling.scale
         coefs.append(W)
         intercepts.append(np.atleast_1d(b) - W @ scaling.mean)
+        if not metrics and prob.gram is not None and prob.constant_hessian is not None:
+            value, _ = GramQuadratic(prob).value_grad(out.theta)
+            objectives.append(value + float(prob.lam1 @ np.abs(out.theta[: prob.n_coef])))
+            continue
         F, f = prob.objective_and_scores(out.theta)  # one pass: F and the training scores
         objectives.append(F)
         score_cols.append(f)
@@ -448,12 +469,6 @@ def _result(
     _check_finite_model(coef, intercept, objectives, data)
     reasons = [o.stop_reason for o, _ in outputs]
     worst = next((r for r in ("time_limit", "max_iter", "no_progress") if r in reasons), reasons[0])
-    scores = score_cols[0] if len(score_cols) == 1 else np.column_stack(score_cols)
-    if data.classes is not None:
-        pred = (scores > 0).astype(np.intp) if scores.ndim == 1 else np.argmax(scores, axis=1)
-        metrics = classification_metrics(data.target, pred, prepared.n_classes)
-    else:
-        metrics = regression_metrics(data.target, scores)
     return FitResult(
         task=opts.task,
         loss=opts.loss.name,
@@ -475,7 +490,7 @@ def _result(
         stop_reason=worst,
         optimality=max(o.optimality for o, _ in outputs),
         solver=outputs[0][0].solver,
-        metrics=metrics,
+        metrics=_training_metrics(prepared, score_cols) if metrics else {},
         elapsed_ms=prepared.prepare_ms + monitor.elapsed() * 1e3,
         provenance=provenance(prepared.random_state, prepared.digest),
         feature_mean=scaling.mean if opts.standardize else None,

@@ -144,3 +144,16 @@ def test_a_given_grid_is_used_as_is() -> None:
     assert p.alphas.tolist() == grid and p.alpha_zero is None
     assert [f.alpha for f in p.fits] == grid
     assert p.coefs.shape == (3, D)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elastic_net", "l2"])
+def test_without_metrics_the_objective_comes_from_the_moments(penalty: str) -> None:
+    """metrics=False (cross-validation folds): a Gram-based fit's objective from its moments
+    equals the one computed over the rows."""
+    full = lt.path(X, Y_REG, task="regression", loss="l2", penalty=penalty, n_alphas=5)
+    lean = lt.path(X, Y_REG, task="regression", loss="l2", penalty=penalty, n_alphas=5,
+                   metrics=False)  # fmt: skip
+    for a, b in zip(full.fits, lean.fits, strict=True):
+        assert b.metrics == {} and a.metrics["r2"] <= 1.0
+        assert b.objective == pytest.approx(a.objective, rel=1e-12, abs=1e-14)
+        np.testing.assert_array_equal(a.coef, b.coef)
