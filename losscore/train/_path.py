@@ -6,12 +6,13 @@
 The options are validated and the data encoded once; the scaling pass (column moments, and
 the Gram matrix for the Gram-based solvers) runs once and is rescaled exactly for each α
 (:meth:`~losscore.train._scaling.Scaling.with_lam2`); each α's solver starts from the previous
-α's solution where it can (L-BFGS, coordinate descent, the smoothing continuation). Every
-point is a complete :class:`~losscore.train.FitResult` with its own certificate.
+α's solution where it can (L-BFGS, coordinate descent; the LP, the interior-point method and
+the smoothing continuation keep their own starts). Every point is a complete
+:class:`~losscore.train.FitResult` with its own certificate.
 
-The default grid starts at α₀ (rounded up by 10⁻⁹), the smallest α whose solution is all-zero (exact for l1 and
-elastic net, :mod:`losscore.train._zero_alpha`), and has ``n_alphas`` points geometric down
-to ``alpha_min_ratio``·α₀.
+The default grid starts at α₀ (rounded up by 10⁻⁹), the smallest α whose solution is
+all-zero (exact for l1 and elastic net, :mod:`losscore.train._zero_alpha`), and has
+``n_alphas`` points geometric down to ``alpha_min_ratio``·α₀.
 """
 
 from __future__ import annotations

@@ -168,8 +168,8 @@ class Problem:
     # h when ℓ = h/2·(f − y)² (the loss's TrainingSpec.constant_hessian): the Gram solvers'
     # quadratic and F(0, 0) without a pass
     constant_hessian: float | None = None
-    # a starting θ for the solvers that can use one (L-BFGS, coordinate descent, the smoothing
-    # continuation): the solution at the previous α of a regularisation path
+    # a starting θ for the solvers that can use one (L-BFGS, coordinate descent): the solution
+    # at the previous α of a regularisation path
     warm_start: FloatArray | None = None
 
     def __post_init__(self) -> None:

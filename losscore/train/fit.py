@@ -337,7 +337,8 @@ def _run(prepared: PreparedFit, monitor: Monitor) -> FitResult:
 class FitSession:
     """One fit's set-up (the solver table's choice, the scaling pass with its Gram matrix),
     solved at one or more α of the same penalty (a regularisation path: each α reuses the
-    moments, and its solvers start from the previous α's solution where they can)."""
+    moments, and L-BFGS and coordinate descent start from the previous α's solution; the
+    smoothing continuation keeps its own ridge start, which its first stage needs)."""
 
     def __init__(self, prepared: PreparedFit) -> None:
         opts, data = prepared.opts, prepared.data

@@ -556,8 +556,6 @@ def _warm_start(problem: Problem, y: FloatArray) -> FloatArray:
     pass and a (d+1)² solve; a far better start than 0 for the first smoothed stage."""
     from losscore.train.solvers._exact import GramQuadratic, solve_linear
 
-    if problem.warm_start is not None:  # the previous point of a regularisation path
-        return problem.warm_start.copy()
     if not (problem.lam2 > 0).all() or problem.k != 1:
         theta: FloatArray = np.zeros(problem.size)
         if problem.fit_intercept:
