@@ -127,7 +127,8 @@ def _alpha_zero(session: FitSession) -> float:
     l1_ratio = opts.l1_ratio if opts.l1_ratio > 0 else RIDGE_L1_RATIO
     _, problems = _problems(session.prepared, session.scaling)
     unit = session.scaling.unit
-    top = max(zero_alpha(p, l1_ratio, unit) for p in problems)
+    exact = opts.l1_ratio > 0  # a pure l2 grid's top is glmnet's convention: no LP needed
+    top = max(zero_alpha(p, l1_ratio, unit, exact) for p in problems)
     if not (math.isfinite(top) and top > 0):  # a loss already optimal at w = 0 for every α
         return 1.0
     return top

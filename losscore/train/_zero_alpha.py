@@ -71,8 +71,10 @@ def _intercepts(problem: Problem) -> FloatArray:
     return np.asarray(res.x, dtype=np.float64)
 
 
-def zero_alpha(problem: Problem, l1_ratio: float, unit: FloatArray) -> float:
-    """α₀ of *problem* (see the module docstring); ``l1_ratio`` > 0."""
+def zero_alpha(problem: Problem, l1_ratio: float, unit: FloatArray, exact: bool = True) -> float:
+    """α₀ of *problem* (see the module docstring); ``l1_ratio`` > 0. Without ``exact`` (the
+    top of a pure-l2 grid, a convention anyway) kink rows keep the loss's own subgradient
+    convention instead of the LP's choice."""
     b = _intercepts(problem)
     f = _scores(problem, b)
     g = _gradient(problem, f)
@@ -81,7 +83,7 @@ def zero_alpha(problem: Problem, l1_ratio: float, unit: FloatArray) -> float:
         G = (a[:, None] * g).T @ X  # (k, d)
         return float(np.max(np.abs(G) / unit)) / l1_ratio
     piecewise = getattr(problem.loss, "piecewise_linear", None)
-    if piecewise is None or not piecewise(problem.params):  # differentiable: g is exact
+    if not exact or piecewise is None or not piecewise(problem.params):  # g is exact (smooth)
         return float(np.max(np.abs((a * g) @ X) / unit)) / l1_ratio
     # piecewise linear: the gradient is constant on each piece, so the slopes just left and
     # right of f differ exactly at the rows sitting on a kink
