@@ -169,7 +169,7 @@ export class TrainPanel {
     const task = byId<HTMLSelectElement>("train-task").value;
     const select = byId<HTMLSelectElement>("train-loss");
     const options = this.catalog
-      .filter((s) => s.training.tasks.includes(task as never))
+      .filter((s) => (s.training.tasks as string[]).includes(task))
       .map((s) => {
         const o = element("option", { value: s.name }, `${s.title} (${s.name})`);
         o.selected = s.name === chosen;
@@ -313,7 +313,7 @@ export class TrainPanel {
       return;
     }
     const coef = rows(model.coef);
-    const intercept = numbers(model.intercept as never);
+    const intercept = model.intercept;
     if (model.task === "regression" && model.nFeatures === 1) {
       note.textContent = "";
       this.drawRegression(data, [{ label: String((model.loss as { name: string }).name), w: coef[0][0], b: intercept[0] ?? 0 }], extra);
@@ -367,7 +367,7 @@ export class TrainPanel {
       this.data = data;
       status("Fitting l2, huber, smooth_l1 and l1…");
       const models = await Promise.all(COMPARED.map((name) => apis().training.train({ trainRequest: this.request(data, name) })));
-      const fits = models.map((m) => ({ label: String((m.loss as { name: string }).name), w: rows(m.coef)[0][0], b: numbers(m.intercept as never)[0] ?? 0 }));
+      const fits = models.map((m) => ({ label: String((m.loss as { name: string }).name), w: rows(m.coef)[0][0], b: m.intercept[0] ?? 0 }));
       this.drawRegression(data, fits, []);
       byId("train-plot-note").textContent = "";
       status(`Fitted ${fits.map((f) => f.label).join(", ")}: the outliers pull l2's line, not the others'.`);
