@@ -7,7 +7,7 @@ import { ModelFromJSON, TrainProgressFromJSON } from "./api/index";
 import { type Dots, type Line, Chart, PALETTE } from "./chart";
 import { apis, basePath, describeError } from "./client";
 import { isNumericColumn, numericColumn, parseCsv, type Table, textColumn } from "./csv";
-import { fmt, numbers, rows } from "./numbers";
+import { fmt, rows } from "./numbers";
 import { byId, camelKeys, element, readFile, status, timings } from "./page";
 
 interface Preset {
