@@ -16,14 +16,14 @@ import numpy as np
 
 from losscore.errors import LosscoreError
 from losscore.train import FitCancelled, FitResult, RegularizationPath, cross_validate, path
-from losscore.train.cv import CVStep
+from losscore.train.cv import CVStep, plan_folds
 from service.arrays import out_number
 from service.errors import ApiError, ErrorDetail
 from service.schemas.models import PathPoint, PathResponse
 from service.schemas.train import CVOptions, PathRequest, TrainOptions
 from service.settings import Settings
 
-__all__ = ["check_grid", "cv_fit", "path_response", "run_path"]
+__all__ = ["check_cv", "check_grid", "cv_fit", "path_response", "run_path"]
 
 # library argument -> request field of a cross-validation
 _CV_FIELDS = {
@@ -47,6 +47,29 @@ def check_grid(alphas: list[float] | None, n_alphas: int, settings: Settings, pr
         )
         detail = ErrorDetail(field=prefix + field, reason=reason)
         raise ApiError(422, "limit_exceeded", f"{prefix}{field}: {reason}", [detail])
+
+
+def check_cv(opts: TrainOptions, cv: CVOptions, data: tuple[Any, Any, Any]) -> None:
+    """The cross-validation's options against the data (scoring, folds, groups, classes per
+    fold, weights per fold): a 422 naming the field before a fit slot is taken."""
+    X, y, sample_weight = data
+    try:
+        plan_folds(
+            X,
+            y,
+            task=opts.task,
+            loss=opts.loss.name,
+            cv=cv.folds,
+            scoring=cv.scoring,
+            groups=cv.groups,
+            shuffle=cv.shuffle,
+            random_state=cv.random_state,
+            select=cv.select,
+            sample_weight=sample_weight,
+            class_weight=opts.class_weight,
+        )
+    except LosscoreError as exc:
+        raise _renamed(exc, _CV_FIELDS, "penalty.alpha.cv.") from None
 
 
 def _renamed(exc: LosscoreError, fields: dict[str, str], prefix: str) -> LosscoreError:
@@ -112,6 +135,7 @@ def cv_fit(
             sample_weight=sample_weight,
             time_limit_s=time_limit,
             callback=step,
+            cancel=cancel,
             **_common(opts, max_iter),
         )
     except LosscoreError as exc:
@@ -147,6 +171,7 @@ def run_path(
             sample_weight=sample_weight,
             time_limit_s=time_limit,
             callback=step,
+            cancel=cancel,
             **_common(req, max_iter),
         )
     except LosscoreError as exc:

@@ -18,7 +18,9 @@ from matplotlib.figure import Figure
 
 from losscore import Curve
 
-__all__ = ["cv_svg", "losses_svg", "path_svg"]
+__all__ = ["MAX_LINES", "cv_svg", "losses_svg", "path_svg"]
+
+MAX_LINES = 20  # most coefficient lines a path chart draws
 
 
 def losses_svg(curves: Sequence[Curve]) -> bytes:
@@ -66,19 +68,24 @@ def path_svg(alphas: Sequence[float], coefs: Sequence[Sequence[Sequence[float]]]
     ax = fig.subplots()
     a = list(alphas)[: len(coefs)]
     outputs, features = len(coefs[0]), len(coefs[0][0])
-    for k in range(outputs):
-        for j in range(features):
-            label = names[j] if outputs == 1 else f"{names[j]} (output {k})"
-            ax.plot(a, [c[k][j] for c in coefs], linewidth=1.4, label=label)
+    lines = [(k, j) for k in range(outputs) for j in range(features)]
+    # the MAX_LINES coefficients that grow largest along the path; the rest are summarised
+    lines.sort(key=lambda kj: -max(abs(c[kj[0]][kj[1]]) for c in coefs))
+    for k, j in lines[:MAX_LINES]:
+        label = names[j] if outputs == 1 else f"{names[j]} (output {k})"
+        ax.plot(a, [c[k][j] for c in coefs], linewidth=1.4, label=label)
+    if len(lines) > MAX_LINES:
+        ax.set_title(f"Regularisation path ({MAX_LINES} largest of {len(lines)} coefficients)")
     ax.set_xscale("log")
     ax.invert_xaxis()
     ax.axvline(chosen, color="0.2", linestyle="--", linewidth=1.0, label=f"chosen α = {chosen:.3g}")
     ax.axhline(0.0, color="0.5", linewidth=0.6)
     ax.set_xlabel("α (penalty strength)")
     ax.set_ylabel("coefficient")
-    ax.set_title("Regularisation path")
+    if len(lines) <= MAX_LINES:
+        ax.set_title("Regularisation path")
     ax.grid(True, alpha=0.3)
-    if outputs * features <= 12:
+    if min(len(lines), MAX_LINES) <= 12:
         ax.legend(loc="best", fontsize="small")
     return _svg(fig)
 

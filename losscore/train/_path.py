@@ -31,7 +31,7 @@ from losscore.train._data import ClassWeight
 from losscore.train._result import FitResult
 from losscore.train._zero_alpha import RIDGE_L1_RATIO, zero_alpha
 from losscore.train.fit import FitSession, _problems, prepare_fit
-from losscore.train.solvers._monitor import Monitor
+from losscore.train.solvers._monitor import FitCancelled, Monitor
 
 __all__ = [
     "DEFAULT_ALPHA_MIN_RATIO",
@@ -174,13 +174,15 @@ def path(
     time_limit_s: float | None = None,
     callback: PathCallback | None = None,
     metrics: bool = True,
+    cancel: Callable[[], bool] | None = None,
 ) -> RegularizationPath:
     """Fit at every α of a decreasing grid (module docstring); the other arguments are those
     of :func:`losscore.train.fit`. ``alphas`` (strictly decreasing, > 0) replaces the default
     grid of ``n_alphas`` points from α₀ down to ``alpha_min_ratio``·α₀. ``time_limit_s``
     bounds the whole path; ``max_iter`` and ``tol`` apply to each point. ``metrics=False``
     leaves the training metrics out of every point (and, for the Gram-based solvers, the pass
-    over X they need): what a cross-validation fold needs.
+    over X they need): what a cross-validation fold needs. ``cancel()`` true stops the path
+    at the next iteration with :class:`~losscore.train.FitCancelled`.
 
     Raises:
         InvalidParameterError: no penalty, or a bad grid (the field and value named).
@@ -215,7 +217,7 @@ def path(
     if grid is None:
         top = _alpha_zero(session)
         grid = alpha_grid(top, n_alphas, alpha_min_ratio)
-    fits = _walk(session, grid, time_limit_s, started, callback, metrics)
+    fits = _walk(session, grid, time_limit_s, started, callback, metrics, cancel)
     return RegularizationPath(
         alphas=grid,
         fits=fits,
@@ -232,6 +234,7 @@ def _walk(
     started: float,
     callback: PathCallback | None,
     metrics: bool,
+    cancel: Callable[[], bool] | None,
 ) -> list[FitResult]:
     """The fits along *grid*, each warm-started from the last (mapped into its coordinates)."""
     fits: list[FitResult] = []
@@ -242,7 +245,9 @@ def _walk(
         if left is not None and left <= 0 and fits:
             break
         starts = None if thetas is None else session.carry(thetas, previous, alpha)
-        result, thetas = session.solve(alpha, Monitor(left), starts, metrics)
+        if cancel is not None and cancel():
+            raise FitCancelled()
+        result, thetas = session.solve(alpha, Monitor(left, cancel=cancel), starts, metrics)
         fits.append(result)
         previous = alpha
         if callback is not None:

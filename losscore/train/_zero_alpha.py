@@ -12,7 +12,8 @@ scikit-learn's ``l1_min_c`` / glmnet's λ_max, for any loss. At a kink of a piec
 loss gᵢ may be any value between its one-sided slopes: α₀ is then the optimum of a small
 linear program over those rows (HiGHS), with Σᵢ aᵢgᵢ = 0 when there is an intercept. When b*
 is not unique (a flat stretch of a piecewise-linear loss) the solver's b* is used, and α₀ is
-exact for it. For a pure l2 penalty no finite α gives w = 0: glmnet's convention (the α₀ of
+exact for it; an LP not solved within ``LP_SECONDS`` falls back to the loss's own
+subgradient convention (an upper bound). For a pure l2 penalty no finite α gives w = 0: glmnet's convention (the α₀ of
 l1_ratio = 10⁻³) places the top of the grid.
 """
 
@@ -29,6 +30,7 @@ from losscore.train._problem import Problem
 __all__ = ["RIDGE_L1_RATIO", "zero_alpha"]
 
 RIDGE_L1_RATIO = 1e-3  # glmnet's stand-in l1 share for the top of a pure-l2 path
+LP_SECONDS = 10.0  # the kink LP's time budget (hundreds of kink rows: milliseconds)
 _SIDE = 1e-9  # relative offset at which one-sided slopes of a piecewise-linear loss are read
 
 
@@ -125,7 +127,17 @@ def _lp_alpha(
         A_eq = np.concatenate([a[kink], [0.0]])[None, :]
         b_eq = np.array([-float(a[fixed] @ g[fixed])])
     bounds = [(float(lo), float(hi)) for lo, hi in zip(low[kink], high[kink], strict=True)]
-    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=[*bounds, (0, None)])
-    if res.status != 0:  # numerically infeasible equality: the convention's own subgradients
+    res = linprog(
+        cost,
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=A_eq,
+        b_eq=b_eq,
+        bounds=[*bounds, (0, None)],
+        options={"time_limit": LP_SECONDS},
+    )
+    # not solved (numerically infeasible, or over its time): the convention's own
+    # subgradients, an upper bound of α₀ (w = 0 is still optimal there)
+    if res.status != 0:
         return float(np.max(np.abs((a * g) @ X / unit)))
     return float(res.x[-1])

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
 from losscore.errors import InvalidParameterError
-from losscore.train._data import ClassWeight, encode_dataset
+from losscore.train._data import ClassWeight, Dataset, encode_dataset
 from losscore.train._path import (
     DEFAULT_ALPHA_MIN_RATIO,
     DEFAULT_N_ALPHAS,
@@ -41,9 +41,10 @@ from losscore.train.fit import fit
 from losscore.train.folds import check_folds, group_folds, kfold, stratified_folds
 from losscore.train.scoring import GREATER_IS_BETTER, check_scoring, score
 
-__all__ = ["CVCallback", "CVStep", "CrossValidation", "cross_validate"]
+__all__ = ["CVCallback", "CVStep", "CrossValidation", "FoldPlan", "cross_validate", "plan_folds"]
 
 Select = Literal["min", "one_se"]
+MAX_TABLE_COEF = 1000  # a table keeps the path's coefficients up to this many per α
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,16 @@ class CrossValidation:
     random_state: int | None
     elapsed_ms: float
 
+    def _path_coef(self) -> list[Any] | None:
+        """The full path's coefficients per α, when at most ``MAX_TABLE_COEF`` per point."""
+        coefs = [np.atleast_2d(f.coef) for f in self.path.fits]
+        if not coefs or coefs[0].size > MAX_TABLE_COEF:
+            return None
+        return [c.tolist() for c in coefs]
+
     def table(self) -> dict[str, Any]:
-        """The CV table as plain lists (for storing with the model)."""
+        """The CV table as plain lists (for storing with the model); ``path_coef`` is None for
+        models with more than ``MAX_TABLE_COEF`` coefficients (the table stays small)."""
         return {
             "alphas": self.alphas.tolist(),
             "scores": self.scores.tolist(),
@@ -108,7 +117,7 @@ class CrossValidation:
             "select": self.select,
             "alpha": self.alpha,
             "folds": self.folds.tolist(),
-            "path_coef": [np.atleast_2d(f.coef).tolist() for f in self.path.fits],
+            "path_coef": self._path_coef(),
             "kind": self.kind,
             "shuffle": self.shuffle,
             "random_state": self.random_state,
@@ -138,12 +147,80 @@ def _assign(
     return kfold(n, k, shuffle=shuffle, seed=seed), "kfold"
 
 
+@dataclass(frozen=True)
+class FoldPlan:
+    """The encoded data, the number of folds, each sample's fold and how they were made,
+    and the scoring: everything a cross-validation checks before it fits."""
+
+    data: Dataset
+    k: int
+    folds: NDArray[np.intp]
+    kind: str
+    scoring: str
+
+
+def plan_folds(
+    X: Any,
+    y: Any,
+    *,
+    task: str,
+    loss: str,
+    cv: int = 5,
+    scoring: str | None = None,
+    groups: Any = None,
+    shuffle: bool = True,
+    random_state: int | None = 0,
+    select: str = "min",
+    sample_weight: Any = None,
+    class_weight: ClassWeight = None,
+) -> FoldPlan:
+    """Validate a cross-validation's data and options and assign the folds, without fitting
+    (a service checks a request with it before taking a fit slot)."""
+    if select not in ("min", "one_se"):
+        raise InvalidParameterError("select", "must be 'min' or 'one_se'")
+    scoring_name = check_scoring(scoring, task, loss)
+    data = encode_dataset(
+        X,
+        y,
+        classification=task == "classification",
+        sample_weight=sample_weight,
+        class_weight=class_weight,
+    )
+    n = data.X.shape[0]
+    k = check_folds(cv, n)
+    codes = data.target.astype(np.intp) if data.classes is not None else None
+    folds, kind = _assign(task, codes, n, k, groups, shuffle, random_state)
+    _check_fold_parts(folds, k, data.sample_weight * data.class_factor, data.classes, codes)
+    return FoldPlan(data, k, folds, kind, scoring_name)
+
+
+def _check_fold_parts(
+    folds: NDArray[np.intp], k: int, w: FloatArray, classes: Any, codes: Any
+) -> None:
+    """Every fold's training part sees every class and both parts carry weight: else its
+    scores would be undefined (0/0) or its model would not know a class."""
+    for j in range(k):
+        test = folds == j
+        for part, where in (("held-out", test), ("training", ~test)):
+            if not w[where].sum() > 0:
+                raise InvalidParameterError(
+                    "sample_weight", f"fold {j}'s {part} part has zero total weight"
+                )
+        if codes is not None and np.unique(codes[~test]).size < len(classes):
+            raise InvalidParameterError(
+                "groups", f"fold {j}'s training part lacks a class: every fold must see every class"
+            )
+
+
 def _choose(mean: FloatArray, se: FloatArray, alphas: FloatArray, greater: bool) -> tuple[int, int]:
     """(index of the best mean, index of the largest α within one SE of it)."""
     signed = -mean if greater else mean
+    if np.isnan(signed).all():
+        raise InvalidParameterError("alphas", "no α has a score on every fold (time limit?)")
     best = int(np.nanargmin(signed))
-    limit = signed[best] + se[best]
-    within = np.flatnonzero(signed <= limit * (1 + 1e-12) + 1e-300)
+    limit = signed[best] + (0.0 if np.isnan(se[best]) else se[best])
+    # a relative margin of rounding on |limit|: the best α itself is always within
+    within = np.flatnonzero(signed <= limit + 1e-12 * max(1.0, abs(limit)))
     return best, int(within.min())  # alphas decrease: the smallest index is the largest α
 
 
@@ -173,29 +250,24 @@ def cross_validate(
     tol: float = 1e-8,
     time_limit_s: float | None = None,
     callback: CVCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> CrossValidation:
     """K-fold cross-validation of α (module docstring); the fit options are those of
     :func:`losscore.train.path`. Sample and class weights enter every fit and every score.
+    ``cancel()`` true stops the run at the next iteration with :class:`FitCancelled`.
 
     Raises:
         InvalidParameterError: a bad grid, ``cv``, ``groups``, ``scoring`` or ``select``,
             or too few samples (or members of a class) per fold.
     """
     started = time.perf_counter()
-    if select not in ("min", "one_se"):
-        raise InvalidParameterError("select", "must be 'min' or 'one_se'")
-    scoring_name = check_scoring(scoring, task, loss)
-    data = encode_dataset(
-        X,
-        y,
-        classification=task == "classification",
-        sample_weight=sample_weight,
+    plan = plan_folds(
+        X, y, task=task, loss=loss, cv=cv, scoring=scoring, groups=groups, shuffle=shuffle,
+        random_state=random_state, select=select, sample_weight=sample_weight,
         class_weight=class_weight,
-    )
-    n = data.X.shape[0]
-    k = check_folds(cv, n)
+    )  # fmt: skip
+    data, k, folds, kind, scoring_name = plan.data, plan.k, plan.folds, plan.kind, plan.scoring
     codes = data.target.astype(np.intp) if data.classes is not None else None
-    folds, kind = _assign(task, codes, n, k, groups, shuffle, random_state)
     w = data.sample_weight * data.class_factor
     labels = None if data.classes is None else data.classes[data.target.astype(np.intp)]
     common: dict[str, Any] = {
@@ -226,10 +298,6 @@ def cross_validate(
     for j in range(k):
         test = folds == j
         train = ~test
-        if labels is not None and np.unique(labels[train]).size < data.classes.size:  # type: ignore[union-attr]
-            raise InvalidParameterError(
-                "groups", f"fold {j}'s training part lacks a class: every fold must see every class"
-            )
 
         held_out = (data.X[test], y_fit[test], None if codes is None else codes[test], w[test])
 
@@ -249,6 +317,7 @@ def cross_validate(
             time_limit_s=_left(time_limit_s, started),
             callback=scored,
             metrics=False,
+            cancel=cancel,
             **common,
         )
 
@@ -263,6 +332,7 @@ def cross_validate(
         sample_weight=data.sample_weight,
         time_limit_s=_left(time_limit_s, started),
         callback=on_full,
+        cancel=cancel,
         **common,
     )
     mean = scores.mean(axis=0)

@@ -7,7 +7,8 @@ times class weight, the weights of the training objective), or a weighted statis
   classes' binary losses, as in the objective); lower is better;
 * ``accuracy``: Σ wᵢ [ŷᵢ = yᵢ] / Σ wᵢ (classification); higher is better;
 * ``log_loss``: −Σ wᵢ log p(yᵢ | xᵢ) / Σ wᵢ, for losses with a probability link (classification);
-* ``r2``: 1 − Σ wᵢ (yᵢ − ŷᵢ)² / Σ wᵢ (yᵢ − ȳ_w)² (regression); higher is better;
+* ``r2``: 1 − Σ wᵢ (yᵢ − ŷᵢ)² / Σ wᵢ (yᵢ − ȳ_w)² (regression; 1 or 0 when the held-out
+  targets are all equal, as scikit-learn); higher is better;
 * ``mae``: Σ wᵢ |yᵢ − ŷᵢ| / Σ wᵢ (regression);
 * ``pinball``: Σ wᵢ ρ_q(yᵢ − ŷᵢ) / Σ wᵢ with ρ_q(r) = max(q r, (q − 1) r), q the loss's own
   ``q`` when it has one, else 0.5 (regression).
@@ -91,8 +92,13 @@ def _log_loss(model: FitResult, X: Any, f: FloatArray, codes: Any, w: FloatArray
 
 
 def _r2(model: FitResult, y: FloatArray, r: FloatArray, w: FloatArray) -> float:
+    """1 − SS_res / SS_tot; held-out targets that are all equal (SS_tot = 0) score 1 when
+    predicted exactly, else 0 (scikit-learn's ``r2_score`` convention)."""
     ybar = _wmean(y, w)
-    return 1.0 - float(w @ (r * r)) / float(w @ ((y - ybar) ** 2))
+    ss_res, ss_tot = float(w @ (r * r)), float(w @ ((y - ybar) ** 2))
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
 
 
 def _mae(model: FitResult, y: FloatArray, r: FloatArray, w: FloatArray) -> float:

@@ -184,6 +184,12 @@ def _cv_table(model_id: str, store: ModelStore) -> tuple[dict[str, Any], Any]:
 
 def _path_svg(model_id: str, store: ModelStore) -> bytes:
     table, result = _cv_table(model_id, store)
+    if table.get("path_coef") is None:
+        raise ApiError(
+            404,
+            "no_path",
+            f"model {model_id!r} has more than 1,000 coefficients: its CV table keeps no path",
+        )
     names = [f"x{j}" for j in range(result.n_features)]
     return path_svg(table["alphas"], table["path_coef"], table["alpha"], names)
 

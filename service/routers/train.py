@@ -36,7 +36,7 @@ from service import uploads
 from service.admission import until_disconnect
 from service.arrays import Tensor, decode_array, out_number
 from service.auth import require
-from service.cvfit import check_grid, cv_fit
+from service.cvfit import check_cv, check_grid, cv_fit
 from service.datasets import check_dataset, fit_dataset
 from service.deps import RawBody, SettingsDep, admit_fit, model_store, run_cpu, run_fit
 from service.drain import DRAIN, shutting_down
@@ -55,7 +55,7 @@ from service.schemas.models import CVProgress, Model, TrainProgress
 from service.schemas.train import CVOptions, DatasetRef, TrainOptions, TrainRequest, TrainUpload
 from service.settings import Settings
 
-__all__ = ["check_limits", "decode_inline", "router"]
+__all__ = ["check_limits", "check_work", "decode_inline", "router"]
 
 router = APIRouter(
     prefix="/v1/train",
@@ -158,6 +158,15 @@ def _prepare(job: Job, settings: Settings) -> Job:
         time_limit_s=job.time_limit,
         random_state=req.random_state,
     )
+    check_work(prepared, settings)
+    if cv is not None:
+        check_cv(req, cv, (job.X, job.y, job.sample_weight))
+        return replace(job, prepared=prepared, cv=cv)
+    return replace(job, prepared=prepared, X=None, y=None, sample_weight=None)
+
+
+def check_work(prepared: PreparedFit, settings: Settings) -> None:
+    """n·d·outputs against LOSSCORE_TRAIN_MAX_ELEMENTS (413)."""
     if prepared.work > settings.train_max_elements:
         raise ApiError(
             413,
@@ -167,9 +176,6 @@ def _prepare(job: Job, settings: Settings) -> Job:
             f"than the limit of {settings.train_max_elements} (LOSSCORE_TRAIN_MAX_ELEMENTS)",
             [ErrorDetail(field="y", reason="too many classes for the size of X")],
         )
-    if cv is not None:
-        return replace(job, prepared=prepared, cv=cv)
-    return replace(job, prepared=prepared, X=None, y=None, sample_weight=None)
 
 
 def _fit_and_store(

@@ -119,7 +119,9 @@ class CVTable(BaseModel):
     kind: Literal["kfold", "stratified", "group"]
     shuffle: bool
     random_state: int | None
-    path_coef: list[list[list[float]]]
+    path_coef: list[list[list[float]]] | None = Field(
+        description="The coefficients on all the data per α; null beyond 1,000 per α."
+    )
 
 
 class Model(_ModelHead):

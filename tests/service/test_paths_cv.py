@@ -162,3 +162,32 @@ def test_a_negative_alpha_still_names_the_field(client: Client) -> None:
     err = assert_error(client.post("/v1/train", json=_body(penalty={"name": "l1", "alpha": -1})),
                        422, field="penalty.alpha")  # fmt: skip
     assert "greater than or equal to 0" in err["message"]
+
+
+def test_the_size_of_a_path_is_checked_before_it_runs(tmp_path: Any) -> None:
+    from service.app import create_app
+    from service.settings import Settings
+
+    small = Client(create_app(Settings(data_dir=tmp_path, database_url=None,
+                                       train_max_elements=1000, warm_up=False)))  # fmt: skip
+    try:
+        Xb = RNG.normal(size=(100, 5))
+        yb = np.arange(100) % 5
+        body = {"task": "classification", "loss": {"name": "hinge"}, "X": Xb.tolist(),
+                "y": yb.tolist(), "penalty": {"name": "l2"}, "n_alphas": 3}  # fmt: skip
+        err = assert_error(small.post("/v1/train/path", json=body), 413)
+        assert err["code"] == "too_many_elements"
+        bad = body | {"loss": {"name": "huber"}}  # a regression loss for a classification
+        assert_error(small.post("/v1/train/path", json=bad), 422, field="loss.name")
+    finally:
+        small.close()
+
+
+def test_zero_weight_fold_and_bad_groups_are_422s_before_fitting(client: Client) -> None:
+    groups = np.repeat(np.arange(6), 10)
+    w = np.ones(60)
+    w[groups == 1] = 0.0
+    cv = {"folds": 6, "groups": groups.tolist()}
+    body = _body(penalty={"name": "l1", "alpha": {"cv": cv}}, sample_weight=w.tolist())
+    err = assert_error(client.post("/v1/train", json=body), 422, field="sample_weight")
+    assert "zero total weight" in err["message"]

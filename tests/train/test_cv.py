@@ -212,3 +212,52 @@ def test_too_few_members_of_a_class_per_fold() -> None:
     with pytest.raises(InvalidParameterError) as err:
         lt.cross_validate(X, Y_CLS, task="classification", loss="hinge", scoring="log_loss")
     assert err.value.field == "scoring"
+
+
+def test_separable_folds_with_equal_scores_choose_without_error() -> None:
+    """Every fold scores accuracy 1 at the best α (standard error 0): both rules still pick
+    an α (the one-SE rule the largest α at that score)."""
+    Xs = np.vstack([RNG.normal(-4, 0.3, size=(30, 2)), RNG.normal(4, 0.3, size=(30, 2))])
+    ys = np.array(["a"] * 30 + ["b"] * 30)
+    cv = lt.cross_validate(Xs, ys, task="classification", loss="log_loss", scoring="accuracy",
+                           cv=3, n_alphas=6, select="one_se")  # fmt: skip
+    perfect = [i for i in range(6) if cv.mean[i] == 1.0]
+    assert perfect and cv.alpha_one_se == cv.alphas[min(perfect)]
+
+
+def test_r2_of_a_constant_held_out_fold_follows_scikit_learn() -> None:
+    from sklearn.metrics import r2_score
+
+    groups = np.repeat(np.arange(6), 15)
+    y = Y_REG.copy()
+    y[groups == 0] = 3.0  # one group, one fold: constant targets
+    cv = lt.cross_validate(X, y, task="regression", loss="l2", alphas=[0.1], cv=3,
+                           groups=groups, shuffle=False, scoring="r2")  # fmt: skip
+    for j in range(3):
+        test = cv.folds == j
+        train = ~test
+        m = lt.fit(X[train], y[train], task="regression", loss="l2", alpha=0.1)
+        want = r2_score(y[test], X[test] @ m.coef + m.intercept)
+        assert cv.scores[j, 0] == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_a_fold_without_weight_is_refused() -> None:
+    groups = np.repeat(np.arange(6), 15)
+    w = np.ones(N)
+    w[groups == 2] = 0.0
+    with pytest.raises(InvalidParameterError) as err:
+        lt.cross_validate(X, Y_REG, task="regression", loss="l2", cv=6, groups=groups,
+                          sample_weight=w)  # fmt: skip
+    assert err.value.field == "sample_weight" and "zero total weight" in str(err.value)
+
+
+def test_cancel_stops_a_cross_validation() -> None:
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(lt.FitCancelled):
+        lt.cross_validate(X, Y_REG, task="regression", loss="huber", penalty="l1", cv=3,
+                          n_alphas=10, cancel=cancel)  # fmt: skip

@@ -263,6 +263,8 @@ export class TrainPanel {
       const body = response.raw.body;
       if (!body) throw new Error("the stream has no body");
       timings.trainEvents = [];
+      let finished = false;
+      status("Fitting…");
       for await (const [event, payload] of sse(body)) {
         timings.trainEvents.push(event);
         if (event === "progress") {
@@ -272,12 +274,14 @@ export class TrainPanel {
           byId("train-status").textContent = `iteration ${p.iteration}: objective ${fmt(p.objective as number)}, optimality ${fmt(p.optimality as number)}`;
           this.objective.set([{ id: "objective", label: "objective", x: history.map((h) => h.iteration), y: history.map((h) => Number(h.objective)), color: PALETTE[0] }]);
         } else if (event === "model") {
+          finished = true;
           this.finish(ModelFromJSON(payload), history);
         } else if (event === "error") {
           const message = (payload as { error?: { message?: string } }).error?.message ?? "the fit failed";
           throw new Error(message);
         }
       }
+      if (!finished) throw new Error("the stream ended without a model (the server stopped?)");
     } catch (e) {
       byId("train-status").textContent = `Training failed: ${await describeError(e)}`;
       status(`Train: ${await describeError(e)}`, true);
@@ -300,6 +304,8 @@ export class TrainPanel {
     }
     byId("train-status").textContent = `Done: ${model.converged ? "converged" : "not converged"} (${model.stopReason}) after ${model.nIter} iterations; objective ${fmt(model.objective as number)}, optimality ${fmt(model.optimality as number)}. Stored as ${model.modelId}.`;
     byId("train-status").dataset.modelId = model.modelId;
+    // the page's live region announces the end (the progress line itself is not live)
+    status(`Trained and stored model ${model.modelId.slice(0, 8)}: ${model.converged ? "converged" : "not converged"}.`);
     this.show(model);
     this.onStored();
   }
