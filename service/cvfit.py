@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from losscore.errors import LosscoreError
-from losscore.train import FitCancelled, FitResult, RegularizationPath, cross_validate, path
+from losscore.train import FitResult, RegularizationPath, cross_validate, path
 from losscore.train.cv import CVStep, plan_folds
 from service.arrays import out_number
 from service.errors import ApiError, ErrorDetail
@@ -113,12 +113,6 @@ def cv_fit(
     """The model at the cross-validated α, with the CV table in ``extra["cv"]``."""
     X, y, sample_weight = data
 
-    def step(s: CVStep) -> None:
-        if cancel is not None and cancel():
-            raise FitCancelled()
-        if on_step is not None:
-            on_step(s)
-
     try:
         result = cross_validate(
             X,
@@ -134,7 +128,7 @@ def cv_fit(
             select=cv.select,
             sample_weight=sample_weight,
             time_limit_s=time_limit,
-            callback=step,
+            callback=on_step,
             cancel=cancel,
             **_common(opts, max_iter),
         )
@@ -156,26 +150,17 @@ def run_path(
 ) -> PathResponse:
     """``POST /v1/train/path``'s answer for a decoded request."""
     X, y, sample_weight = data
-
-    def step(i: int, alpha: float, fit: FitResult) -> None:
-        if cancel is not None and cancel():
-            raise FitCancelled()
-
-    try:
-        result = path(
-            X,
-            y,
-            alphas=req.alphas,
-            n_alphas=req.n_alphas,
-            alpha_min_ratio=req.alpha_min_ratio,
-            sample_weight=sample_weight,
-            time_limit_s=time_limit,
-            callback=step,
-            cancel=cancel,
-            **_common(req, max_iter),
-        )
-    except LosscoreError as exc:
-        raise _renamed(exc, {}, "") from None
+    result = path(
+        X,
+        y,
+        alphas=req.alphas,
+        n_alphas=req.n_alphas,
+        alpha_min_ratio=req.alpha_min_ratio,
+        sample_weight=sample_weight,
+        time_limit_s=time_limit,
+        cancel=cancel,
+        **_common(req, max_iter),
+    )
     return path_response(req, result)
 
 

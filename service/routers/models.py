@@ -19,6 +19,7 @@ from service.modelview import model_body, summary_body
 from service.openapi import json_body
 from service.plotting import cv_svg, path_svg
 from service.responses import ChunkedResponse, dumps_chunks
+from service.routers.plots import SVG_OK, svg_response
 from service.schemas.models import Model, ModelList, PredictResponse
 from service.schemas.train import PredictRequest
 from service.settings import Settings
@@ -152,21 +153,9 @@ def delete_model(model_id: str, store: StoreDep) -> Response:
 
 
 SVG_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The chart as SVG text (`text/plain` when the request accepts only it).",
-        "content": {  # as /v1/plots/losses.svg: a shape every generated client returns
-            "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
-            "text/plain": {"schema": {"type": "string"}},
-        },
-    },
+    200: SVG_OK,
     **error_responses(404, 409, 422, 503),
 }
-
-
-def _svg_response(request: Request, svg: bytes) -> Response:
-    accept = request.headers.get("accept", "")
-    text_only = "text/plain" in accept and not any(m in accept for m in ("svg", "image/", "*/*"))
-    return Response(svg, media_type="text/plain; charset=utf-8" if text_only else "image/svg+xml")
 
 
 def _cv_table(model_id: str, store: ModelStore) -> tuple[dict[str, Any], Any]:
@@ -212,7 +201,7 @@ def _cv_svg(model_id: str, store: ModelStore) -> bytes:
 )
 async def plot_model_path(request: Request, model_id: str, store: StoreDep) -> Response:
     """The regularisation path on all the data over the CV grid, the chosen α marked."""
-    return _svg_response(request, await run_cpu(request, _path_svg, model_id, store))
+    return svg_response(request, await run_cpu(request, _path_svg, model_id, store))
 
 
 @router.get(
@@ -225,4 +214,4 @@ async def plot_model_path(request: Request, model_id: str, store: StoreDep) -> R
 )
 async def plot_model_cv(request: Request, model_id: str, store: StoreDep) -> Response:
     """The CV curve with α_min and the one-standard-error α marked."""
-    return _svg_response(request, await run_cpu(request, _cv_svg, model_id, store))
+    return svg_response(request, await run_cpu(request, _cv_svg, model_id, store))

@@ -10,7 +10,6 @@ import threading
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from losscore.train import prepare_fit
 from service.admission import until_disconnect
 from service.auth import require
 from service.cvfit import check_grid, run_path
@@ -18,7 +17,7 @@ from service.deps import RawBody, SettingsDep, run_cpu, run_fit
 from service.errors import ApiError, error_responses
 from service.jsonbody import count_check, parse_json
 from service.openapi import json_body
-from service.routers.train import Job, check_limits, check_work, decode_inline
+from service.routers.train import Job, check_limits, check_work, decode_inline, prepare_job
 from service.schemas.models import PathResponse
 from service.schemas.train import PathRequest
 from service.settings import Settings
@@ -41,23 +40,8 @@ def _parse(raw: bytes, settings: Settings) -> Job:
     X, y, sw = decode_inline(req, settings)
     job = check_limits(Job(req, X, y, sw, X.shape[0], X.shape[1]), settings)
     # the options, data and labels, and the size of one fit, before a fit slot is taken
-    penalty = req.penalty.params()
-    prepared = prepare_fit(
-        X,
-        y,
-        task=req.task,
-        loss=req.loss.name,
-        loss_params=req.loss.params(),
-        penalty=req.penalty.name,
-        alpha=req.alphas[0] if req.alphas else penalty.get("alpha", 1.0),
-        l1_ratio=penalty.get("l1_ratio", 0.5),
-        fit_intercept=req.fit_intercept,
-        standardize=req.standardize,
-        sample_weight=sw,
-        class_weight=req.class_weight,
-        max_iter=job.max_iter,
-        tol=req.tol,
-    )
+    alpha = req.alphas[0] if req.alphas else req.penalty.params().get("alpha", 1.0)
+    prepared = prepare_job(job, alpha=alpha)
     check_work(prepared, settings)
     return job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -16,6 +16,24 @@ from service.schemas.curves import PlotQuery, param_values
 from service.settings import Settings
 
 __all__ = ["router"]
+
+# binary for image/svg+xml and a text alternative: the shape every generated client returns
+# (openapi-python-client drops image/svg+xml alone)
+SVG_OK: dict[str, Any] = {
+    "description": "The chart as SVG text (`text/plain` when the request accepts only it).",
+    "content": {
+        "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
+        "text/plain": {"schema": {"type": "string"}},
+    },
+}
+
+
+def svg_response(request: Request, svg: bytes) -> Response:
+    """The SVG as image/svg+xml, or as text/plain to a client that accepts only text."""
+    accept = request.headers.get("accept", "")
+    text_only = "text/plain" in accept and not any(m in accept for m in ("svg", "image/", "*/*"))
+    return Response(svg, media_type="text/plain; charset=utf-8" if text_only else "image/svg+xml")
+
 
 router = APIRouter(prefix="/v1/plots", dependencies=[require("evaluate")], tags=["plots"])
 
@@ -70,15 +88,7 @@ def _plot(query: PlotQuery, settings: Settings) -> bytes:
     operation_id="plot_losses",
     response_class=Response,
     responses={
-        200: {
-            "description": "The chart as SVG text (`text/plain` when the request accepts only it).",
-            "content": {
-                # binary for image/svg+xml and a text alternative: the shape every generated
-                # client returns (openapi-python-client drops image/svg+xml alone)
-                "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
-                "text/plain": {"schema": {"type": "string"}},
-            },
-        },
+        200: SVG_OK,
         **error_responses(422, 503),
     },
     summary="Chart of losses and their derivatives",
@@ -88,8 +98,4 @@ async def plot_losses(
 ) -> Response:
     """An SVG with two panels (loss, derivative), axes, ticks and a legend. Loss parameters
     are query parameters and apply to every chosen loss that has them."""
-    svg = await run_cpu(request, _plot, query, settings)
-    accept = request.headers.get("accept", "")
-    text_only = "text/plain" in accept and not any(m in accept for m in ("svg", "image/", "*/*"))
-    media_type = "text/plain; charset=utf-8" if text_only else "image/svg+xml"
-    return Response(svg, media_type=media_type)
+    return svg_response(request, await run_cpu(request, _plot, query, settings))

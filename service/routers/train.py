@@ -55,7 +55,7 @@ from service.schemas.models import CVProgress, Model, TrainProgress
 from service.schemas.train import CVOptions, DatasetRef, TrainOptions, TrainRequest, TrainUpload
 from service.settings import Settings
 
-__all__ = ["check_limits", "check_work", "decode_inline", "router"]
+__all__ = ["check_limits", "check_work", "decode_inline", "prepare_job", "router"]
 
 router = APIRouter(
     prefix="/v1/train",
@@ -140,15 +140,28 @@ def _prepare(job: Job, settings: Settings) -> Job:
     cv = req.penalty.alpha_cv()
     if cv is not None:
         check_grid(cv.alphas, cv.n_alphas, settings, "penalty.alpha.cv.")
-    prepared = prepare_fit(
+    # under cross-validation the α here only serves the options' check
+    prepared = prepare_job(job, alpha=penalty.get("alpha", 1.0))
+    check_work(prepared, settings)
+    if cv is not None:
+        check_cv(req, cv, (job.X, job.y, job.sample_weight))
+        return replace(job, prepared=prepared, cv=cv)
+    return replace(job, prepared=prepared, X=None, y=None, sample_weight=None)
+
+
+def prepare_job(job: Job, *, alpha: float) -> PreparedFit:
+    """The library's validation of a job's options and inline data at penalty strength
+    *alpha* (its max_iter and time limit already settled by :func:`check_limits`)."""
+    req = job.opts
+    return prepare_fit(
         job.X,
         job.y,
         task=req.task,
         loss=req.loss.name,
         loss_params=req.loss.params(),
         penalty=req.penalty.name,
-        alpha=penalty.get("alpha", 1.0),  # under cross-validation: the options' check only
-        l1_ratio=penalty.get("l1_ratio", 0.5),
+        alpha=alpha,
+        l1_ratio=req.penalty.params().get("l1_ratio", 0.5),
         fit_intercept=req.fit_intercept,
         standardize=req.standardize,
         sample_weight=job.sample_weight,
@@ -158,11 +171,6 @@ def _prepare(job: Job, settings: Settings) -> Job:
         time_limit_s=job.time_limit,
         random_state=req.random_state,
     )
-    check_work(prepared, settings)
-    if cv is not None:
-        check_cv(req, cv, (job.X, job.y, job.sample_weight))
-        return replace(job, prepared=prepared, cv=cv)
-    return replace(job, prepared=prepared, X=None, y=None, sample_weight=None)
 
 
 def check_work(prepared: PreparedFit, settings: Settings) -> None:
