@@ -16,6 +16,7 @@ from losscore.train._result import FitResult
 from losscore.train.cv import CrossValidation, cross_validate
 from losscore.train.fit import PreparedFit, fit, prepare_fit
 from losscore.train.predict import Prediction, decision_function, predict, predict_proba
+from losscore.train.solvers._cd_kernel import cd_path
 from losscore.train.solvers._monitor import FitCancelled, ProgressCallback
 
 
@@ -30,6 +31,10 @@ def warm_up() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 2))
     fit(X, np.where(X[:, 0] > 0, 1, -1), task="classification", loss=_ipm_loss(), alpha=0.1)
+    # coordinate descent's kernels (cd_path calls the other two): a 2-coordinate path
+    H, q, ones = np.eye(2), np.ones(2), np.ones((1, 2))
+    out, scalars = np.zeros((1, 2)), np.zeros(1)
+    cd_path(H, q, ones, 0.1 * ones, 0.0 * ones, scalars, np.zeros(2), 10, 5, out, scalars, scalars)
 
 
 def _ipm_loss() -> str:

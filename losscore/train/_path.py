@@ -43,6 +43,8 @@ __all__ = [
     "check_alphas",
     "default_grid",
     "path",
+    "path_coefficients",
+    "run_path",
 ]
 
 DEFAULT_N_ALPHAS = 50
@@ -217,7 +219,25 @@ def path(
     if grid is None:
         top = _alpha_zero(session)
         grid = alpha_grid(top, n_alphas, alpha_min_ratio)
-    fits = _walk(session, grid, time_limit_s, started, callback, metrics, cancel)
+    return run_path(
+        session, grid, started, callback=callback, metrics=metrics, cancel=cancel, top=top
+    )
+
+
+def run_path(
+    session: FitSession,
+    grid: FloatArray,
+    started: float,
+    *,
+    callback: PathCallback | None = None,
+    metrics: bool = True,
+    cancel: Callable[[], bool] | None = None,
+    top: float | None = None,
+) -> RegularizationPath:
+    """:func:`path` over a session prepared at ``grid[0]`` (a checked grid), within the
+    session's time limit counted from ``started``; ``top``: α₀ when the grid is its default."""
+    limit = session.prepared.opts.time_limit_s
+    fits = _walk(session, grid, limit, started, callback, metrics, cancel)
     return RegularizationPath(
         alphas=grid,
         fits=fits,
@@ -225,6 +245,34 @@ def path(
         complete=len(fits) == grid.size,
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def path_coefficients(
+    session: FitSession,
+    grid: FloatArray,
+    started: float,
+    cancel: Callable[[], bool] | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """The models along *grid* without :class:`FitResult` s (the folds of a cross-validation):
+    coefficients (A, outputs, d) and intercepts (A, outputs) in the user's units, warm-started
+    as :func:`path`; A < len(grid) when the session's time limit (from ``started``) ran out."""
+    limit = session.prepared.opts.time_limit_s
+    coefs: list[FloatArray] = []
+    intercepts: list[FloatArray] = []
+    thetas: list[FloatArray] | None = None
+    previous = 0.0
+    for alpha in grid.tolist():
+        left = None if limit is None else limit - (time.perf_counter() - started)
+        if left is not None and left <= 0 and coefs:
+            break
+        starts = None if thetas is None else session.carry(thetas, previous, alpha)
+        if cancel is not None and cancel():
+            raise FitCancelled()
+        W, b, thetas = session.coefficients(alpha, Monitor(left, cancel=cancel), starts)
+        coefs.append(W)
+        intercepts.append(b)
+        previous = alpha
+    return np.stack(coefs), np.stack(intercepts)
 
 
 def _walk(

@@ -168,6 +168,9 @@ class Problem:
     # h when ℓ = h/2·(f − y)² (the loss's TrainingSpec.constant_hessian): the Gram solvers'
     # quadratic and F(0, 0) without a pass
     constant_hessian: float | None = None
+    # (Σaᵢyᵢ, Σaᵢyᵢ²) of the target when the caller has them with ``gram_target`` (Σa = 1):
+    # the intercept row and constant of the Gram solvers' quadratic without a pass
+    target_moments: tuple[float, float] | None = None
     # a starting θ for the solvers that can use one (L-BFGS, coordinate descent): the solution
     # at the previous α of a regularisation path
     warm_start: FloatArray | None = None
@@ -430,7 +433,8 @@ class Problem:
             # F = h/2·mean((z·v + b − y)²): ∇_v F(0) = −h·Σaᵢzᵢyᵢ (z centred), ∇_b = −h·Σaᵢyᵢ
             peak = float(np.max(np.abs(self.gram_target), initial=0.0))
             if self.fit_intercept:
-                peak = max(peak, abs(float(self.a @ self.target)))
+                mean = self.target_moments[0] if self.target_moments else self.a @ self.target
+                peak = max(peak, abs(float(mean)))
             return h * peak
         _, grad = self.smooth_value_grad(np.zeros(self.size))
         return float(np.max(np.abs(grad), initial=0.0))

@@ -27,19 +27,29 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
 from losscore.errors import InvalidParameterError
+from losscore.train._blas import single_threaded_blas
 from losscore.train._data import ClassWeight, Dataset, encode_dataset
+from losscore.train._fold_moments import FoldMoments
+from losscore.train._moment_path import moment_path
 from losscore.train._path import (
     DEFAULT_ALPHA_MIN_RATIO,
     DEFAULT_N_ALPHAS,
     RegularizationPath,
     check_alphas,
     default_grid,
-    path,
+    path_coefficients,
+    run_path,
 )
 from losscore.train._result import FitResult
-from losscore.train.fit import fit
+from losscore.train.fit import FitSession, PreparedFit, fit, prepare_fit, with_training_metrics
 from losscore.train.folds import check_folds, group_folds, kfold, stratified_folds
-from losscore.train.scoring import GREATER_IS_BETTER, check_scoring, score
+from losscore.train.scoring import (
+    GREATER_IS_BETTER,
+    NEEDS_PROBABILITIES,
+    check_scoring,
+    score,
+    score_columns,
+)
 
 __all__ = ["CVCallback", "CVStep", "CrossValidation", "FoldPlan", "cross_validate", "plan_folds"]
 
@@ -267,8 +277,6 @@ def cross_validate(
         class_weight=class_weight,
     )  # fmt: skip
     data, k, folds, kind, scoring_name = plan.data, plan.k, plan.folds, plan.kind, plan.scoring
-    codes = data.target.astype(np.intp) if data.classes is not None else None
-    w = data.sample_weight * data.class_factor
     labels = None if data.classes is None else data.classes[data.target.astype(np.intp)]
     common: dict[str, Any] = {
         "task": task,
@@ -294,47 +302,16 @@ def cross_validate(
             sample_weight=data.sample_weight,
             **common,
         )
-    scores = np.full((k, grid.size), np.nan)
-    for j in range(k):
-        test = folds == j
-        train = ~test
-
-        held_out = (data.X[test], y_fit[test], None if codes is None else codes[test], w[test])
-
-        def scored(
-            i: int, alpha: float, model: FitResult, j: int = j, held: Any = held_out
-        ) -> None:
-            X_test, y_test, codes_test, w_test = held
-            scores[j, i] = score(model, X_test, y_test, codes_test, w_test, scoring_name)
-            if callback is not None:
-                callback(CVStep(j, k, i, grid.size, alpha, float(scores[j, i])))
-
-        path(
-            data.X[train],
-            y_fit[train],
-            alphas=grid,
-            sample_weight=data.sample_weight[train],
-            time_limit_s=_left(time_limit_s, started),
-            callback=scored,
-            metrics=False,
-            cancel=cancel,
-            **common,
+    fit_options = {**common, "alpha": float(grid[0]), "time_limit_s": time_limit_s}
+    full_prepared = prepare_fit(data.X, y_fit, sample_weight=data.sample_weight, **fit_options)
+    # many short passes and d × d solves: a BLAS thread each (as one fit of K + 1 passes)
+    with single_threaded_blas(full_prepared.n * (k + 1), full_prepared.d * full_prepared.outputs):
+        moments = FoldMoments.of(full_prepared)
+        folds_run = _Folds(
+            plan, y_fit, grid, full_prepared, fit_options, moments, started, callback, cancel
         )
-
-    def on_full(i: int, alpha: float, model: FitResult) -> None:
-        if callback is not None:
-            callback(CVStep(None, k, i, grid.size, alpha, None))
-
-    full = path(
-        data.X,
-        y_fit,
-        alphas=grid,
-        sample_weight=data.sample_weight,
-        time_limit_s=_left(time_limit_s, started),
-        callback=on_full,
-        cancel=cancel,
-        **common,
-    )
+        scores = np.vstack([folds_run.scores(j) for j in range(k)])
+        full = _full_path(full_prepared, moments, grid, started, callback, cancel, k)
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / math.sqrt(k)
     greater = scoring_name in GREATER_IS_BETTER
@@ -342,7 +319,7 @@ def cross_validate(
     index = best if select == "min" else one_se
     chosen = float(grid[index])
     if index < len(full.fits):  # the full-data path's point at the chosen α is the model
-        model = full.fits[index]
+        model = with_training_metrics(full_prepared, full.fits[index])
     else:  # the time limit cut the path short: refit at the chosen α
         model = fit(
             data.X,
@@ -371,6 +348,125 @@ def cross_validate(
         random_state=random_state,
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+@dataclass(frozen=True)
+class _Folds:
+    """The folds of one cross-validation, scored one at a time."""
+
+    plan: FoldPlan
+    y_fit: Any  # the targets, or the labels
+    grid: FloatArray
+    full: PreparedFit  # the fit on all the rows, at grid[0]
+    options: dict[str, Any]  # its options, as prepare_fit's arguments
+    moments: FoldMoments | None
+    started: float
+    callback: CVCallback | None
+    cancel: Callable[[], bool] | None
+
+    def scores(self, j: int) -> FloatArray:
+        """Fold *j*'s held-out score at every α (NaN where the time limit stopped it)."""
+        data, k, grid, full = self.plan.data, self.plan.k, self.grid, self.full
+        test = self.plan.folds == j
+        codes = None if data.classes is None else data.target[test].astype(np.intp)
+        w = data.sample_weight[test] * data.class_factor[test]
+        held = _HeldOut(data.X[test], self.y_fit[test], codes, w)
+
+        def report(i: int, alpha: float, value: float) -> None:
+            if self.callback is not None:
+                self.callback(CVStep(j, k, i, grid.size, alpha, value))
+
+        scoring = self.plan.scoring
+        scaling = None if self.moments is None else self.moments.training_part(test, held.X)
+        if scaling is not None:  # the fold's quadratic from the moments: no pass, no session
+            W, b = moment_path(full, scaling, grid, self.started, self.cancel)
+            return _column_scores(W, b, grid, held, scoring, full, report)
+        limit = full.opts.time_limit_s
+        left = None if limit is None else max(limit - (time.perf_counter() - self.started), 1e-3)
+        prepared = prepare_fit(
+            data.X[~test],
+            self.y_fit[~test],
+            sample_weight=data.sample_weight[~test],
+            **{**self.options, "time_limit_s": left},
+        )
+        return _fold_scores(FitSession(prepared), grid, held, scoring, self.cancel, report)
+
+
+def _full_path(
+    prepared: PreparedFit,
+    moments: FoldMoments | None,
+    grid: FloatArray,
+    started: float,
+    callback: CVCallback | None,
+    cancel: Callable[[], bool] | None,
+    k: int,
+) -> RegularizationPath:
+    """The path on all the rows over *grid* (its points are the candidate final models)."""
+
+    def on_full(i: int, alpha: float, model: FitResult) -> None:
+        if callback is not None:
+            callback(CVStep(None, k, i, grid.size, alpha, None))
+
+    session = FitSession(prepared, None if moments is None else moments.all_rows())
+    return run_path(session, grid, started, callback=on_full, metrics=False, cancel=cancel)
+
+
+@dataclass(frozen=True)
+class _HeldOut:
+    """A fold's held-out rows: features, labels or targets, class codes, weights s·c."""
+
+    X: FloatArray
+    y: Any
+    codes: NDArray[np.intp] | None
+    w: FloatArray
+
+
+def _fold_scores(
+    session: FitSession,
+    grid: FloatArray,
+    held: _HeldOut,
+    scoring: str,
+    cancel: Callable[[], bool] | None,
+    report: Callable[[int, float, float], None],
+) -> FloatArray:
+    """One fold's held-out score at every α of *grid* (NaN where the time limit stopped its
+    path). A single-output model's scores come from one product X·Wᵀ for all α (no fitted
+    result objects); several outputs, or probabilities, are scored model by model."""
+    started = time.perf_counter()
+    if session.prepared.outputs == 1 and scoring not in NEEDS_PROBABILITIES:
+        W, b = path_coefficients(session, grid, started, cancel)
+        return _column_scores(W, b, grid, held, scoring, session.prepared, report)
+    out = np.full(grid.size, np.nan)
+
+    def scored(i: int, alpha: float, model: FitResult) -> None:
+        out[i] = score(model, held.X, held.y, held.codes, held.w, scoring)
+        report(i, alpha, float(out[i]))
+
+    run_path(session, grid, started, callback=scored, metrics=False, cancel=cancel)
+    return out
+
+
+def _column_scores(
+    W: FloatArray,
+    b: FloatArray,
+    grid: FloatArray,
+    held: _HeldOut,
+    scoring: str,
+    prepared: PreparedFit,
+    report: Callable[[int, float, float], None],
+) -> FloatArray:
+    """The held-out scores of single-output models W (A, 1, d), b (A, 1) at the first A values
+    of *grid* (NaN after), from one product X·Wᵀ."""
+    out = np.full(grid.size, np.nan)
+    opts = prepared.opts
+    F = held.X @ W[:, 0, :].T + b[:, 0]
+    out[: W.shape[0]] = score_columns(
+        F, held.y, held.codes, held.w, scoring,
+        task=opts.task, loss=opts.loss.name, loss_params=dict(opts.loss_params),
+    )  # fmt: skip
+    for i in range(W.shape[0]):
+        report(i, float(grid[i]), float(out[i]))
+    return out
 
 
 def _left(limit: float | None, started: float) -> float | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,6 +30,7 @@ from losscore.train._report import classification_metrics, data_hash, provenance
 from losscore.train._result import FitResult
 from losscore.train._scaling import Scaling
 from losscore.train.distributed._source import is_dask
+from losscore.train.predict import decision_function
 from losscore.train.solvers._exact import GramQuadratic
 from losscore.train.solvers._monitor import FitCancelled, Monitor, ProgressCallback, SolverOutput
 from losscore.train.solvers._table import Case, PenaltyForm, SolverRule, choose_solver
@@ -45,7 +47,15 @@ def _training_metrics(prepared: PreparedFit, score_cols: list[FloatArray]) -> di
     return regression_metrics(data.target, scores)
 
 
-def _check_finite_model(
+def with_training_metrics(prepared: PreparedFit, result: FitResult) -> FitResult:
+    """*result* (fitted on *prepared*'s data without metrics: a point of a path) with its
+    training metrics, from one pass over the rows."""
+    return replace(
+        result, metrics=_training_metrics(prepared, [decision_function(result, prepared.data.X)])
+    )
+
+
+def check_finite_model(
     coef: FloatArray, intercept: Any, objectives: list[float], data: Dataset
 ) -> None:
     """No fit returns a non-finite model: a coefficient, intercept or objective outside the
@@ -107,10 +117,18 @@ def _wants_gram(rule: SolverRule, data: Dataset) -> bool:
     return data.classes is None or bool(np.all(data.class_factor == 1.0))
 
 
+def penalty_strengths(
+    alpha: Any, l1_ratio: float, unit: FloatArray, scale: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(λ1, λ2) per coefficient in solver coordinates: the penalty α·(l1_ratio·‖p‖₁ +
+    (1 − l1_ratio)/2·‖p‖²) of the user-penalised p = v·unit/scale. ``alpha`` a number, or a
+    column (A, 1) against scales (A, d) for A values at once."""
+    ratio = unit / scale
+    return alpha * l1_ratio * ratio, alpha * (1 - l1_ratio) * np.square(ratio)
+
+
 def _problem(opts: Options, target: Any, data: Dataset, scaling: Scaling, k: int) -> Problem:
-    ratio = scaling.unit / scaling.scale  # p = v · ratio
-    lam1 = opts.alpha * opts.l1_ratio * ratio
-    lam2 = opts.alpha * (1 - opts.l1_ratio) * np.square(ratio)
+    lam1, lam2 = penalty_strengths(opts.alpha, opts.l1_ratio, scaling.unit, scaling.scale)
     return Problem(
         X=data.X,
         mean=scaling.mean,
@@ -126,6 +144,7 @@ def _problem(opts: Options, target: Any, data: Dataset, scaling: Scaling, k: int
         lam2=lam2 if k == 1 else np.tile(lam2, k),
         gram=scaling.gram if k == 1 else None,
         gram_target=scaling.cross if k == 1 and opts.task == "regression" else None,
+        target_moments=scaling.target if k == 1 and opts.task == "regression" else None,
         constant_hessian=opts.loss.spec.training.constant_hessian,
     )
 
@@ -340,11 +359,16 @@ class FitSession:
     moments, and L-BFGS and coordinate descent start from the previous α's solution; the
     smoothing continuation keeps its own ridge start, which its first stage needs)."""
 
-    def __init__(self, prepared: PreparedFit) -> None:
+    def __init__(self, prepared: PreparedFit, scaling: Scaling | None = None) -> None:
+        """``scaling``: the scaling pass's result computed elsewhere (from moments: the
+        training part of a cross-validation fold, :meth:`moments_pass`), else it runs here."""
         opts, data = prepared.opts, prepared.data
         self.prepared = prepared
         self._at: dict[float, tuple[PreparedFit, Scaling]] = {}
         self.case, self.rule = _solver(opts, prepared.n)
+        if scaling is not None:
+            self.scaling = scaling
+            return
         with (
             single_threaded_blas(prepared.n, prepared.d * prepared.outputs),
             np.errstate(over="ignore", invalid="ignore"),
@@ -358,6 +382,16 @@ class FitSession:
                 gram=_wants_gram(self.rule, data),
                 y=data.target if opts.task == "regression" else None,
             )
+
+    @staticmethod
+    def moments_pass(prepared: PreparedFit) -> tuple[bool, FloatArray | None] | None:
+        """What the scaling pass of *prepared* computes besides column moments: (the Gram
+        matrix?, the target of the cross moment), or None when it is column moments only."""
+        _, rule = _solver(prepared.opts, prepared.n)
+        if not _wants_gram(rule, prepared.data):
+            return None
+        data = prepared.data
+        return True, data.target if prepared.opts.task == "regression" else None
 
     def at(self, alpha: float) -> tuple[PreparedFit, Scaling]:
         """The prepared fit and scaling for penalty strength *alpha* (the last few kept: a
@@ -386,26 +420,60 @@ class FitSession:
         Solver coordinates depend on α through the scaling: starts are mapped by the caller
         (:meth:`carry`)."""
         prepared, scaling = self.at(alpha)
-        opts = prepared.opts
-        with (
-            single_threaded_blas(prepared.n, prepared.d * prepared.outputs),
-            np.errstate(over="ignore", invalid="ignore"),
-        ):
-            multiclass, problems = _problems(prepared, scaling)
-            outputs: list[tuple[SolverOutput, Problem]] = []
-            for i, prob in enumerate(problems):
-                if monitor.out_of_time() and outputs:
-                    break  # one-vs-rest: the remaining classes are not started
-                if starts is not None and i < len(starts):
-                    prob.warm_start = starts[i]
-                outputs.append((_solve(prob, self.case, self.rule, opts, monitor), prob))
-            if monitor.cancelled:
-                raise FitCancelled()
-            if len(outputs) < max(1, prepared.outputs if multiclass == "ovr" else 1):
-                # out of time before every class had a problem: the rest stay at w = 0
-                outputs += _unstarted(prepared, scaling, len(outputs))
+        with self._numerics():
+            multiclass, outputs = self._outputs(alpha, monitor, starts)
             result = _result(prepared, scaling, multiclass, outputs, monitor, metrics)
         return result, [o.theta for o, _ in outputs]
+
+    def coefficients(
+        self,
+        alpha: float,
+        monitor: Monitor,
+        starts: Sequence[FloatArray] | None = None,
+    ) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
+        """:meth:`solve` without a :class:`FitResult` (no objective, metrics or certificate
+        kept: a cross-validation fold's scores need only the model): the coefficients
+        (outputs, d) and intercepts (outputs,) in the user's units, and the solutions.
+
+        Raises:
+            InvalidInputError: the model left the float range (as :func:`fit`).
+        """
+        _, scaling = self.at(alpha)
+        with self._numerics():
+            _, outputs = self._outputs(alpha, monitor, starts)
+            pairs = [_user_units(prob, out.theta, scaling) for out, prob in outputs]
+        W = np.vstack([w for w, _ in pairs])
+        b = np.concatenate([b for _, b in pairs])
+        check_finite_model(W, b, [], self.prepared.data)
+        return W, b, [o.theta for o, _ in outputs]
+
+    def _numerics(self) -> ExitStack:
+        stack = ExitStack()
+        stack.enter_context(
+            single_threaded_blas(self.prepared.n, self.prepared.d * self.prepared.outputs)
+        )
+        stack.enter_context(np.errstate(over="ignore", invalid="ignore"))
+        return stack
+
+    def _outputs(
+        self, alpha: float, monitor: Monitor, starts: Sequence[FloatArray] | None
+    ) -> tuple[str | None, list[tuple[SolverOutput, Problem]]]:
+        """The multiclass strategy and every problem's solver output at *alpha*."""
+        prepared, scaling = self.at(alpha)
+        multiclass, problems = _problems(prepared, scaling)
+        outputs: list[tuple[SolverOutput, Problem]] = []
+        for i, prob in enumerate(problems):
+            if monitor.out_of_time() and outputs:
+                break  # one-vs-rest: the remaining classes are not started
+            if starts is not None and i < len(starts):
+                prob.warm_start = starts[i]
+            outputs.append((_solve(prob, self.case, self.rule, prepared.opts, monitor), prob))
+        if monitor.cancelled:
+            raise FitCancelled()
+        if len(outputs) < max(1, prepared.outputs if multiclass == "ovr" else 1):
+            # out of time before every class had a problem: the rest stay at w = 0
+            outputs += _unstarted(prepared, scaling, len(outputs))
+        return multiclass, outputs
 
     def carry(
         self, thetas: Sequence[FloatArray], alpha: float, to_alpha: float
@@ -437,6 +505,16 @@ def _unstarted(
     return out
 
 
+def _user_units(
+    prob: Problem, theta: FloatArray, scaling: Scaling
+) -> tuple[FloatArray, FloatArray]:
+    """A problem's solution as coefficients (k, d) and intercepts (k,) in the user's units:
+    w = v / scale, b_raw = b − w·mean."""
+    V, b = prob.split(theta)
+    W = np.atleast_2d(V) / scaling.scale
+    return W, np.atleast_1d(b) - W @ scaling.mean
+
+
 def _result(
     prepared: PreparedFit,
     scaling: Scaling,
@@ -451,10 +529,9 @@ def _result(
     opts, data = prepared.opts, prepared.data
     coefs, intercepts, objectives, score_cols = [], [], [], []
     for out, prob in outputs:
-        V, b = prob.split(out.theta)
-        W = np.atleast_2d(V) / scaling.scale
+        W, b = _user_units(prob, out.theta, scaling)
         coefs.append(W)
-        intercepts.append(np.atleast_1d(b) - W @ scaling.mean)
+        intercepts.append(b)
         if not metrics and prob.gram is not None and prob.constant_hessian is not None:
             value, _ = GramQuadratic(prob).value_grad(out.theta)
             objectives.append(value + float(prob.lam1 @ np.abs(out.theta[: prob.n_coef])))
@@ -467,7 +544,7 @@ def _result(
         intercept: float | FloatArray = float(intercepts[0][0])
     else:
         coef, intercept = np.vstack(coefs), np.concatenate(intercepts)
-    _check_finite_model(coef, intercept, objectives, data)
+    check_finite_model(coef, intercept, objectives, data)
     reasons = [o.stop_reason for o, _ in outputs]
     worst = next((r for r in ("time_limit", "max_iter", "no_progress") if r in reasons), reasons[0])
     return FitResult(

@@ -145,6 +145,48 @@ def test_mean_scores_equal_a_hand_written_loop(
     np.testing.assert_allclose(cv.std_error, hand.std(axis=0, ddof=1) / math.sqrt(5), rtol=1e-8)
 
 
+def _mae(m: Any, Xt: np.ndarray, yt: np.ndarray, w: np.ndarray) -> float:
+    return float(np.sum(w * np.abs(yt - Xt @ m.coef - m.intercept)) / np.sum(w))
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("penalty", ["l2", "elastic_net"])
+def test_squared_error_folds_from_moments_equal_cold_fits(
+    fit_intercept: bool, penalty: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Squared-error folds are solved from all rows' moments minus the held-out rows' (no
+    pass and no set-up per fold): their scores equal cold fits on the fold's rows, with
+    standardisation, weights, a column with a large offset, and a column that is zero on
+    every training row of one fold (that fold gets its own pass: the subtraction would
+    leave only rounding noise of its variance)."""
+    import losscore.train.cv as cv_module
+
+    grid = [0.3, 0.03, 0.003]
+    folds = lt.cross_validate(X, Y_REG, task="regression", loss="l2", alphas=grid, cv=5,
+                              random_state=2).folds  # fmt: skip
+    offset = 1e4 + np.random.default_rng(3).normal(size=N)
+    Xm = np.column_stack([X, offset, (folds == 3).astype(float)])
+    prepared: list[int] = []
+    real_prepare = cv_module.prepare_fit
+    monkeypatch.setattr(
+        cv_module, "prepare_fit", lambda *a, **k: prepared.append(1) or real_prepare(*a, **k)
+    )
+    opts = {"penalty": penalty, "fit_intercept": fit_intercept, "standardize": True}
+    cv = lt.cross_validate(Xm, Y_REG, task="regression", loss="l2", alphas=grid, cv=5,
+                           scoring="mae", sample_weight=WEIGHTS, tol=1e-12, random_state=2,
+                           **opts)  # fmt: skip
+    np.testing.assert_array_equal(cv.folds, folds)
+    assert len(prepared) == 2  # all the rows, and the fold with the indicator column
+    out = np.empty((5, len(grid)))
+    for j in range(5):
+        tr, te = folds != j, folds == j
+        for i, a in enumerate(grid):
+            m = lt.fit(Xm[tr], Y_REG[tr], task="regression", loss="l2", alpha=a,
+                       sample_weight=WEIGHTS[tr], tol=1e-12, **opts)  # fmt: skip
+            out[j, i] = _mae(m, Xm[te], Y_REG[te], WEIGHTS[te])
+    np.testing.assert_allclose(cv.scores, out, rtol=1e-9)
+
+
 def test_weights_change_the_scores_as_the_formula_says() -> None:
     """Same folds, weighted vs unweighted: each equals its own formula (weights in the fits
     and in the held-out means), and the two differ."""

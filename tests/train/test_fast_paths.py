@@ -8,11 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from losscore.train import fit
 from losscore.train._options import resolve_options
 from losscore.train._problem import Problem
 from losscore.train._report import data_hash
-from losscore.train.solvers import _exact
+from losscore.train.solvers._cd_kernel import cd_run, cd_sweeps
 from losscore.train.solvers._lbfgs import kkt_residual
 from losscore.train.solvers._monitor import inf_norm
 
@@ -80,49 +79,87 @@ def test_one_block_data_term_equals_blocked(loss, k, fit_intercept):
 @pytest.mark.parametrize("gram", [True, False])
 @pytest.mark.parametrize("center", [True, False])
 @pytest.mark.parametrize("weighted", [True, False])
-def test_one_block_moments_equal_the_merge_loop(monkeypatch, gram, center, weighted):
+@pytest.mark.parametrize("n", [500, 9000])  # one block; several blocks and ranges
+def test_moments_of_all_rows_minus_a_part_are_those_of_the_rest(gram, center, weighted, n):
+    """Sums.without (a fold's training rows as all rows minus the held-out ones) gives the
+    weighted moments of the remaining rows, computed here directly with NumPy."""
     rng = np.random.default_rng(5)
-    X = rng.normal(size=(500, 7)) * 3.0 + 2.0
-    y = rng.normal(size=500)
-    s = rng.uniform(0.1, 2.0, size=500) if weighted else np.ones(500)
+    X = rng.normal(size=(n, 7)) * 3.0 + 50.0
+    y = rng.normal(size=n) + 20.0
+    s = rng.uniform(0.1, 2.0, size=n) if weighted else np.ones(n)
     p = s / s.sum()
-    fast = scaling_module.Moments.of(X, p, center=center, gram=gram, y=y)
-    monkeypatch.setattr(scaling_module.Moments, "_one_block", classmethod(lambda *a, **k: None))
-    loop = scaling_module.Moments.of(X, p, center=center, gram=gram, y=y)
-    for a, b in [(fast.mean, loop.mean), (fast.var, loop.var), (fast.gram, loop.gram)]:
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(fast.cross, loop.cross)
+    held = rng.random(n) < 0.2
+    kw = {"center": center, "gram": gram}
+    total = scaling_module.Sums.of(X, p, y=y, **kw)
+    part = scaling_module.Sums.of(X[held], p[held], y=y[held], **kw)
+    rest = scaling_module.Moments.of_sums(total.without(part, **kw), gram=gram)
+    keep = ~held
+    w = s[keep] / s[keep].sum()
+    Xk, yk = X[keep], y[keep]
+    m = w @ Xk if center else np.zeros(7)
+    ybar = float(w @ yk) if center else 0.0
+    D = Xk - m
+    np.testing.assert_allclose(rest.mean, m, rtol=1e-12)
+    np.testing.assert_allclose(rest.var, w @ (D * D), rtol=1e-10)
+    if gram:
+        np.testing.assert_allclose(rest.gram, (D * w[:, None]).T @ D, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(rest.cross, (w * (yk - ybar)) @ D, rtol=1e-9, atol=1e-10)
+    assert rest.target is not None
+    assert rest.target[0] == pytest.approx(ybar, rel=1e-12, abs=1e-12)
+    assert rest.target[1] == pytest.approx(float(w @ (yk * yk)), rel=1e-12)
 
 
-@pytest.mark.parametrize("penalty", ["l1", "elastic_net"])
-@pytest.mark.parametrize("fit_intercept", [True, False])
-def test_block_sweeps_follow_the_scalar_sweeps(monkeypatch, penalty, fit_intercept):
-    """Coordinate descent with triangular-solve sweeps has the scalar sweeps' iterates (to
-    rounding): same sweep count, same support, coefficients within rounding."""
+@pytest.mark.parametrize("with_zero_column", [False, True])
+def test_compiled_sweeps_equal_the_coordinate_update_written_out(with_zero_column):
+    """The compiled sweeps equal cyclic coordinate descent written here in plain Python:
+    θⱼ ← S(qⱼ − Σₖ≠ⱼ Hⱼₖθₖ, λ1ⱼ/2) / (Hⱼⱼ + λ2ⱼ/2), skipping coordinates with a zero
+    denominator, Hθ recomputed from scratch for every coordinate (no rank-one updates)."""
     rng = np.random.default_rng(7)
-    X = rng.normal(size=(400, 12)) + rng.normal(size=12)
-    w = np.where(rng.random(12) < 0.5, 0.0, rng.normal(size=12))
-    y = X @ w + 0.3 * rng.normal(size=400)
-    kw = {"task": "regression", "loss": "l2", "penalty": penalty, "alpha": 0.05, "tol": 1e-10}
-    taken = []
-    sweep = _exact._BlockSweep.sweep
+    m = 9
+    A = rng.normal(size=(40, m))
+    if with_zero_column:
+        A[:, 3] = 0.0
+    H = A.T @ A / 40
+    q = rng.normal(size=m)
+    lam1 = np.abs(rng.normal(size=m)) * 3.0
+    lam2 = np.where(rng.random(m) < 0.5, 0.0, 0.3)
+    if with_zero_column:
+        lam2[3] = 0.0
+    theta0 = rng.normal(size=m)
+    theta0[3] = 0.0
+    theta, Ht = theta0.copy(), H @ theta0
+    cd_sweeps(H, q, 0.5 * lam1, H.diagonal() + 0.5 * lam2, theta, Ht, 4)
+    expected = theta0.copy()
+    for _ in range(4):
+        for j in range(m):
+            den = H[j, j] + 0.5 * lam2[j]
+            if den <= 0:
+                continue
+            rho = q[j] - sum(H[j, k] * expected[k] for k in range(m) if k != j)
+            t = 0.5 * lam1[j]
+            expected[j] = (np.sign(rho) * max(abs(rho) - t, 0.0)) / den
+    np.testing.assert_allclose(theta, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(Ht, H @ theta, rtol=1e-10, atol=1e-12)
+    assert np.any(theta == 0) and np.any(theta != 0)  # both branches of S taken
 
-    def spy(self, b, theta):
-        out = sweep(self, b, theta)
-        taken.append(out is not None)
-        return out
 
-    monkeypatch.setattr(_exact._BlockSweep, "sweep", spy)
-    fast = fit(X, y, fit_intercept=fit_intercept, **kw)
-    assert sum(taken) >= 3  # most sweeps were triangular solves
-    monkeypatch.setattr(_exact._BlockSweep, "sweep", lambda self, b, theta: None)
-    slow = fit(X, y, fit_intercept=fit_intercept, **kw)
-    assert fast.solver == slow.solver == "gram_coordinate_descent"
-    assert fast.n_iter == slow.n_iter
-    np.testing.assert_array_equal(fast.coef == 0, slow.coef == 0)
-    assert np.any(fast.coef == 0)  # the zero branch is exercised
-    np.testing.assert_allclose(fast.coef, slow.coef, rtol=1e-11, atol=1e-14)
-    assert fast.objective == pytest.approx(slow.objective, rel=1e-14)
+@pytest.mark.parametrize("sweeps", [1, 7, 400])
+def test_compiled_runs_report_the_kkt_residual_of_their_iterate(sweeps):
+    """cd_run stops at the tolerance or after max_sweeps, and the residual it returns is
+    kkt_residual of the gradient 2Hθ − 2q + λ2θ at the θ it leaves (intercept unpenalised)."""
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(60, 8))
+    A[:, 1:] += 0.9 * A[:, :1]  # correlated: many sweeps
+    H = A.T @ A / 60
+    q = rng.normal(size=8)
+    lam1 = np.r_[np.full(7, 0.2), 0.0]
+    lam2 = np.r_[np.full(7, 0.05), 0.0]
+    theta = np.zeros(8)
+    ran, opt = cd_run(H, q, lam1, lam2, theta, 1e-13, sweeps, 5)
+    assert ran == sweeps or opt <= 1e-13
+    assert opt == pytest.approx(
+        kkt_residual(2 * H @ theta - 2 * q + lam2 * theta, theta, lam1[:7]), rel=1e-9, abs=1e-13
+    )
 
 
 def test_kkt_residual_matches_its_definition():

@@ -11,26 +11,27 @@ c = s·Σ aᵢyᵢ². One pass over the data (block by block) builds H, q, c; af
 * penalty l1 / elastic net: cyclic coordinate descent on the quadratic (the "covariance"
   form of glmnet): coordinate j solves
   θⱼ ← S(qⱼ − Σₖ≠ⱼ Hⱼₖθₖ, λ1ⱼ/2) / (Hⱼⱼ + λ2ⱼ/2),  S the soft threshold,
-  with no further passes over the data; stops when the KKT residual (∞-norm of the
-  minimum-norm subgradient of F) is below tol. Once no coordinate changes its branch of S
-  (positive, negative, zero) a whole sweep is one triangular solve (LAPACK trtrs), taken
-  only when its result confirms every branch; see :func:`_coordinate_descent`.
+  with no further passes over the data (compiled sweeps, :mod:`._cd_kernel`); stops when
+  the KKT residual (∞-norm of the minimum-norm subgradient of F) is below tol, checked
+  every CHECK_EVERY sweeps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from numpy.typing import NDArray
 from scipy.linalg import lapack
 
 from losscore._arrays import FloatArray
 from losscore.train._problem import Problem
+from losscore.train._scaling import Scaling
+from losscore.train.solvers._cd_kernel import cd_run
 from losscore.train.solvers._lbfgs import kkt_residual
 from losscore.train.solvers._monitor import Monitor, SolverOutput
 
 __all__ = ["GramQuadratic", "solve_linear", "solve_squared_error"]
+
+CHECK_EVERY = 5  # coordinate-descent sweeps between two KKT checks
+SWEEP_WORK = 1 << 16  # multiply-adds of sweeps between two reports to the monitor
 
 
 class GramQuadratic:
@@ -69,6 +70,23 @@ class GramQuadratic:
         quad.H, quad.q, quad.c = H * s, q * s, c * s
         return quad
 
+    @classmethod
+    def of_scaling(cls, scaling: Scaling, fit_intercept: bool, h: float | None) -> GramQuadratic:
+        """The quadratic of a regression from its scaling pass alone (the Gram matrix, the
+        cross moment and the target's moments, with Σa = 1; see :meth:`_from_moments`), with
+        no l2 part (:meth:`rescaled` sets it)."""
+        assert scaling.gram is not None and scaling.cross is not None and scaling.target
+        d = scaling.gram.shape[0]
+        m = d + 1 if fit_intercept else d
+        H = np.zeros((m, m))
+        H[:d, :d] = scaling.gram
+        q = np.zeros(m)
+        q[:d] = scaling.cross
+        y_mean, y_square = scaling.target
+        if fit_intercept:
+            H[d, d], q[d] = 1.0, y_mean
+        return cls.of_sums(H, q, y_square, np.zeros(d), h)
+
     def _from_rows(self, problem: Problem, m: int) -> None:
         d = problem.d
         H = np.zeros((m, m))
@@ -96,19 +114,39 @@ class GramQuadratic:
         blocked Zᵀ(a·y). With an intercept Σ aᵢzᵢ = 0 exactly (z is centred with the same
         weights), so the intercept row of H is (0, …, 0, Σa)."""
         d = problem.d
-        a = problem.a
-        y = np.asarray(problem.target, dtype=np.float64)
         H = np.zeros((m, m))
         H[:d, :d] = gram
         q = np.zeros(m)
-        if problem.gram_target is not None:
+        if problem.gram_target is not None and problem.target_moments is not None:
+            # Σa = 1; ȳ and Σay² from the scaling pass: no pass at all
             q[:d] = problem.gram_target
-        else:
-            q[:d] = problem.z_rmatvec(a * y)
+            y_mean, self.c = problem.target_moments
+            if problem.fit_intercept:
+                H[d, d], q[d] = 1.0, y_mean
+            self.H, self.q = H, q
+            return
+        a = problem.a
+        y = np.asarray(problem.target, dtype=np.float64)
+        q[:d] = problem.z_rmatvec(a * y) if problem.gram_target is None else problem.gram_target
         if problem.fit_intercept:
             H[d, d] = float(a.sum())
             q[d] = float(a @ y)
         self.H, self.q, self.c = H, q, float(a @ (y * y))
+
+    def rescaled(self, r: FloatArray, lam2: FloatArray) -> GramQuadratic:
+        """The same quadratic in coordinates θ′ = θ/r (r over all m coordinates: H∘rrᵀ, q∘r),
+        with l2 strengths *lam2* over the coefficients (a point of a path whose scaling
+        changes with α)."""
+        quad = GramQuadratic.__new__(GramQuadratic)
+        quad.H = self.H * np.multiply.outer(r, r)
+        quad.q = self.q * r
+        quad.c = self.c
+        quad.lam2 = np.concatenate([lam2, np.zeros(self.H.shape[0] - lam2.shape[0])])
+        return quad
+
+    def gradient_norm_at_zero(self) -> float:
+        """‖∇F(0)‖∞ = ‖2q‖∞ (the l2 term vanishes at 0)."""
+        return 2.0 * float(np.max(np.abs(self.q), initial=0.0))
 
     def penalised(self) -> FloatArray:
         """H + ½·diag(λ2): the matrix of the normal equations (a fresh array)."""
@@ -188,164 +226,30 @@ def _coordinate_descent(
     monitor: Monitor,
     start: FloatArray | None = None,
 ) -> SolverOutput:
-    """Cyclic coordinate descent on the quadratic; see the module docstring.
-
-    A sweep is done one of two ways, with the same iterate up to rounding:
-
-    * scalar: coordinate by coordinate, keeping Hθ up to date by rank-one updates;
-    * block (Gauss–Seidel form): when no coordinate changes its branch of the soft threshold
-      (θⱼ > 0, θⱼ < 0 or θⱼ = 0), the sweep is the lower-triangular solve
-      (tril(H, −1) + diag(Hⱼⱼ + λ2ⱼ/2)) θ⁺ = q − sⱼλ1ⱼ/2 − triu(H, 1) θ over the nonzero
-      coordinates (zeros stay zero). From the second sweep on it is tried with the branches
-      of the current θ and accepted only if θ⁺ confirms every one of them (signs kept,
-      |ρⱼ| ≤ λ1ⱼ/2 where zero); otherwise the scalar sweep runs.
-    """
-    H, q = quad.H, quad.q
+    """Cyclic coordinate descent on the quadratic (see the module docstring), compiled
+    (:func:`~losscore.train.solvers._cd_kernel.cd_run`: the KKT residual checked every
+    CHECK_EVERY sweeps from Hθ recomputed exactly, so no drift of the rank-one updates reaches
+    the certificate). The monitor (time limit, cancel, progress) hears from it after at most
+    ~SWEEP_WORK multiply-adds of sweeps."""
+    H, q = np.ascontiguousarray(quad.H), quad.q
     m = H.shape[0]
-    d = lam1_coef.shape[0]
-    lam1 = np.concatenate([lam1_coef, np.zeros(m - d)])
+    lam1 = np.concatenate([lam1_coef, np.zeros(m - lam1_coef.shape[0])])
     lam2 = quad.lam2
-    diag = H.diagonal()
-    denom = diag + 0.5 * lam2
-    thr = 0.5 * lam1
-    opt = float("inf")
-    sweeps = 0
-    # scalar sweeps run on Python floats (the same IEEE operations as on NumPy scalars, several
-    # times cheaper each); only the rank-one update of Hθ is an array operation
-    Hrows = list(np.ascontiguousarray(H))
-    q_l, den_l, diag_l, thr_l = q.tolist(), denom.tolist(), diag.tolist(), thr.tolist()
-    fixed = ~(denom > 0)  # coordinates the sweeps skip (they stay at 0)
-    coords = np.flatnonzero(~fixed).tolist()
-    block = _BlockSweep(H, q, thr, denom, fixed)
-    pattern: _Branches | None = None
+    fixed = ~(H.diagonal() + 0.5 * lam2 > 0)  # coordinates the sweeps skip (they stay at 0)
     theta: FloatArray = np.zeros(m) if start is None else np.where(fixed, 0.0, start)
-    Ht: FloatArray | None = H @ theta  # H @ theta (None: recompute when needed)
+    per_call = max(CHECK_EVERY, SWEEP_WORK // (m * m))
+    sweeps, opt, stop = 0, float("inf"), "max_iter"
     while sweeps < max_iter:
-        sweeps += 1
-        new = None
-        if sweeps > 1:
-            if pattern is None:
-                pattern = block.branches(theta)
-            new = block.sweep(pattern, theta)
-        if new is not None:
-            theta, Ht = new, None
-        else:
-            pattern = None
-            if Ht is None:
-                Ht = H @ theta
-            coef = theta.tolist()
-            for j in coords:
-                old = coef[j]
-                rho = q_l[j] - Ht.item(j) + diag_l[j] * old
-                t = thr_l[j]
-                new_j = (rho - t if rho > t else rho + t if rho < -t else 0.0) / den_l[j]
-                if new_j != old:
-                    Ht += (new_j - old) * Hrows[j]
-                    coef[j] = new_j
-            theta = np.array(coef)
-        if sweeps % 5 == 0 or sweeps == max_iter:
-            if Ht is None:
-                Ht = H @ theta
-            grad = 2 * Ht - 2 * q + lam2 * theta
-            opt = kkt_residual(grad, theta, lam1_coef)
-            val = float(theta @ Ht - 2 * q @ theta + quad.c) + 0.5 * float(lam2 @ (theta * theta))
-            if monitor.record(val + float(lam1 @ np.abs(theta)), opt):
-                return SolverOutput(
-                    theta, sweeps, opt <= tol, "time_limit", opt, "gram_coordinate_descent"
-                )
-            if opt <= tol:
-                return SolverOutput(
-                    theta, sweeps, True, "tolerance", opt, "gram_coordinate_descent"
-                )
-    if Ht is None:
-        Ht = H @ theta
-    grad = 2 * Ht - 2 * q + lam2 * theta
-    opt = kkt_residual(grad, theta, lam1_coef)
-    return SolverOutput(
-        theta,
-        sweeps,
-        opt <= tol,
-        "tolerance" if opt <= tol else "max_iter",
-        opt,
-        "gram_coordinate_descent",
-    )
-
-
-@dataclass(frozen=True)
-class _Branches:
-    """The soft-threshold branch of every coordinate, and what a block sweep needs for it."""
-
-    idx: NDArray[np.intp] | None  # the coordinates solved for (not held at zero); None: all
-    T: FloatArray  # tril(H, −1) + diag(denom) on idx × idx
-    c: FloatArray  # q − s·λ1/2 on idx
-    sign: FloatArray  # s on idx, 1 where unpenalised
-    low: FloatArray  # sign·θ⁺ must exceed this: 0 where penalised, −inf elsewhere
-    # zero (penalised, not skipped) coordinates: their indices, q, rows of tril(H, −1), λ1/2
-    zeros: tuple[NDArray[np.intp], FloatArray, FloatArray, FloatArray] | None
-
-
-class _BlockSweep:
-    """Coordinate-descent sweeps as triangular solves (see :func:`_coordinate_descent`).
-
-    H is symmetric, so triu(H, 1)·θ = θ·tril(H, −1): only the strict lower triangle L is kept.
-    """
-
-    def __init__(
-        self,
-        H: FloatArray,
-        q: FloatArray,
-        thr: FloatArray,
-        denom: FloatArray,
-        fixed: NDArray[np.bool_],
-    ) -> None:
-        m = H.shape[0]
-        self.q, self.thr, self.fixed, self.m = q, thr, fixed, m
-        self.penalised = thr > 0
-        self.L = np.tril(H, -1)
-        self.T = self.L.copy()
-        self.T.flat[:: m + 1] = denom
-        self.low = np.where(self.penalised, 0.0, -np.inf)
-
-    def branches(self, theta: FloatArray) -> _Branches:
-        pen = self.penalised
-        zero = (theta == 0) & pen | self.fixed
-        sign = np.sign(theta)
-        c = self.q - sign * self.thr
-        s = np.where(pen, sign, 1.0)
-        if not zero.any():
-            return _Branches(None, self.T, c, s, self.low, None)
-        idx = np.flatnonzero(~zero)
-        z = np.flatnonzero(zero & ~self.fixed)
-        return _Branches(
-            idx,
-            self.T[np.ix_(idx, idx)],
-            c[idx],
-            s[idx],
-            self.low[idx],
-            (z, self.q[z], self.L[z], self.thr[z]) if z.size else None,
+        ran, opt = cd_run(
+            H, q, lam1, lam2, theta, tol, min(per_call, max_iter - sweeps), CHECK_EVERY
         )
-
-    def sweep(self, b: _Branches, theta: FloatArray) -> FloatArray | None:
-        """θ after one sweep if it keeps branches ``b`` (those of θ), else None."""
-        upper = theta @ self.L  # triu(H, 1) θ
-        new: FloatArray
-        if b.idx is not None and b.idx.size == 0:
-            new = np.zeros(self.m)
-        else:
-            rhs = b.c - (upper if b.idx is None else upper[b.idx])
-            # T is C-ordered lower triangular: Tᵀ is Fortran-ordered upper, solve Tᵀᵀx = rhs
-            sol, info = lapack.dtrtrs(b.T.T, rhs, lower=0, trans=1)
-            # a nonzero penalised coordinate keeps its sign (ρ beyond ±λ1/2 ⇔ sign of θ⁺)
-            if info != 0 or (b.sign * sol <= b.low).any():
-                return None
-            if b.idx is None:
-                new = sol
-            else:
-                new = np.zeros(self.m)
-                new[b.idx] = sol
-        # a zero one has |ρ| ≤ λ1/2 with ρ = q − tril(H, −1)θ⁺ − triu(H, 1)θ
-        if b.zeros is not None:
-            z, q, L, thr = b.zeros
-            if (np.abs(q - L @ new - upper[z]) > thr).any():
-                return None
-        return new
+        sweeps += ran
+        Ht = H @ theta
+        val = float(theta @ Ht - 2 * q @ theta + quad.c) + 0.5 * float(lam2 @ (theta * theta))
+        if monitor.record(val + float(lam1 @ np.abs(theta)), opt):
+            stop = "time_limit"
+            break
+        if opt <= tol:
+            stop = "tolerance"
+            break
+    return SolverOutput(theta, sweeps, opt <= tol, stop, opt, "gram_coordinate_descent")

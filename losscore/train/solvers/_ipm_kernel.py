@@ -18,14 +18,13 @@ millisecond. Array layout:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
+from losscore.train.solvers._jit import FAST, compiled
 
 IntArray = NDArray[np.int64]
 
@@ -49,28 +48,9 @@ class DualData(NamedTuple):
 
 STEP_FRACTION = 0.995
 POLISH_GAP = 30.0  # try the rounded dual bound once the gap is within this factor of tol
-# reassociation lets the compiler vectorise the length-d dot products (a scalar reduction is
-# latency-bound); no flag that assumes finite values or changes the rounding of single ops
-_FAST = {"reassoc", "contract"}
 
 
-def _compiled(**options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit`` with the on-disk cache when a writable cache location exists (next to
-    this file, ``NUMBA_CACHE_DIR`` or the user's cache directory), else compiled in memory
-    once per process: numba refuses ``cache=True`` outright when no location is writable
-    (a read-only install or container file system), which must not break ``import losscore``.
-    Division follows NumPy (no Python ZeroDivisionError checks in the loops)."""
-
-    def wrap(fn: Callable[..., Any]) -> Any:
-        try:
-            return njit(cache=True, error_model="numpy", **options)(fn)
-        except RuntimeError:  # "cannot cache function …: no locator available"
-            return njit(cache=False, error_model="numpy", **options)(fn)
-
-    return wrap
-
-
-@_compiled(fastmath=_FAST)
+@compiled(fastmath=FAST)
 def _solve(
     P: FloatArray,
     L: FloatArray,
@@ -113,7 +93,7 @@ def _solve(
     return w
 
 
-@_compiled(fastmath=_FAST)
+@compiled(fastmath=FAST)
 def dual_to_primal(
     P: FloatArray, start: IntArray, delta: FloatArray, beta: FloatArray, p0: FloatArray
 ) -> FloatArray:
@@ -131,7 +111,7 @@ def dual_to_primal(
     return t
 
 
-@_compiled(fastmath=_FAST)
+@compiled(fastmath=FAST)
 def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
     """Cholesky factor L of K = Ĩ + Pᵀdiag(c)P, Ĩ = identity on the first ``n_eye``
     coordinates (0 on the intercept's). The lower triangle of K (and the upper of the
@@ -200,7 +180,7 @@ def _normal_factor(PT: FloatArray, c: FloatArray, n_eye: int) -> FloatArray:
     return L
 
 
-@_compiled(fastmath=_FAST)
+@compiled(fastmath=FAST)
 def ipm_iteration(
     q: DualData,
     beta: FloatArray,
@@ -310,7 +290,7 @@ def ipm_iteration(
     return t, y, F, gap
 
 
-@_compiled(fastmath=_FAST)
+@compiled(fastmath=FAST)
 def primal(
     q: DualData, beta: FloatArray, t: FloatArray, Pt: FloatArray, y: float
 ) -> tuple[float, float]:
@@ -335,7 +315,7 @@ def primal(
     return F, gap
 
 
-@_compiled()
+@compiled()
 def prepare(
     X: FloatArray,
     mean: FloatArray,
@@ -418,7 +398,7 @@ def prepare(
     return P, PT, start, rows, delta, kap, ar, ak, ag, inv_a, p0, const
 
 
-@_compiled(fastmath=_FAST)
+@compiled(fastmath=FAST)
 def _rounded_dual(
     q: DualData,
     beta: FloatArray,
@@ -488,7 +468,7 @@ def _rounded_dual(
     return dual + theta * slope - 0.5 * theta * theta * curv
 
 
-@_compiled()
+@compiled()
 def run(
     q: DualData,
     beta: FloatArray,
@@ -532,7 +512,7 @@ def run(
     return done, t, y
 
 
-@_compiled()
+@compiled()
 def initial_point(
     q: DualData, beta_bar: float, mu_fraction: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, float, float, float]:
