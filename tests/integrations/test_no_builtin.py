@@ -167,3 +167,35 @@ def test_every_policy_trains_smooth_l1(policy: str) -> None:
         f"\nxgboost smooth_l1 policy {policy}: train {start:.4f} -> {path[0]:.4f} -> {path[1]:.4f}"
     )
     assert path[1] < path[0] < start
+
+
+def test_lightgbm_log_cosh_exact_newton_needs_lambda_or_the_floor() -> None:
+    """docs/BOOSTING.md: with LightGBM's default lambda_l2 = 0 the exact Hessian of log_cosh
+    (sech², small far from r = 0) gives overshooting leaves; lambda_l2 = 1 or the floor
+    policy do better on held-out data."""
+    X, y, Xt, yt, base = _data("log_cosh")
+    held = {}
+    for label, policy, extra in [
+        ("exact, lambda_l2 0", "exact", {}),
+        ("exact, lambda_l2 1", "exact", {"lambda_l2": 1.0}),
+        ("floor, lambda_l2 0", "floor", {}),
+    ]:
+        booster = lgb.train(
+            {
+                "objective": lightgbm_objective("log_cosh", hessian_policy=policy),  # type: ignore[arg-type]
+                "num_threads": 1,
+                "num_leaves": 8,
+                "learning_rate": 0.1,
+                "verbosity": -1,
+                "deterministic": True,
+                "force_row_wise": True,
+                **extra,
+            },
+            lgb.Dataset(X, label=y, init_score=np.full(y.size, base)),
+            ROUNDS,
+        )
+        scores = booster.predict(Xt, raw_score=True) + base
+        held[label] = _oracle.mean_loss("log_cosh", scores, yt, {})
+        print(f"\nlightgbm log_cosh {label}: held-out {held[label]:.4f}")
+    assert held["exact, lambda_l2 1"] < 0.75 * held["exact, lambda_l2 0"]
+    assert held["floor, lambda_l2 0"] < 0.75 * held["exact, lambda_l2 0"]

@@ -271,3 +271,15 @@ def test_a_missing_booster_names_the_extra(module: str, monkeypatch: pytest.Monk
     make = xgboost_objective if module == "xgboost" else lightgbm_objective
     with pytest.raises(ImportError, match=r"pip install 'losscore\[boost\]'"):
         make("l2")
+
+
+@pytest.mark.parametrize("spec", losscore.list_losses(), ids=lambda s: s.name)
+def test_linear_pieces_in_the_catalog_match_the_kernel(spec: losscore.LossSpec) -> None:
+    """``training.linear_pieces`` (which picks the floor policy) says what the curve shows:
+    a point where ℓ'' = 0 while ℓ' ≠ 0, on a grid reaching 3 past the outermost kink."""
+    defaults = {p.name: p.default for p in spec.params}
+    reach = max((abs(x) for x, _ in losscore.get_loss(spec.name).kinks(defaults)), default=0.0)
+    lo, hi = (0.0, 1.0) if spec.prediction == "probability" else (-reach - 3, reach + 3)
+    curve = losscore.loss_curve(spec.name, start=lo, stop=hi, num=2001)
+    flat_slope = (curve.hessian == 0) & (curve.gradient != 0)
+    assert bool(flat_slope.any()) == spec.training.linear_pieces
