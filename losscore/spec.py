@@ -185,8 +185,12 @@ class TrainingSpec:
     probabilities (None: they do not). ``constant_hessian``: h when ℓ(f) = h/2·(f − y)²
     exactly (a quadratic: the exact normal equations and Gram solvers apply).
     ``zero_at_zero``: ℓ ≥ 0 everywhere and ℓ(y, 0) = 0 for every label, so w = 0, b = 0
-    minimise F for every penalty. Whether a loss is piecewise linear (and its ramps) depends
-    on its parameters: :meth:`losscore.Loss.piecewise_linear` and :meth:`losscore.Loss.ramps`.
+    minimise F for every penalty. ``linear_pieces``: ℓ is linear with a non-zero slope on
+    some interval of the score, so there ∂²ℓ/∂f² = 0 while ∂ℓ/∂f ≠ 0 (the linear tails of
+    huber and smooth_l1, every piece of l1 or hinge); a Newton step −ℓ'/ℓ'' is then unbounded
+    (gradient boosting's leaf values, :mod:`losscore.integrations`). Whether a loss is
+    piecewise linear (and its ramps) depends on its parameters:
+    :meth:`losscore.Loss.piecewise_linear` and :meth:`losscore.Loss.ramps`.
     """
 
     tasks: tuple[Task, ...] = ()
@@ -194,6 +198,7 @@ class TrainingSpec:
     probability: ProbabilityLink | None = None
     constant_hessian: float | None = None
     zero_at_zero: bool = False
+    linear_pieces: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -202,6 +207,7 @@ class TrainingSpec:
             "probability": self.probability,
             "constant_hessian": self.constant_hessian,
             "zero_at_zero": self.zero_at_zero,
+            "linear_pieces": self.linear_pieces,
         }
 
 

@@ -63,6 +63,8 @@ def _training(spec: LossSpec) -> str:
         parts.append(f"constant Hessian {t.constant_hessian:g} (exact normal equations)")
     if t.zero_at_zero:
         parts.append("w = 0 is optimal for every penalty")
+    if t.linear_pieces:
+        parts.append("linear pieces (ℓ″ = 0 where ℓ′ ≠ 0)")
     loss = losscore.get_loss(spec.name)
     defaults = {p.name: p.default for p in spec.params}
     if loss.piecewise_linear(defaults):

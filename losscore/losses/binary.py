@@ -107,7 +107,7 @@ class HingeLoss(MarginLoss):
         smooth=False,
         target="binary_label",
         kink_points=(KinkSpec(param="threshold"),),
-        training=TrainingSpec(tasks=("classification",)),
+        training=TrainingSpec(tasks=("classification",), linear_pieces=True),
     )
 
     def piecewise_linear(self, params: Mapping[str, float]) -> bool:
@@ -197,7 +197,7 @@ class ModifiedHuberLoss(MarginLoss):
         reference="Zhang (2004); sklearn SGDClassifier(loss='modified_huber')",
         target="binary_label",
         kink_points=(KinkSpec(-1.0, order=2), KinkSpec(1.0, order=2)),
-        training=TrainingSpec(tasks=("classification",)),
+        training=TrainingSpec(tasks=("classification",), linear_pieces=True),
     )
 
     def margin_kernel(
@@ -237,7 +237,7 @@ class PerceptronLoss(MarginLoss):
         smooth=False,
         target="binary_label",
         kink_points=(KinkSpec(0.0),),
-        training=TrainingSpec(tasks=("classification",), zero_at_zero=True),
+        training=TrainingSpec(tasks=("classification",), zero_at_zero=True, linear_pieces=True),
     )
 
     def piecewise_linear(self, params: Mapping[str, float]) -> bool:

@@ -294,6 +294,7 @@ class MulticlassHingeLoss(MulticlassLoss):
         smooth=False,
         target="class",
         kink_points=(KinkSpec(param="margin"),),
+        training=TrainingSpec(linear_pieces=True),  # evaluate only: no training tasks
     )
 
     def kernel(

@@ -66,7 +66,7 @@ class L1Loss(Loss):
         smooth=False,
         target="real",
         kink_points=(KinkSpec(0.0),),
-        training=TrainingSpec(tasks=("regression",)),
+        training=TrainingSpec(tasks=("regression",), linear_pieces=True),
     )
 
     def piecewise_linear(self, params: Mapping[str, float]) -> bool:
@@ -150,7 +150,7 @@ class SmoothL1Loss(Loss):
         reference="torch.nn.functional.smooth_l1_loss (Girshick, Fast R-CNN, 2015)",
         target="real",
         kink_points=(KinkSpec(param="beta", scale=-1.0, order=2), KinkSpec(param="beta", order=2)),
-        training=TrainingSpec(tasks=("regression",)),
+        training=TrainingSpec(tasks=("regression",), linear_pieces=True),
     )
 
     def kinks(self, params: Mapping[str, float]) -> list[tuple[float, int]]:
@@ -278,7 +278,7 @@ class HuberLoss(Loss):
             KinkSpec(param="delta", scale=-1.0, order=2),
             KinkSpec(param="delta", order=2),
         ),
-        training=TrainingSpec(tasks=("regression",)),
+        training=TrainingSpec(tasks=("regression",), linear_pieces=True),
     )
 
     def kernel(
@@ -322,6 +322,70 @@ class HuberLoss(Loss):
         if hess_out is not None:
             np.copyto(hess_out, quad, casting="unsafe")
         np.clip(r, -delta, delta, out=r)  # r inside, exactly delta·sign(r) outside
+
+
+class PseudoHuberLoss(Loss):
+    spec = LossSpec(
+        name="pseudo_huber",
+        aliases=("pseudohuber", "charbonnier"),
+        kind="regression",
+        title="Pseudo-Huber",
+        params=(
+            ParamSpec(
+                "delta",
+                1.0,
+                POSITIVE,
+                "Scale: r²/2 for residuals well inside delta, delta times their size well beyond.",
+            ),
+        ),
+        label_convention=_REG_LABELS,
+        prediction_domain=_REAL,
+        target_domain=_REAL,
+        formula=r"\ell(r) = \delta^2\left(\sqrt{1 + (r/\delta)^2} - 1\right)",
+        derivative=r"\ell'(r) = r \big/ \sqrt{1 + (r/\delta)^2}",
+        second_derivative=r"\ell''(r) = \left(1 + (r/\delta)^2\right)^{-3/2}",
+        kinks="None: smooth everywhere; the second derivative is positive and decays as |r|^-3.",
+        reference=(
+            "Charbonnier et al. (1994); xgboost reg:pseudohubererror (huber_slope = delta). "
+            "Computed without cancellation or overflow for residuals up to the largest float."
+        ),
+        target="real",
+        training=TrainingSpec(tasks=("regression",)),
+    )
+
+    def kernel(
+        self,
+        prediction: FloatArray,
+        target: NDArray[Any],
+        params: Mapping[str, float],
+        loss_out: FloatArray,
+        grad_out: FloatArray,
+        hess_out: FloatArray | None,
+    ) -> None:
+        """With a = |r| and v = min(a, δ)/max(a, δ) ≤ 1 (no overflow, no cancellation):
+        inside (a ≤ δ, v = a/δ): ℓ = δ·a·v/(√(1+v²) + 1), ℓ' = r/√(1+v²), ℓ'' = (1+v²)^(-3/2);
+        outside (v = δ/a): ℓ = δ·a/(√(1+v²) + v), ℓ' = sign(r)·δ/√(1+v²),
+        ℓ'' = (v/√(1+v²))³."""
+        dt = prediction.dtype.type
+        delta = dt(params["delta"])
+        r = grad_out
+        np.subtract(prediction, target, out=r)
+        a = np.abs(r)
+        inside = a <= delta
+        big = np.maximum(a, delta)
+        v = np.minimum(a, delta)
+        v /= big  # a/δ inside, δ/a outside (a is never 0 outside)
+        root = np.hypot(v, dt(1))  # √(1 + v²) in [1, √2]
+        # value: δ·a · (v or 1) / (root + (1 or v))
+        np.multiply(a, delta, out=loss_out)
+        loss_out *= np.where(inside, v, dt(1))
+        loss_out /= root + np.where(inside, dt(1), v)
+        if hess_out is not None:
+            np.divide(np.where(inside, dt(1), v), root, out=hess_out)
+            hess_out **= 3
+        # gradient: r/root inside, sign(r)·δ/root outside
+        np.copyto(r, np.sign(r) * delta, where=~inside)
+        r /= root
 
 
 class LogCoshLoss(Loss):
@@ -388,7 +452,7 @@ class QuantileLoss(Loss):
         smooth=False,
         target="real",
         kink_points=(KinkSpec(0.0),),
-        training=TrainingSpec(tasks=("regression",)),
+        training=TrainingSpec(tasks=("regression",), linear_pieces=True),
     )
 
     def piecewise_linear(self, params: Mapping[str, float]) -> bool:
@@ -441,7 +505,7 @@ class EpsilonInsensitiveLoss(Loss):
         smooth=False,
         target="real",
         kink_points=(KinkSpec(param="epsilon", scale=-1.0), KinkSpec(param="epsilon")),
-        training=TrainingSpec(tasks=("regression",)),
+        training=TrainingSpec(tasks=("regression",), linear_pieces=True),
     )
 
     def piecewise_linear(self, params: Mapping[str, float]) -> bool:
@@ -530,6 +594,7 @@ REGRESSION_LOSSES: tuple[type[Loss], ...] = (
     L2Loss,
     SmoothL1Loss,
     HuberLoss,
+    PseudoHuberLoss,
     LogCoshLoss,
     QuantileLoss,
     EpsilonInsensitiveLoss,

@@ -59,6 +59,9 @@ class TrainingInfo(BaseModel):
     )
     constant_hessian: float | None = Field(description="h when ℓ = h/2·(f − y)².")
     zero_at_zero: bool = Field(description="ℓ ≥ 0 = ℓ(y, 0): w = 0 is optimal.")
+    linear_pieces: bool = Field(
+        description="ℓ is linear with a non-zero slope somewhere: ℓ″ = 0 while ℓ′ ≠ 0 there."
+    )
 
 
 class LossInfo(BaseModel):

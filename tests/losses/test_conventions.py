@@ -59,6 +59,16 @@ def _huber(r: float, p: Params) -> tuple[float, float, float]:
     return d * (abs(r) - 0.5 * d), d * _sign(r), 0.0
 
 
+def _pseudo_huber(r: float, p: Params) -> tuple[float, float, float]:
+    # δ²(√(1 + (r/δ)²) − 1) in 50 digits: the float formula cancels for |r| << δ
+    d = p.get("delta", 1.0)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        x, dd = decimal.Decimal(r), decimal.Decimal(d)
+        root = (1 + (x / dd) ** 2).sqrt()
+        return float(dd * dd * (root - 1)), float(x / root), float(1 / root**3)
+
+
 def _log_cosh(r: float, p: Params) -> tuple[float, float, float]:
     # 50 significant digits: math.log(math.cosh(r)) loses ~eps/r² relative near 0
     with decimal.localcontext() as ctx:
@@ -182,6 +192,7 @@ SCALAR: dict[str, Scalar] = {
     "l2": _reg(_l2),
     "smooth_l1": _reg(_smooth_l1),
     "huber": _reg(_huber),
+    "pseudo_huber": _reg(_pseudo_huber),
     "log_cosh": _reg(_log_cosh),
     "quantile": _reg(_quantile),
     "epsilon_insensitive": _reg(_eps_insensitive),
@@ -203,6 +214,7 @@ ROW: dict[str, Row] = {
 PARAM_SETS: dict[str, list[dict[str, float]]] = {
     "smooth_l1": [{}, {"beta": 0.5}, {"beta": 2.0}, {"beta": 0.0}],
     "huber": [{}, {"delta": 0.5}, {"delta": 2.5}],
+    "pseudo_huber": [{}, {"delta": 0.5}, {"delta": 2.5}],
     "quantile": [{}, {"q": 0.25}, {"q": 0.9}],
     "epsilon_insensitive": [{}, {"epsilon": 0.5}, {"epsilon": 0.0}],
     "squared_epsilon_insensitive": [{}, {"epsilon": 0.5}, {"epsilon": 0.0}],

@@ -192,6 +192,7 @@ def test_l2_at_1e30() -> None:
         "l2",
         "smooth_l1",
         "huber",
+        "pseudo_huber",
         "log_cosh",
         "epsilon_insensitive",
         "squared_epsilon_insensitive",
@@ -209,7 +210,7 @@ def test_float32_residual_overflow_gives_inf_not_nan(name: str) -> None:
     assert (np.sign(g) == [1.0, -1.0]).all()
     if name in ("smooth_l1", "l1", "log_cosh", "epsilon_insensitive"):
         np.testing.assert_array_equal(g, [1.0, -1.0])  # bounded slope stays exact
-    if name == "huber":
+    if name in ("huber", "pseudo_huber"):
         np.testing.assert_array_equal(g, [1.0, -1.0])  # delta · sign(r)
 
 
