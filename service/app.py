@@ -57,9 +57,10 @@ def default_routers() -> list[APIRouter]:
         log.warning("norm routes disabled: %s", exc)
     else:
         routers.append(norms.router)
-    from service.routers import models, paths, train
+    from service.routers import inference, models, paths, train
 
-    routers += [plots.router, train.router, paths.router, models.router, health.router]
+    routers += [plots.router, train.router, paths.router, models.router, inference.router]
+    routers.append(health.router)
     return routers
 
 

@@ -3,6 +3,10 @@
 ``{"error": {"status": 422, "code": "invalid_input", "message": "...",
 "details": [{"field": "prediction", "index": [3], "reason": "must be finite, found NaN"}]}}``
 
+The Open Inference Protocol routes (paths under ``/v2``) answer that protocol's shape
+instead, ``{"error": "message"}`` (:class:`InferenceError`; its clients read the message
+from ``error``), the same message, and 400 where the rest of the API says 422.
+
 Sources of errors, all mapped here:
 
 * :class:`ApiError` raised by the service itself (body too large, malformed JSON, limits);
@@ -35,12 +39,15 @@ from service.httpsem import allowed_methods
 
 __all__ = [
     "ERROR_RESPONSES",
+    "PROTOCOL_PREFIX",
     "ApiError",
     "ErrorBody",
     "ErrorDetail",
     "ErrorResponse",
+    "InferenceError",
     "error_body",
     "error_responses",
+    "inference_error_responses",
     "install_error_handlers",
     "store_unavailable",
     "validation_details",
@@ -68,6 +75,12 @@ class ErrorResponse(BaseModel):
     """The body of every error response."""
 
     error: ErrorBody
+
+
+class InferenceError(BaseModel):
+    """The body of every error response of the Open Inference Protocol routes (``/v2``)."""
+
+    error: str = Field(description="What went wrong (names the input, output or setting).")
 
 
 class ApiError(Exception):
@@ -117,6 +130,29 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 ERROR_RESPONSES = error_responses(400, 413, 415, 422, 503)
+
+PROTOCOL_PREFIX = "/v2"
+"""Paths of the Open Inference Protocol: their errors are :class:`InferenceError` bodies."""
+
+_INFERENCE_DESCRIPTIONS = {
+    400: "Invalid request: malformed JSON, a wrong input name, datatype, shape or data size.",
+    404: "Unknown path or model.",
+}
+
+
+def inference_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the given error statuses of a ``/v2`` route."""
+    return {
+        s: {
+            "model": InferenceError,
+            "description": _INFERENCE_DESCRIPTIONS.get(s) or _DESCRIPTIONS.get(s, "Error."),
+        }
+        for s in statuses
+    }
+
+
+def _is_protocol_path(path: str) -> bool:
+    return path == PROTOCOL_PREFIX or path.startswith(PROTOCOL_PREFIX + "/")
 
 
 def _message(details: Sequence[ErrorDetail]) -> str:
@@ -339,6 +375,20 @@ def error_response(err: ApiError, headers: dict[str, str] | None = None) -> Resp
     )
 
 
+def _answer(request: Request, err: ApiError, headers: dict[str, str] | None = None) -> Response:
+    """*err* in the shape of the request's API: the common one, or under ``/v2`` the Open
+    Inference Protocol's ``{"error": message}`` with 400 for invalid input (422 elsewhere)."""
+    if not _is_protocol_path(request.url.path):
+        return error_response(err, headers)
+    status = 400 if err.status == 422 else err.status
+    return Response(
+        orjson.dumps({"error": err.message}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -352,15 +402,15 @@ _HTTP_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error the common shape."""
 
-    async def api_error(_: Request, exc: Exception) -> Response:
+    async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc, exc.headers)
+        return _answer(request, exc, exc.headers)
 
-    async def pydantic_error(_: Request, exc: Exception) -> Response:
+    async def pydantic_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ValidationError)
-        return error_response(from_validation_error(exc))
+        return _answer(request, from_validation_error(exc))
 
-    async def request_validation(_: Request, exc: Exception) -> Response:
+    async def request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         raw = list(exc.errors())
         errors: list[ErrorDetails] = [
@@ -375,13 +425,13 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         if any(e["type"] == "json_invalid" for e in errors):
             detail = ErrorDetail(field="body", reason="malformed JSON")
-            return error_response(ApiError(400, "malformed_json", "malformed JSON", [detail]))
+            return _answer(request, ApiError(400, "malformed_json", "malformed JSON", [detail]))
         details = validation_details(errors, query=True)
-        return error_response(ApiError(422, "invalid_input", _message(details), details))
+        return _answer(request, ApiError(422, "invalid_input", _message(details), details))
 
-    async def losscore_error(_: Request, exc: Exception) -> Response:
+    async def losscore_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LosscoreError)
-        return error_response(from_losscore_error(exc))
+        return _answer(request, from_losscore_error(exc))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -389,11 +439,11 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers or None)
+        return _answer(request, ApiError(exc.status_code, code, str(exc.detail)), headers or None)
 
-    async def store_error(_: Request, exc: Exception) -> Response:
+    async def store_error(request: Request, exc: Exception) -> Response:
         err = store_unavailable(exc)
-        return error_response(err, err.headers)
+        return _answer(request, err, err.headers)
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         # nobody reads this answer; 499 (nginx's "client closed request") is what metrics and
@@ -401,9 +451,9 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("client disconnected before its request was read: %s", request.url.path)
         return Response(status_code=499)
 
-    async def unexpected(_: Request, exc: Exception) -> Response:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return error_response(ApiError(500, "internal_error", "internal server error"))
+        return _answer(request, ApiError(500, "internal_error", "internal server error"))
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(ValidationError, pydantic_error)

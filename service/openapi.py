@@ -41,6 +41,11 @@ TAGS: list[dict[str, str]] = [
     {"name": "training", "description": "Fit linear models (JSON, uploads, progress events)."},
     {"name": "models", "description": "Stored models: list, fetch, predict, delete."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
+    {
+        "name": "inference",
+        "description": "The Open Inference Protocol (KServe v2 REST) for stored models, with "
+        'the binary tensor extension; errors are `{"error": message}`.',
+    },
 ]
 
 
@@ -133,6 +138,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         for op in path.values():
             schemas.update(op.pop("x-form-schema", {}))
             _document_security(op)
+            if PROTOCOL_TAGS & set(op.get("tags", [])):
+                # FastAPI's own 422 for path parameters: these routes answer 400 instead
+                op["responses"].pop("422", None)
     _add_referenced(doc, schemas)
     used = _reachable(doc, schemas)
     for name in [n for n in schemas if n not in used]:
@@ -142,6 +150,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
 
 
 OPEN_TAGS = {"losses", "evaluate", "norms", "plots"}  # the `evaluate` scope: open by default
+PROTOCOL_TAGS = {"inference"}  # the Open Inference Protocol: errors are `InferenceError`
 _AUTH_ERRORS = {
     "401": "No API key, or an unknown one (`WWW-Authenticate`).",
     "403": "The API key lacks this route's scope.",
@@ -154,16 +163,16 @@ def _document_security(op: dict[str, Any]) -> None:
     calls (the `{}` requirement), as they do unless LOSSCORE_EVALUATE_OPEN=false."""
     if "security" not in op:
         return
-    if OPEN_TAGS & set(op.get("tags", [])):
+    tags = set(op.get("tags", []))
+    if OPEN_TAGS & tags:
         op["security"].append({})
+    body = "InferenceError" if PROTOCOL_TAGS & tags else "ErrorResponse"
     for status, text in _AUTH_ERRORS.items():
         op["responses"].setdefault(
             status,
             {
                 "description": text,
-                "content": {
-                    "application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}
-                },
+                "content": {"application/json": {"schema": {"$ref": REF.format(model=body)}}},
             },
         )
 

@@ -158,6 +158,11 @@ class ModelStore:
             conn.execute(probe.update().where(probe.c.id == 1).values(checked_at=time.time()))
         self._writable_until = now + max_age_s
 
+    def check_readable(self) -> None:
+        """Read one model id; raises the database's error when the store cannot be read."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(models.c.id).limit(1)).first()
+
     def _summary_json(self, result: FitResult) -> str:
         return json.dumps(json_safe(self.summarise(result)), separators=(",", ":"))
 

@@ -25,7 +25,7 @@ from service.schemas.train import PredictRequest
 from service.settings import Settings
 from service.store import InvalidCursorError, ModelStore, StoredModel
 
-__all__ = ["router"]
+__all__ = ["load_model", "router"]
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 MODEL_RESPONSES = error_responses(400, 404, 409, 413, 415, 422, 503)
@@ -48,6 +48,12 @@ def _usable(stored: StoredModel | None, model_id: str) -> StoredModel:
             "0.2.0 refused such fits): delete it and fit again",
         )
     return stored
+
+
+def load_model(store: ModelStore, model_id: str) -> StoredModel:
+    """The stored model *model_id* if it can be used: 404 if there is none, 409 if it holds
+    non-finite numbers."""
+    return _usable(store.get(model_id), model_id)
 
 
 def _json(model: Model | ModelList) -> Response:

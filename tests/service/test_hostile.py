@@ -85,6 +85,7 @@ SEEN_5XX: list[str] = []
 INV, UNK, MAL, LIM = "invalid_input", "unknown_name", "malformed_json", "limit_exceeded"
 BIG, TOO_LARGE, MEDIA = "too_many_elements", "body_too_large", "unsupported_media_type"
 NOT_FOUND, NOT_ALLOWED, BAD = "not_found", "method_not_allowed", "bad_request"
+OIP = "oip"  # the Open Inference Protocol's error body under /v2: {"error": message}
 
 
 # -- bugs found by this suite ------------------------------------------------------------------
@@ -322,7 +323,7 @@ CATALOG = [
     get("loss-invalid-utf8", "/v1/losses/%FF%FE", 404, UNK),
     get("loss-trailing-slash-redirects", "/v1/losses/", 307, check=expect_header("location", "/v1/losses")),
     get("unknown-path", "/v1/nope", 404, NOT_FOUND),
-    get("unknown-version", "/v2/evaluate", 404, NOT_FOUND),
+    get("unknown-version", "/v2/evaluate", 404, OIP),  # /v2 is the Open Inference Protocol's
     get("path-wrong-case", "/V1/losses", 404, NOT_FOUND),
     get("norms-list", "/v1/norms", 200),
     get("healthz-junk-query", "/healthz?x=%00&y=" + "a" * 1000, 200),
@@ -1118,9 +1119,86 @@ DATASETS = [
     post("evaluate-dataset-not-json", ED, b"{", 400, MAL),
 ]
 
+# The Open Inference Protocol (/v2): errors are {"error": message}, 400 for invalid input
+INF = "/v2/models/{clf}/infer"
+
+
+def xin(data: Any = None, **over: Any) -> dict[str, Any]:
+    """The input X of an inference request (1 row, the models' 2 features)."""
+    return {"name": "X", "shape": [1, 2], "datatype": "FP64", "data": [1.0, 2.0] if data is None else data, **over}
+
+
+def oip_binary(head: Any, payload: bytes, length: str | None = None) -> dict[str, Any]:
+    """Case arguments of a binary-extension body: the JSON header, then *payload*."""
+    text = js(head)
+    header = {"inference-header-content-length": str(len(text)) if length is None else length}
+    return {"body": text + payload, "headers": header}
+
+
+BX = {"inputs": [{"name": "X", "shape": [1, 2], "datatype": "FP64", "parameters": {"binary_data_size": 16}}]}
+V2_ROUTES: dict[str, frozenset[str]] = {
+    "/v2": frozenset({"GET"}),
+    "/v2/health/live": frozenset({"GET"}),
+    "/v2/health/ready": frozenset({"GET"}),
+    "/v2/models/abc": frozenset({"GET"}),
+    "/v2/models/abc/ready": frozenset({"GET"}),
+    "/v2/models/abc/infer": frozenset({"POST"}),
+}
+PROTOCOL = [
+    get("v2-server", "/v2", 200),
+    get("v2-model-unknown", "/v2/models/nope", 404, OIP, reason="no model with id 'nope'"),
+    get("v2-model-traversal", "/v2/models/..%2F..%2Fetc%2Fpasswd/ready", 404, OIP),
+    get("v2-model-version-2", "/v2/models/{clf}/versions/2", 404, OIP, reason="no version"),
+    post("v2-infer-ok", INF, js({"inputs": [xin()]}), 200),
+    post("v2-infer-unknown-model", "/v2/models/nope/infer", js({"inputs": [xin()]}), 404, OIP),
+    post("v2-infer-NaN", INF, js({"inputs": [xin([1.0, lit("NaN")])]}), 400, OIP, reason="found NaN"),
+    post("v2-infer-Infinity", INF, js({"inputs": [xin([1.0, lit("-Infinity")])]}), 400, OIP, reason="-Infinity"),
+    post("v2-infer-1e400", INF, js({"inputs": [xin([1.0, lit("1e400")])]}), 400, OIP),
+    post("v2-infer-+Infinity", INF, js({"inputs": [xin([1.0, lit("+Infinity")])]}), 400, OIP, reason="malformed JSON"),
+    post("v2-infer-null-data", INF, js({"inputs": [xin([1.0, None])]}), 400, OIP),
+    post("v2-infer-nest-40", INF, js({"inputs": [xin(nest(40), shape=[1, 1])]}), 400, OIP),
+    post("v2-infer-nest-5000", INF, js({"inputs": [xin(nest(5000))]}), 400, OIP),
+    post("v2-infer-shape-huge", INF, js({"inputs": [xin(shape=[10**30, 2])]}), 400, OIP, reason="limit"),
+    post("v2-infer-shape-400-digits", INF, js({"inputs": [xin(shape=[lit("9" * 400), 2])]}), 400, OIP),
+    post("v2-infer-shape-float", INF, js({"inputs": [xin(shape=[1.0, 2])]}), 400, OIP),
+    post("v2-infer-shape-33-dims", INF, js({"inputs": [xin(shape=[1] * 33)]}), 400, OIP),
+    post("v2-infer-shape-empty", INF, js({"inputs": [xin(shape=[])]}), 400, OIP, reason="X.shape"),
+    post("v2-infer-shape-zero-features", INF, js({"inputs": [xin([], shape=[1, 0])]}), 400, OIP, reason="features"),
+    post("v2-infer-datatype-lower", INF, js({"inputs": [xin(datatype="fp64")]}), 400, OIP, reason="datatype"),
+    post("v2-infer-inputs-object", INF, js({"inputs": xin()}), 400, OIP, reason="inputs"),
+    post("v2-infer-inputs-65", INF, js({"inputs": [xin()] * 65}), 400, OIP, reason="inputs"),
+    post("v2-infer-array-body", INF, js([xin()]), 400, OIP),
+    post("v2-infer-id-number", INF, js({"id": 5, "inputs": [xin()]}), 400, OIP, reason="id"),
+    post("v2-infer-outputs-null-name", INF, js({"inputs": [xin()], "outputs": [{"name": None}]}), 400, OIP),
+    post("v2-infer-duplicate-key", INF, b'{"inputs": [], "inputs": []}', 400, OIP, reason="duplicate"),
+    post("v2-infer-commas", INF, js({"inputs": [xin()], "id": "," * 100_001}), 400, OIP, reason="LOSSCORE_MAX_REQUEST_ELEMENTS"),
+    post("v2-infer-over-array-limit", INF, js({"inputs": [xin([0.0] * 20002, shape=[10001, 2])]}), 400, OIP, reason="limit of 20000"),
+    post("v2-infer-body-too-large", INF, js({"inputs": [xin()], "id": "x" * MAX_BODY}), 413, OIP, reason="LOSSCORE_MAX_BODY_BYTES"),
+    Case("v2-infer-text-plain", "POST", INF, 415, OIP, body=js({"inputs": [xin()]}), headers={"content-type": "text/plain"}),
+    Case("v2-bin-ok", "POST", INF, 200, **oip_binary(BX, f8(1, 2))),
+    Case("v2-bin-short", "POST", INF, 400, OIP, reason="8 bytes follow", **oip_binary(BX, f8(1))),
+    Case("v2-bin-long", "POST", INF, 400, OIP, reason="24 bytes follow", **oip_binary(BX, f8(1, 2, 3))),
+    Case("v2-bin-NaN", "POST", INF, 400, OIP, reason="found NaN", **oip_binary(BX, f8(1, float("nan")))),
+    Case("v2-bin-inf", "POST", INF, 400, OIP, reason="Infinity", **oip_binary(BX, f8(float("inf"), 1))),
+    Case("v2-bin-size-negative", "POST", INF, 400, OIP, **oip_binary({"inputs": [xin(None, parameters={"binary_data_size": -16})]}, f8(1, 2))),
+    Case("v2-bin-size-huge", "POST", INF, 400, OIP, **oip_binary({"inputs": [{**BX["inputs"][0], "parameters": {"binary_data_size": 10**30}}]}, f8(1, 2))),
+    Case("v2-bin-length-beyond", "POST", INF, 400, OIP, reason="the body has only", **oip_binary(BX, f8(1, 2), "100000")),
+    Case("v2-bin-length-negative", "POST", INF, 400, OIP, reason="byte count", **oip_binary(BX, f8(1, 2), "-5")),
+    Case("v2-bin-length-30-digits", "POST", INF, 400, OIP, reason="byte count", **oip_binary(BX, f8(1, 2), "9" * 30)),
+    Case("v2-bin-length-zero", "POST", INF, 400, OIP, reason="malformed JSON", **oip_binary(BX, f8(1, 2), "0")),
+    Case("v2-bin-length-cuts-json", "POST", INF, 400, OIP, reason="malformed JSON", **oip_binary(BX, f8(1, 2), "7")),
+    Case("v2-bin-gzip", "POST", INF, 415, OIP, reason="gzip", body=js({"inputs": [xin()]}), headers={**JSON, "content-encoding": "gzip"}),
+    *(
+        Case(f"v2-405-{method}-{path}", method, path, 405, OIP, allow=allowed | ({"HEAD"} if "GET" in allowed else set()))
+        for path, allowed in V2_ROUTES.items()
+        for method in ("GET", "POST", "PUT", "DELETE")
+        if method not in allowed
+    ),
+]
+
 CASES: list[Case] = [
     *CATALOG, *CURVES, *PLOTS, *METHODS, *EVALUATE, *SYNTAX, *CONTENT_TYPES, *COMPARE, *NORMS,
-    *BINARY, *NPY_CASES, *TRAIN, *STREAM, *UPLOAD, *MODELS, *DATASETS,
+    *BINARY, *NPY_CASES, *TRAIN, *STREAM, *UPLOAD, *MODELS, *DATASETS, *PROTOCOL,
 ]
 
 
@@ -1260,10 +1338,15 @@ def _resolve(path: str, ids: Mapping[str, str]) -> str:
 
 
 def _check_error(r: httpx.Response, case: Case) -> None:
-    """The common error shape, with the case's status, code and field."""
+    """The common error shape, with the case's status, code and field (under /v2 the Open
+    Inference Protocol's, a message, with the case's reason in it)."""
     assert r.headers.get("content-type", "").startswith("application/json"), r.headers
     body = r.json()
     assert set(body) == {"error"}, body
+    if case.code == OIP:
+        assert isinstance(body["error"], str) and body["error"], body
+        assert case.reason is None or case.reason in body["error"], body
+        return
     err = body["error"]
     assert set(err) == {"status", "code", "message", "details"}, err
     assert err["status"] == case.status and err["code"] == case.code, err

@@ -34,6 +34,21 @@ EXPECTED_IDS = {
     "get_model",
     "predict",
     "delete_model",
+    "server_live",
+    "server_ready",
+    "server_metadata",
+    "model_metadata",
+    "model_ready",
+    "model_infer",
+}
+# the Open Inference Protocol's routes (/v2): its error body, and 400 (not 422) for bad input
+PROTOCOL_IDS = {
+    "server_live",
+    "server_ready",
+    "server_metadata",
+    "model_metadata",
+    "model_ready",
+    "model_infer",
 }
 
 
@@ -53,6 +68,15 @@ def test_operation_ids_tags_and_errors() -> None:
         for method, op in item.items():
             seen.add(op["operationId"])
             assert op.get("tags"), (path, method)
+            if op["operationId"] in PROTOCOL_IDS:
+                assert path == "/v2" or path.startswith("/v2/"), path
+                errors = [s for s in op["responses"] if s.startswith("4")]
+                assert "422" not in errors, (path, method)
+                assert "requestBody" not in op or "400" in errors, (path, method)
+                for status in errors:
+                    schema = op["responses"][status]["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/InferenceError"}
+                continue
             if op["operationId"] in {"healthz", "readyz", "metrics", "list_losses", "list_norms"}:
                 continue
             errors = [s for s in op["responses"] if s.startswith("4")]
