@@ -14,6 +14,10 @@ from losscore.train._options import get_penalty
 __all__ = ["FitResult"]
 
 
+def _names(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(v) for v in value)
+
+
 def _floats(value: Any) -> FloatArray:
     """JSON numbers (nested lists) as float64; null (a non-finite value written as JSON) and
     the strings "Infinity"/"-Infinity"/"NaN" as their IEEE values."""
@@ -46,6 +50,8 @@ class FitResult:
         multiclass: None, "ovr" or "multinomial".
         feature_mean, feature_scale: the affine map used to standardise (standardize=True).
         passes: the passes over the data of a distributed fit (None for an in-memory one).
+        feature_names: the names of the d features (the table columns the model was fitted
+            on, :mod:`losscore.tables`), or None for unnamed arrays.
         extra: JSON-ready additions stored with the model (``cv``: the cross-validation
             table of a model whose α was chosen by :func:`losscore.train.cross_validate`).
     """
@@ -77,6 +83,7 @@ class FitResult:
     feature_scale: FloatArray | None = None
     passes: int | None = None  # passes over the data (distributed fits; None in memory)
     extra: dict[str, Any] = field(default_factory=dict)
+    feature_names: tuple[str, ...] | None = None  # the columns fitted on, in order
 
     @property
     def n_features(self) -> int:
@@ -151,6 +158,7 @@ class FitResult:
             feature_scale=opt("feature_scale"),
             passes=None if data.get("passes") is None else int(data["passes"]),
             extra=dict(data.get("extra") or {}),
+            feature_names=_names(data.get("feature_names")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,4 +192,5 @@ class FitResult:
             "feature_scale": arr(self.feature_scale),
             "passes": self.passes,
             **({"extra": self.extra} if self.extra else {}),
+            **({"feature_names": list(self.feature_names)} if self.feature_names else {}),
         }
