@@ -20,7 +20,7 @@ TS_STAMP   := .tools/node/.installed-typescript-$(TYPESCRIPT)-node-$(NODE_TYPES)
 # web/package-lock.json, the TypeScript client generated from openapi/openapi.json (Java)
 WEB_OUT     := service/static/playground/index.html
 WEB_SOURCES := $(wildcard web/src/*.ts) web/index.html web/app.css web/build.mjs \
-               web/swagger-init.js web/tsconfig.json $(wildcard web/samples/*) openapi/openapi.json
+               web/swagger-init.js web/tsconfig.json examples/iris.csv examples/outliers.csv openapi/openapi.json
 WEB_STAMP   := web/node_modules/.installed-$(shell cksum < web/package-lock.json | cut -d' ' -f1)
 CHROMIUM    ?= $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome))
 

@@ -1,4 +1,5 @@
-"""Write the playground's sample data sets (web/samples); deterministic, run once and commit.
+"""Write the example data sets (examples/: the README's commands, the CLI's and the playground's
+samples); deterministic, run once and commit.
 
 * ``iris.csv``: Fisher's iris (from scikit-learn's copy), columns sepal_length, sepal_width,
   petal_length, petal_width, species.
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_iris
 
-OUT = Path(__file__).resolve().parents[1] / "web" / "samples"
+OUT = Path(__file__).resolve().parents[1] / "examples"
 
 
 def iris() -> str:
@@ -34,11 +35,24 @@ def outliers(seed: int = 7) -> str:
     return "x,y\n" + "".join(f"{a:.4f},{b:.4f}\n" for a, b in zip(x, y, strict=True))
 
 
+def arrays(seed: int = 3) -> dict[str, np.ndarray]:
+    """Small .npy pairs: ``prediction`` / ``target`` (100 regression values, for evaluate and
+    compare) and ``X`` / ``y`` (200 × 3 rows and a noisy linear target, for training)."""
+    rng = np.random.default_rng(seed)
+    target = rng.normal(0.0, 2.0, 100)
+    prediction = target + rng.standard_t(2, 100)  # heavy-tailed errors: l2 and l1 disagree
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 0.3 + rng.normal(0.0, 0.4, 200)
+    return {"prediction": prediction, "target": target, "X": X, "y": y}
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
     out.mkdir(parents=True, exist_ok=True)
     (out / "iris.csv").write_text(iris(), encoding="utf-8")
     (out / "outliers.csv").write_text(outliers(), encoding="utf-8")
+    for name, array in arrays().items():
+        np.save(out / f"{name}.npy", array)
 
 
 if __name__ == "__main__":

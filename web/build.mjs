@@ -1,6 +1,6 @@
 // Builds the playground page and the offline API docs into OUT (default ../service/static):
 //   playground/  index.html, app.js (the page + the generated client + KaTeX), app.css
-//   samples/     the sample data sets
+//   samples/     the sample data sets (from examples/)
 //   docs/        swagger-init.js (Swagger UI's start-up, a file so the CSP needs no inline script)
 //   vendor/      swagger-ui-dist and ReDoc's standalone bundle, as published on npm
 // Reproducible: the same sources and lockfile give the same bytes (no timestamps, no hashes of
@@ -31,7 +31,9 @@ await build({
 });
 cpSync(join(here, "index.html"), join(out, "playground", "index.html"));
 cpSync(join(here, "app.css"), join(out, "playground", "app.css"));
-cpSync(join(here, "samples"), join(out, "samples"), { recursive: true });
+for (const file of ["iris.csv", "outliers.csv"]) {
+  cpSync(join(here, "..", "examples", file), join(out, "samples", file));
+}
 cpSync(join(here, "swagger-init.js"), join(out, "docs", "swagger-init.js"));
 
 const swagger = join(modules, "swagger-ui-dist");
