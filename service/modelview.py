@@ -50,6 +50,7 @@ def summary_fields(result: FitResult) -> dict[str, Any]:
         "n_features": result.n_features,
         "n_outputs": result.n_outputs,
         "classes": _labels(result.classes),
+        "feature_names": None if result.feature_names is None else list(result.feature_names),
     }
 
 

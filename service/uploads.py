@@ -3,11 +3,11 @@
 The form has a ``request`` field with the JSON text of a
 :class:`~service.schemas.train.TrainUpload` (the fit options) and either
 
-* ``data``: a CSV file with a header row; ``request.target`` names the column holding y,
-  every other column is a feature. Parsing is strict: every feature cell must be a finite
-  number, every row must have as many cells as the header, the target column must exist.
-  Target cells are numbers (regression) or any labels (classification: integers if every
-  cell is one, else numbers if every cell is one, else the text of the cell); or
+* ``data``: a CSV file with a header row, or a Parquet file; ``request.target``,
+  ``request.features`` and ``request.weight`` choose its columns (names or 0-based indices;
+  the features default to every other column), read and checked by :mod:`losscore.tables`:
+  every feature and weight cell a finite number, every CSV row as wide as the header; targets
+  numbers (regression) or labels (classification); or
 * ``X`` and ``y``: ``.npy`` files (``np.load(allow_pickle=False)``); y may hold strings
   for classification.
 
@@ -18,22 +18,25 @@ is a 413.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import tokenize
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from losscore.tables import Selection, Table, read_csv, select
 from service.arrays import MAX_DIMS
 from service.errors import ApiError, from_validation_error
 from service.jsonbody import parse_json
+
+if TYPE_CHECKING:
+    from service.schemas.train import TrainUpload
 
 __all__ = [
     "FILE_PARTS",
@@ -42,9 +45,9 @@ __all__ = [
     "load_npy",
     "load_npy_pair",
     "load_sample_weight",
-    "parse_csv",
     "parse_json_part",
     "read_file_parts",
+    "select_table",
 ]
 
 FILE_PARTS = ("data", "X", "y", "sample_weight")
@@ -112,132 +115,63 @@ def check_elements(n: int, d: int, limit: int) -> None:
         )
 
 
-# -- CSV ------------------------------------------------------------------------------------------
+# -- tables (CSV, Parquet) -------------------------------------------------------------------------
+
+PARQUET_MAGIC = b"PAR1"
 
 
-def _first_bad_number(cells: list[str]) -> int:
-    """Index of the first cell that is not a finite number (-1 if none)."""
-    for i, cell in enumerate(cells):
-        try:
-            value = float(cell)
-        except ValueError:
-            return i
-        if not math.isfinite(value):
-            return i
-    return -1
-
-
-def _numbers(cells: list[str]) -> NDArray[np.float64] | None:
-    """The cells as finite float64, or None if some cell is not one."""
-    try:
-        arr = np.array(cells, dtype=np.float64)
-    except ValueError:
-        return None
-    return arr if bool(np.isfinite(arr).all()) else None
-
-
-def _labels(cells: list[str]) -> NDArray[Any]:
-    """Class labels: integers if every cell is one, else numbers, else the (stripped) text."""
-    try:
-        return np.array([int(c) for c in cells], dtype=np.int64)
-    except (ValueError, OverflowError):
-        pass
-    nums = _numbers(cells)
-    return nums if nums is not None else np.array([c.strip() for c in cells])
-
-
-def parse_csv(
-    data: bytes, target: str | None, *, classification: bool, max_elements: int, field: str = "data"
-) -> tuple[NDArray[np.float64], NDArray[Any]]:
-    """X (n, d) and y from CSV text with a header row; *target* names y's column."""
-    if target is None:
+def select_table(opts: TrainUpload, files: dict[str, bytes], max_elements: int) -> Selection:
+    """The columns of the ``data`` part (CSV text, or Parquet by its magic bytes) that the
+    options choose (:func:`losscore.tables.select`), and the optional ``sample_weight`` part
+    (not with a weight column)."""
+    if opts.target is None:
         raise ApiError.invalid(
-            "request.target", "is required with a CSV upload: the name of the column holding y"
+            "target", "is required with a `data` file: the column holding y (name or index)"
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApiError.invalid(field, f"is not UTF-8 text (byte {exc.start})") from None
-    if not text.strip():
-        raise ApiError.invalid(
-            field, "is empty: a header row and at least one data row are needed (n = 0)"
-        )
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [h.strip() for h in next(reader)]
-        seen: set[str] = set()
-        for name in header:
-            if name in seen:
-                raise ApiError.invalid(field, f"the header names column {name!r} twice")
-            seen.add(name)
-        if target not in seen:
-            raise ApiError.invalid(
-                "request.target",
-                f"column {target!r} is not in the CSV header (columns: {', '.join(header)})",
-            )
-        t = header.index(target)
-        feature_names = [h for i, h in enumerate(header) if i != t]
-        d = len(feature_names)
-        if d == 0:
-            raise ApiError.invalid(
-                field, f"has no feature columns (d = 0): only the target column {target!r}"
-            )
-        width = len(header)
-        features: list[list[str]] = []
-        targets: list[str] = []
-        lines: list[int] = []
-        for row in reader:
-            if not row:  # a blank line
-                continue
-            if len(row) != width:
-                raise ApiError.invalid(
-                    field,
-                    f"line {reader.line_num} (data row {len(features) + 1}) has {len(row)} "
-                    f"cells; the header has {width}",
-                    index=[len(features)],
-                )
-            if (len(features) + 1) * d > max_elements:
-                check_elements(len(features) + 1, d, max_elements)
-            targets.append(row[t])
-            del row[t]
-            features.append(row)
-            lines.append(reader.line_num)
-    except csv.Error as exc:
-        raise ApiError.invalid(field, f"is not valid CSV (line {reader.line_num}: {exc})") from None
-    if not features:
-        raise ApiError.invalid(field, "has a header but no data rows (n = 0)")
-    X = _numbers([c for row in features for c in row])
-    if X is None:
-        for r, row in enumerate(features):
-            j = _first_bad_number(row)
-            if j >= 0:
-                raise ApiError.invalid(
-                    field,
-                    f"column {feature_names[j]!r}, line {lines[r]}: {row[j]!r} is not a finite "
-                    "number (every feature cell must be one)",
-                    index=[r, j],
-                )
-        raise AssertionError("unreachable: some cell failed to parse")  # pragma: no cover
-    if classification:
-        y = _labels(targets)
-        if y.dtype.kind == "U":
-            for r, cell in enumerate(targets):
-                if not cell.strip():
-                    raise ApiError.invalid(
-                        field, f"column {target!r}, line {lines[r]}: the label is empty", index=[r]
-                    )
+    data = files["data"]
+
+    def check_rows(n: int, width: int) -> None:
+        check_elements(n, max(width - 1, 1), max_elements)
+
+    if data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC:
+        table = _parquet_table(data, check_rows)
     else:
-        nums = _numbers(targets)
-        if nums is None:
-            r = _first_bad_number(targets)
-            raise ApiError.invalid(
-                field,
-                f"column {target!r}, line {lines[r]}: {targets[r]!r} is not a finite number "
-                "(regression targets must be numbers)",
-                index=[r],
-            )
-        y = nums
-    return X.reshape(len(features), d), y
+        table = read_csv(data, field="data", check_rows=check_rows)
+    sel = select(
+        table,
+        target=opts.target,
+        features=opts.features,
+        weight=opts.weight,
+        classification=opts.task == "classification",
+    )
+    sw = load_sample_weight(files.get("sample_weight"), max_elements)
+    if sw is not None:
+        if sel.sample_weight is not None:
+            raise ApiError.invalid("sample_weight", "give either this part or `weight`, not both")
+        return replace(sel, sample_weight=sw)
+    return sel
+
+
+def _parquet_table(data: bytes, check_rows: Callable[[int, int], None]) -> Table:
+    """A Parquet file's columns as a table (numbers and labels as Parquet typed them)."""
+    try:
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    except ImportError:  # the service extra installs pyarrow
+        raise ApiError.invalid(
+            "data", "Parquet needs pyarrow on the server (pip install pyarrow)"
+        ) from None
+    try:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+        check_rows(meta.num_rows, meta.num_columns)
+        frame = pq.read_table(io.BytesIO(data))
+    except ApiError:
+        raise
+    except Exception as exc:  # pyarrow's errors: ArrowInvalid, OSError, ...
+        raise ApiError.invalid("data", f"is not a readable Parquet file ({exc})") from None
+    names = [str(n) for n in frame.column_names]
+    columns = [frame.column(i).to_pylist() for i in range(frame.num_columns)]
+    rows = [list(r) for r in zip(*columns, strict=True)]
+    return Table(names, rows, [f"row {r}" for r in range(len(rows))], "data")
 
 
 # -- .npy -----------------------------------------------------------------------------------------

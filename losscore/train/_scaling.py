@@ -62,7 +62,7 @@ class Moments:
         var = M.diagonal().copy() if gram else M.copy()
         target = None
         if cross is not None:
-            target = (sums.ybar, sums.yss / W + sums.ybar**2)
+            target = (sums.ybar, sums.yss / W + sums.ybar * sums.ybar)  # inf, not OverflowError
         return cls(
             sums.mean,
             var / W,

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 import losscore
-from losscore.train import predict
+from losscore.tables import rows_of_records
+from losscore.train import FitResult, predict
 from service.arrays import decode_array, encode_array, encoding_of
 from service.auth import require
 from service.deps import JsonBody, SettingsDep, StoreDep, run_cpu
@@ -107,7 +108,7 @@ def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -
     count_check(raw, settings.max_request_elements)
     req = parse_json(PredictRequest, raw)
     stored = _usable(store.get(model_id), model_id)
-    X = decode_array("X", req.X, max_elements=settings.max_array_elements)
+    X = _rows(req, stored.result, settings)
     p = predict(stored.result, X)
     encoding = encoding_of(req.X)
     labels = np.asarray(p.prediction)
@@ -123,6 +124,21 @@ def _predict(model_id: str, raw: bytes, store: ModelStore, settings: Settings) -
         "decision_function": encode_array(scores, encoding),
         "probability": None if p.probability is None else encode_array(p.probability, encoding),
     }
+
+
+def _rows(req: PredictRequest, result: FitResult, settings: Settings) -> Any:
+    """The rows to predict: ``X``, or ``records`` in the model's feature order."""
+    if (req.X is None) == (req.records is None):
+        raise ApiError.invalid("X", "give either X or records (exactly one)")
+    if req.X is not None:
+        return decode_array("X", req.X, max_elements=settings.max_array_elements)
+    assert req.records is not None
+    if result.feature_names is None:
+        raise ApiError.invalid(
+            "records",
+            "this model has no feature names (it was fitted on unnamed arrays): send X",
+        )
+    return rows_of_records(req.records, result.feature_names, field="records")
 
 
 @router.post(

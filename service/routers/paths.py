@@ -17,7 +17,7 @@ from service.deps import RawBody, SettingsDep, run_cpu, run_fit
 from service.errors import ApiError, error_responses
 from service.jsonbody import count_check, parse_json
 from service.openapi import json_body
-from service.routers.train import Job, check_limits, check_work, decode_inline, prepare_job
+from service.routers.train import Job, check_limits, check_work, inline_job, prepare_job
 from service.schemas.models import PathResponse
 from service.schemas.train import PathRequest
 from service.settings import Settings
@@ -37,8 +37,7 @@ def _parse(raw: bytes, settings: Settings) -> Job:
             "penalty.alpha", "a path has its own grid (alphas, n_alphas): give a number"
         )
     check_grid(req.alphas, req.n_alphas, settings, "")
-    X, y, sw = decode_inline(req, settings)
-    job = check_limits(Job(req, X, y, sw, X.shape[0], X.shape[1]), settings)
+    job = check_limits(inline_job(req, settings), settings)
     # the options, data and labels, and the size of one fit, before a fit slot is taken
     alpha = req.alphas[0] if req.alphas else req.penalty.params().get("alpha", 1.0)
     prepared = prepare_job(job, alpha=alpha)

@@ -30,6 +30,7 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response, StreamingResponse
 
 from losscore.errors import LosscoreError
+from losscore.tables import records_table, select, with_feature_names
 from losscore.train import FitCancelled, PreparedFit, prepare_fit
 from losscore.train.cv import CVStep
 from service import uploads
@@ -69,7 +70,11 @@ TRAIN_FORM = form_body(
     "The options as JSON text and the data as files: a CSV file `data`, or `.npy` files `X`, `y`.",
     TrainUpload,
     {
-        "data": ("A CSV file with a header row; `target` in `request` names the y column.", False),
+        "data": (
+            "A CSV file with a header row, or a Parquet file; `target`, `features` and `weight` "
+            "in `request` choose its columns.",
+            False,
+        ),
         "X": ("A .npy file: features (n, d), real numbers (no pickles).", False),
         "y": ("A .npy file: targets (n,), real numbers or (classification) strings.", False),
         "sample_weight": ("An optional .npy file: sample weights (n,).", False),
@@ -94,6 +99,7 @@ class Job:
     dataset: DatasetRef | None = None  # instead of X, y: a dataset read where it lives
     dataset_path: Path | None = None
     cv: CVOptions | None = None  # penalty.alpha: {"cv": ...}: the data stay for the folds
+    feature_names: list[str] | None = None  # the table columns X came from (stored)
 
 
 def _limit_error(field: str, reason: str) -> ApiError:
@@ -232,6 +238,8 @@ def _fit_and_store(
         )
         detail = ErrorDetail(field="time_limit_s", reason=reason)
         raise ApiError(422, "time_limit", f"time_limit_s: {reason}", [detail])
+    if job.feature_names is not None:
+        result = with_feature_names(result, job.feature_names)
     return model_body(model_store(settings).add(result))
 
 
@@ -240,15 +248,37 @@ def _parse_json(raw: bytes, settings: Settings) -> Job:
     req = parse_json(TrainRequest, raw)
     if req.dataset is not None:
         return _dataset_job(req, req.dataset, settings)
-    X, y, sw = decode_inline(req, settings)
-    return _prepare(Job(req, X, y, sw, X.shape[0], X.shape[1]), settings)
+    return _prepare(inline_job(req, settings), settings)
+
+
+def inline_job(req: TrainRequest, settings: Settings) -> Job:
+    """The job of a request whose data come in the body: X and y, or a table of records."""
+    if req.table is None:
+        X, y, sw = decode_inline(req, settings)
+        return Job(req, X, y, sw, X.shape[0], X.shape[1])
+    given = [f for f in ("X", "y", "sample_weight") if getattr(req, f) is not None]
+    if given:
+        raise ApiError.invalid(given[0], "give either `table` or X and y, not both")
+    choice = req.table
+    sel = select(
+        records_table(choice.records, field="table.records"),
+        target=choice.target,
+        features=choice.features,
+        weight=choice.weight,
+        classification=req.task == "classification",
+        prefix="table.",
+    )
+    n, d = sel.X.shape
+    return Job(req, sel.X, sel.y, sel.sample_weight, n, d, feature_names=sel.feature_names)
 
 
 def decode_inline(req: TrainRequest, settings: Settings) -> tuple[Any, Any, Any]:
     """X (2-d, at least one row), y and the sample weights of a request's inline data."""
     if req.X is None or req.y is None:
         missing = "X" if req.X is None else "y"
-        raise ApiError.invalid(missing, "is required (or give `dataset` instead of X and y)")
+        raise ApiError.invalid(
+            missing, "is required (or give `table` or `dataset` instead of X and y)"
+        )
     limit = settings.max_request_elements
     X = decode_array("X", req.X, max_elements=limit)
     if X.ndim != 2:
@@ -273,32 +303,30 @@ def _dataset_job(req: TrainRequest, ref: DatasetRef, settings: Settings) -> Job:
         raise ApiError.invalid(
             "penalty.alpha", "cross-validation needs X and y in the request, not a dataset"
         )
-    inline = [f for f in ("X", "y", "sample_weight") if getattr(req, f) is not None]
+    inline = [f for f in ("X", "y", "sample_weight", "table") if getattr(req, f) is not None]
     if inline:
-        raise ApiError.invalid(inline[0], "give either `dataset` or inline X and y, not both")
+        raise ApiError.invalid(inline[0], "give either `dataset` or inline data, not both")
     path = check_dataset(ref, settings)
-    job = check_limits(Job(req, None, None, None, 0, 0, dataset=ref, dataset_path=path), settings)
+    job = Job(req, None, None, None, 0, 0, dataset=ref, dataset_path=path)
+    job = check_limits(replace(job, feature_names=ref.features), settings)
     model_store(settings).check_writable(max_age_s=2.0)
     return job
 
 
 def _parse_upload(opts: TrainUpload, files: dict[str, bytes], settings: Settings) -> Job:
     limit = settings.train_max_elements
-    if "data" in files:
-        if "X" in files or "y" in files:
-            raise ApiError.invalid("data", "give either a CSV file `data` or `X` and `y`, not both")
-        X, y = uploads.parse_csv(
-            files["data"],
-            opts.target,
-            classification=opts.task == "classification",
-            max_elements=limit,
-        )
-        sw = uploads.load_sample_weight(files.get("sample_weight"), limit)
-    else:
-        data = uploads.load_npy_pair(files, limit)
-        X, y, sw = data.X, data.y, data.sample_weight
+    names = None
     try:
-        return _prepare(Job(opts, X, y, sw, X.shape[0], X.shape[1]), settings)
+        if "data" in files:
+            if "X" in files or "y" in files:
+                raise ApiError.invalid("data", "give either a file `data` or `X` and `y`, not both")
+            sel = uploads.select_table(opts, files, limit)
+            X, y, sw, names = sel.X, sel.y, sel.sample_weight, sel.feature_names
+        else:
+            data = uploads.load_npy_pair(files, limit)
+            X, y, sw = data.X, data.y, data.sample_weight
+        job = Job(opts, X, y, sw, X.shape[0], X.shape[1], feature_names=names)
+        return _prepare(job, settings)
     except LosscoreError as exc:
         raise _in_request_part(from_losscore_error(exc)) from None
     except ApiError as exc:

@@ -81,6 +81,11 @@ class _ModelHead(BaseModel):
         "else the number of classes k (k > 2, or a multinomial loss)."
     )
     classes: Labels | None = Field(description="Sorted class labels; null for regression.")
+    feature_names: list[str] | None = Field(
+        None,
+        description="The table columns the model was fitted on, in coef's order (predict "
+        "takes `records` keyed by them); null for a fit on unnamed arrays.",
+    )
 
 
 class ModelSummary(_ModelHead):

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -237,6 +238,80 @@ class DatasetRef(BaseModel):
     weight: str | None = Field(None, min_length=1, description="The column of sample weights.")
 
 
+# a column of a table: its header name, or its 0-based position; a cell of a JSON record: a
+# number or a label. Each a named oneOf of primitive components (generated clients type an
+# inline anyOf of primitives as an empty interface)
+_COLUMN = (
+    Annotated[str, Field(min_length=1, max_length=1024)] | Annotated[int, Field(ge=0, strict=True)]
+)
+_COLUMN_SCHEMA = {
+    "description": "A column name, or its 0-based index.",
+    "oneOf": [
+        register("ColumnName", {"type": "string", "minLength": 1, "maxLength": 1024}),
+        register("ColumnIndex", {"type": "integer", "minimum": 0}),
+    ],
+}
+_CELL_SCHEMA = {
+    "description": "A number, or a label.",
+    "oneOf": [
+        register("CellNumber", {"type": "number"}),
+        register("CellText", {"type": "string"}),
+        register("CellBoolean", {"type": "boolean"}),
+    ],
+}
+
+
+def _column(value: Any) -> str | int:
+    """A column reference: one clear error instead of one per member of the union."""
+    if isinstance(value, str) and 1 <= len(value) <= 1024:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError("must be a column name (1 to 1024 characters) or a 0-based index")
+
+
+def _cell(value: Any) -> float | int | str | bool:
+    if isinstance(value, float | int | str | bool):
+        return value
+    raise ValueError("must be a number or a label (text or a boolean)")
+
+
+if TYPE_CHECKING:
+    Column: TypeAlias = str | int
+    Cell: TypeAlias = float | int | str | bool
+else:
+    Column = TypeAliasType(
+        "Column",
+        Annotated[str | int, PlainValidator(_column), WithJsonSchema(_COLUMN_SCHEMA)],
+    )
+    Cell = TypeAliasType(
+        "Cell",
+        Annotated[float | int | str | bool, PlainValidator(_cell), WithJsonSchema(_CELL_SCHEMA)],
+    )
+
+
+class ColumnChoice(BaseModel):
+    """Which columns of a table a fit reads: each a name or a 0-based index."""
+
+    model_config = ConfigDict(extra="forbid")
+    target: Column = Field(description="The column holding y.")
+    features: list[Column] | None = Field(
+        None,
+        min_length=1,
+        description="The feature columns, in the model's order; default every column that is "
+        "not the target or the weight. The model stores their names.",
+    )
+    weight: Column | None = Field(None, description="The column of sample weights.")
+
+
+class RecordsData(ColumnChoice):
+    """Training data as JSON records (objects with the same keys), with the columns to use."""
+
+    records: list[dict[str, Cell]] = Field(
+        min_length=1, description='The rows, e.g. {"sepal_length": 5.1, "species": "setosa"}.'
+    )
+
+
 class TrainRequest(TrainOptions):
     """Fit a linear model on (X, y), or on a dataset read where it lives (``dataset``); see
     docs/TRAINING.md for the objective and solvers, docs/DISTRIBUTED.md for datasets."""
@@ -248,6 +323,9 @@ class TrainRequest(TrainOptions):
     sample_weight: ArrayIn | None = Field(None, description="Non-negative weights, shape (n,).")
     dataset: DatasetRef | None = Field(
         None, description="Instead of X and y: a dataset under LOSSCORE_DATASET_ROOTS."
+    )
+    table: RecordsData | None = Field(
+        None, description="Instead of X and y: JSON records and the columns to fit on."
     )
 
 
@@ -268,20 +346,36 @@ class PathRequest(TrainRequest):
 class TrainUpload(TrainOptions):
     """The ``request`` form field of a multipart training upload (JSON text).
 
-    With a ``data`` CSV file part, ``target`` names the column holding y (every other
-    column is a feature); with ``X`` and ``y`` ``.npy`` file parts it is not used.
+    With a ``data`` file part (CSV with a header row, or Parquet), ``target``, ``features``
+    and ``weight`` choose its columns (names or 0-based indices; the features default to every
+    other column); with ``X`` and ``y`` ``.npy`` file parts they are not used.
     """
 
-    target: str | None = Field(None, min_length=1, description="The CSV column holding y.")
+    target: Column | None = Field(None, description="The column of `data` holding y.")
+    features: list[Column] | None = Field(
+        None,
+        min_length=1,
+        description="The feature columns of `data`, in the model's order; default every "
+        "column that is not the target or the weight. The model stores their names.",
+    )
+    weight: Column | None = Field(None, description="The column of `data` with sample weights.")
 
 
 class PredictRequest(BaseModel):
-    """Rows to predict, shape (n, d) with the model's d."""
+    """Rows to predict: ``X`` (n, d) with the model's d, or ``records`` keyed by the model's
+    feature names (models fitted on named columns)."""
 
     model_config = ConfigDict(extra="forbid")
-    X: ArrayIn = Field(
+    X: ArrayIn | None = Field(
+        None,
         description=(
             "Rows, shape (n, d), in any array encoding; decision_function and probability "
             "answer in the same encoding."
-        )
+        ),
+    )
+    records: list[dict[str, Cell]] | None = Field(
+        None,
+        min_length=1,
+        description="Instead of X: one object per row with exactly the model's `feature_names` "
+        "(a missing or extra key is a 422 naming it).",
     )
