@@ -51,8 +51,13 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "iris.csv").write_text(iris(), encoding="utf-8")
     (out / "outliers.csv").write_text(outliers(), encoding="utf-8")
-    for name, array in arrays().items():
+    pairs = arrays()
+    for name, array in pairs.items():
         np.save(out / f"{name}.npy", array)
+    # the same prediction and target as raw little-endian float64, back to back (the body of
+    # POST /v1/evaluate/binary)
+    raw = np.concatenate([pairs["prediction"], pairs["target"]]).astype("<f8")
+    (out / "prediction_target.f64").write_bytes(raw.tobytes())
 
 
 if __name__ == "__main__":
