@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -59,81 +60,75 @@ def moment_path(
     lam1, lam2 = np.hstack([lam1, pad]), np.hstack([lam2, pad])
     # tol relative to ‖∇F(0)‖∞ = ‖2q_α‖∞ = 2·max|q/ratio| (as every fit's gradient measure)
     tol = opts.tol * np.maximum(1.0, 2.0 * np.max(np.abs(quad.q / ratio), axis=1))
-    run = _compiled_runs if lam1.any() and m <= KERNEL_MAX_COORDS else _solves
-    thetas = run(quad, ratio, lam1, lam2, tol, opts.max_iter, started, opts.time_limit_s, cancel, d)
+    path = _Path(quad, ratio, lam1, lam2, tol, opts.max_iter, d, started, opts.time_limit_s, cancel)
+    thetas = path.compiled() if lam1.any() and m <= KERNEL_MAX_COORDS else path.solves()
     W = thetas[:, :d] / scales[: thetas.shape[0]]
     b = thetas[:, d] - W @ base.mean if m > d else np.zeros(thetas.shape[0])
     check_finite_model(W, b, [], prepared.data)
     return W[:, None, :], b[:, None]
 
 
-def _left(limit: float | None, started: float) -> float | None:
-    return None if limit is None else limit - (time.perf_counter() - started)
+@dataclass(frozen=True)
+class _Path:
+    """The quadratic of the first α, and per α (rows): coordinate ratios, λ1 and λ2 (over
+    all m coordinates) and tolerances; the run's limits."""
 
+    quad: GramQuadratic
+    ratio: FloatArray
+    lam1: FloatArray
+    lam2: FloatArray
+    tol: FloatArray
+    max_iter: int
+    d: int
+    started: float
+    limit: float | None
+    cancel: Callable[[], bool] | None
 
-def _compiled_runs(
-    quad: GramQuadratic,
-    ratio: FloatArray,
-    lam1: FloatArray,
-    lam2: FloatArray,
-    tol: FloatArray,
-    max_iter: int,
-    started: float,
-    limit: float | None,
-    cancel: Callable[[], bool] | None,
-    d: int,
-) -> FloatArray:
-    """The solutions (A, m) by :func:`cd_path`, KERNEL_CHUNK values of α per call, with the
-    time limit and ``cancel`` checked between calls."""
-    A, m = ratio.shape
-    thetas = np.zeros((A, m))
-    sweeps, opts = np.zeros(A), np.zeros(A)
-    theta = np.zeros(m)
-    H = np.ascontiguousarray(quad.H)
-    for lo in range(0, A, KERNEL_CHUNK):
-        left = _left(limit, started)
-        if left is not None and left <= 0 and lo:
-            return thetas[:lo]
-        if cancel is not None and cancel():
+    def go_on(self, done: int) -> bool:
+        """Whether to start another α after *done*: the time limit (once one is done) and
+        ``cancel`` (raises :class:`FitCancelled`)."""
+        if self.cancel is not None and self.cancel():
             raise FitCancelled()
-        hi = min(lo + KERNEL_CHUNK, A)
-        if lo:  # the previous chunk's last solution, in the coordinates of ratio[lo - 1]
-            theta = thetas[lo - 1] * (ratio[lo] / ratio[lo - 1])
-        cd_path(
-            H, quad.q, ratio[lo:hi], lam1[lo:hi], lam2[lo:hi], tol[lo:hi], theta, max_iter,
-            CHECK_EVERY, thetas[lo:hi], sweeps[lo:hi], opts[lo:hi],
-        )  # fmt: skip
-    return thetas
+        if self.limit is None or not done:
+            return True
+        return self.limit - (time.perf_counter() - self.started) > 0
 
+    def compiled(self) -> FloatArray:
+        """The solutions (A, m) by :func:`cd_path`, KERNEL_CHUNK values of α per call."""
+        A, m = self.ratio.shape
+        thetas = np.zeros((A, m))
+        sweeps, opts = np.zeros(A), np.zeros(A)
+        theta = np.zeros(m)
+        H, r = np.ascontiguousarray(self.quad.H), self.ratio
+        for lo in range(0, A, KERNEL_CHUNK):
+            if not self.go_on(lo):
+                return thetas[:lo]
+            hi = min(lo + KERNEL_CHUNK, A)
+            if lo:  # the previous chunk's last solution, in the coordinates of r[lo]
+                theta = thetas[lo - 1] * (r[lo] / r[lo - 1])
+            cd_path(
+                H, self.quad.q, r[lo:hi], self.lam1[lo:hi], self.lam2[lo:hi], self.tol[lo:hi],
+                theta, self.max_iter, CHECK_EVERY, thetas[lo:hi], sweeps[lo:hi], opts[lo:hi],
+            )  # fmt: skip
+        return thetas
 
-def _solves(
-    quad: GramQuadratic,
-    ratio: FloatArray,
-    lam1: FloatArray,
-    lam2: FloatArray,
-    tol: FloatArray,
-    max_iter: int,
-    started: float,
-    limit: float | None,
-    cancel: Callable[[], bool] | None,
-    d: int,
-) -> FloatArray:
-    """The solutions (A, m), one :func:`solve_quadratic` per α (normal equations without an
-    l1 part, else coordinate descent reporting to a monitor)."""
-    thetas: list[FloatArray] = []
-    for a in range(ratio.shape[0]):
-        left = _left(limit, started)
-        if left is not None and left <= 0 and thetas:
-            break
-        if cancel is not None and cancel():
-            raise FitCancelled()
-        here = quad.rescaled(1.0 / ratio[a], lam2[a, :d])
-        start = None if not thetas else thetas[-1] * (ratio[a] / ratio[a - 1])
-        monitor = Monitor(left, cancel=cancel)
-        out = solve_quadratic(
-            here, lam1[a, :d], tol=float(tol[a]), max_iter=max_iter, monitor=monitor, start=start
-        )
-        if monitor.cancelled:
-            raise FitCancelled()
-        thetas.append(out.theta)
-    return np.stack(thetas)
+    def solves(self) -> FloatArray:
+        """The solutions (A, m), one :func:`solve_quadratic` per α (normal equations without
+        an l1 part, else coordinate descent reporting to a monitor)."""
+        thetas: list[FloatArray] = []
+        d, r = self.d, self.ratio
+        for a in range(r.shape[0]):
+            if not self.go_on(a):
+                break
+            here = self.quad.rescaled(1.0 / r[a], self.lam2[a, :d])
+            start = None if not thetas else thetas[-1] * (r[a] / r[a - 1])
+            left = None if self.limit is None else self.limit - (time.perf_counter() - self.started)
+            monitor = Monitor(left, cancel=self.cancel)
+            out = solve_quadratic(
+                here, self.lam1[a, :d], tol=float(self.tol[a]), max_iter=self.max_iter,
+                monitor=monitor, start=start,
+            )  # fmt: skip
+            if monitor.cancelled:
+                raise FitCancelled()
+            thetas.append(out.theta)
+        return np.stack(thetas)
