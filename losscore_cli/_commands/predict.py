@@ -131,10 +131,12 @@ def _rows(path: str, model: FitResult, ignore_extra: bool) -> NDArray[np.float64
 
 
 def _columns(p: Predicted, classes: list[Any] | None) -> tuple[list[str], list[NDArray[Any]]]:
-    """Output columns: prediction, score (score_<class> for several outputs),
-    probability_<class>."""
+    """Output columns: prediction, then for classifiers the score (score_<class> for several
+    outputs) and probability_<class>."""
     names, columns = ["prediction"], [np.asarray(p.prediction)]
     scores = p.decision_function
+    if classes is None:  # regression: the score is the prediction
+        return names, columns
     if scores.shape[1] == 1:
         names.append("score")
         columns.append(scores[:, 0])
