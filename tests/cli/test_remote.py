@@ -5,7 +5,6 @@ the server's errors; and ``losscore serve`` itself."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -237,8 +236,7 @@ def test_serve_runs_the_service(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    with socket.socket() as s:  # the port is free again: the server stopped
-        s.bind(("127.0.0.1", port))
+    assert not _ready(base)  # the process that answered was the one started (exec, no child)
 
 
 def test_serve_without_the_service_extra() -> None:
