@@ -106,8 +106,8 @@ $(TS_STAMP):
 	touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check losscore service tests bench tools examples
-	$(BIN)/ruff format --check losscore service tests bench tools examples
+	$(BIN)/ruff check losscore losscore_cli service tests bench tools examples
+	$(BIN)/ruff format --check losscore losscore_cli service tests bench tools examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
