@@ -151,7 +151,6 @@ def test_server_errors_are_reported(server: str) -> None:
     assert r.code == 1 and r.err.startswith("error: --server:")
 
 
-@pytest.mark.xfail(strict=False, reason="needs TrainUpload.features from main")
 def test_remote_train_with_named_features(server: str) -> None:
     got = run(
         "train",
