@@ -23,7 +23,7 @@ from tests.browser.conftest import WEB_DIR, Watched, artifact_dir, run_axe, watc
 
 pytestmark = pytest.mark.slow
 
-SAMPLES = ROOT / "web" / "samples"
+SAMPLES = ROOT / "examples"  # the samples the page serves (copied by web/build.mjs)
 
 
 def plotted(page: Any, chart: str) -> dict[str, Any]:
