@@ -69,7 +69,7 @@ RUN set -eu; \
     /opt/venv/bin/python -c "import losscore, service; assert '/opt/venv/' in losscore.__file__"; \
     MPLCONFIGDIR=/opt/venv/var/matplotlib MPLBACKEND=Agg \
         /opt/venv/bin/python -c "import matplotlib.font_manager"; \
-    NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore.train as t; t.warm_up()"
+    NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore; losscore.warm_up()"
 
 # -------------------------------------------------------------- runtime stage
 FROM ${BASE_IMAGE} AS runtime

@@ -1,19 +1,32 @@
-"""Core benchmark: losscore.evaluate (value + elementwise + gradient) against PyTorch CPU.
+"""Core benchmark: ``losscore.evaluate`` against the memory-bandwidth floor and PyTorch CPU.
 
-For ``smooth_l1``, ``huber``, ``l2`` and ``log_loss`` on N float64 elements (default 10**7)
-this times ``losscore.evaluate(name, pred, target, reduction="mean")`` and PyTorch's
-forward + backward on the same arrays, in the same process, best of ``--repeat`` runs after
-a warm-up, and prints ms and the ratio losscore / torch. It also measures the peak extra
-memory of one ``losscore.evaluate`` call with tracemalloc (NumPy reports its data buffers to
-it), in units of the input array's size, excluding the inputs, and how much of that peak is
-the returned arrays (elementwise + gradient).
+For smooth_l1, huber, l2, log_loss and hinge on N elements (default 10**7) and
+softmax_cross_entropy on N/10 rows of 10 logits, in float64 and float32, in a plain process
+(no allocator tuning), this times, best of ``--repeat`` after a warm-up, the calls alternating
+within each round so that background load hits them alike:
 
-PyTorch is optional: without it losscore is timed alone. Run it with any Python that can
-import numpy, losscore and (optionally) torch, e.g.::
+* ``fresh``: ``evaluate(name, p, t, reduction="mean")`` (value, elementwise and gradient into
+  newly allocated arrays, as a plain call makes them);
+* ``value+grad``: ``outputs=["value", "gradient"]`` into a caller-owned ``gradient_out``;
+* ``value``: ``outputs=["value"]`` (reads the inputs, writes nothing of their size);
+* PyTorch's forward + backward of the same loss (``--no-torch`` or no torch: skipped);
 
-    PYTHONPATH=/work/main /tmp/benchenv/bin/python bench/core.py
+and, in the same run, the floors: NumPy passes over the same arrays in cache-sized chunks on
+losscore's thread pool (and as one whole-array call; the faster is kept): reading the two
+inputs (``np.subtract`` into a cache-resident scratch), reading two and writing one
+(``np.subtract(p, t, out=g)``), reading two and writing two (that, then a copy of the chunk
+into a second output). It prints each time with its ratio to its floor, PyTorch's ratio, the
+float32/float64 speed per element, and the goals of issue 16:
 
-See bench/README.md.
+* value + gradient with caller buffers ≤ 1.5 × the read-2-write-2 floor;
+* value only ≤ 1.2 × the read-2 floor;
+* float32 at least 1.7 × faster than float64 per element (value + gradient, buffers).
+
+Run it with any Python that imports numpy, numba, losscore (and, optionally, torch)::
+
+    PYTHONPATH=. /tmp/benchenv/bin/python bench/core.py
+
+See bench/README.md; figures in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -25,8 +38,8 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +53,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import losscore
 
-from losscore._parallel import thread_count
+from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks, thread_count
 
 try:
     import torch
@@ -49,97 +62,145 @@ except ImportError:  # pragma: no cover - depends on the environment
     torch = None  # type: ignore[assignment]
     tnf = None  # type: ignore[assignment]
 
-LOSSES = ("smooth_l1", "huber", "l2", "log_loss")
-TORCH_NAMES = {
-    "smooth_l1": "smooth_l1_loss",
-    "huber": "huber_loss",
-    "l2": "mse_loss",
-    "log_loss": "binary_cross_entropy_with_logits",
-}
+LOSSES = ("smooth_l1", "huber", "l2", "log_loss", "hinge", "softmax_cross_entropy")
+CLASSES = 10
+GOAL_VALUE_GRAD = 1.5
+GOAL_VALUE = 1.2
+GOAL_FLOAT32 = 1.7
+Call = Callable[[], Any]
 
 
 @dataclass
 class Row:
     loss: str
-    losscore_ms: float
-    torch_ms: float | None
-    peak_arrays: float
-    returned_arrays: float
+    dtype: str
+    times: dict[str, float]  # ms by case
 
-    @property
-    def ratio(self) -> float | None:
-        return None if self.torch_ms is None else self.losscore_ms / self.torch_ms
+    def ratio(self, case: str, floor: str) -> float:
+        return self.times[case] / self.times[floor]
 
 
-def make_data(name: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions and targets: residuals spread over both branches of the kinked losses;
-    labels in {0, 1} (float64, as PyTorch's BCE-with-logits takes them) for log_loss."""
+def make_data(name: str, n: int, dtype: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals spread over both branches of the kinked losses; labels in {0, 1} (in the
+    prediction's dtype, as PyTorch takes them); class indices for softmax (n/10 rows)."""
     rng = np.random.default_rng(seed)
-    pred = rng.standard_normal(n) * 2.0
-    if name == "log_loss":
-        target = (rng.random(n) < 0.5).astype(np.float64)
-    else:
-        target = rng.standard_normal(n)
-    return pred, target
+    if name == "softmax_cross_entropy":
+        rows = n // CLASSES
+        return (rng.standard_normal((rows, CLASSES)) * 2).astype(dtype), rng.integers(
+            0, CLASSES, rows
+        )
+    pred = (rng.standard_normal(n) * 2.0).astype(dtype)
+    if name in ("log_loss", "hinge"):
+        return pred, (rng.random(n) < 0.5).astype(dtype)
+    return pred, rng.standard_normal(n).astype(dtype)
 
 
-def best_of(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
-    """Best wall time in ms of each function over *repeat* rounds, after one warm-up call
-    each. The functions alternate within a round, so background load hits them alike.
-    Results are dropped before the next call: each call allocates its outputs afresh, as
-    a user's would."""
-    for fn in fns:
-        out = fn()
-        del out
-    best = [float("inf")] * len(fns)
+def best_of(calls: dict[str, Call], repeat: int) -> dict[str, float]:
+    """Best wall time in ms of each call over *repeat* rounds, after a warm-up call each;
+    results are dropped before the next call (a fresh call's arrays are freed, as a user's)."""
+    for fn in calls.values():
+        fn()
+    best = dict.fromkeys(calls, float("inf"))
     for _ in range(repeat):
-        for i, fn in enumerate(fns):
+        for case, fn in calls.items():
             gc.collect()
             t0 = time.perf_counter()
             out = fn()
             t1 = time.perf_counter()
             del out
-            best[i] = min(best[i], t1 - t0)
-    return [b * 1e3 for b in best]
+            best[case] = min(best[case], t1 - t0)
+    return {case: b * 1e3 for case, b in best.items()}
 
 
-def losscore_call(name: str, pred: np.ndarray, target: np.ndarray) -> Callable[[], Any]:
-    def run() -> Any:
-        r = losscore.evaluate(name, pred, target, reduction="mean")
-        return r.value, r.elementwise, r.gradient
+def floor_calls(p: np.ndarray, t: np.ndarray) -> dict[str, Call]:
+    """NumPy passes over the loss's own arrays: read 2; read 2, write 1; read 2, write 2."""
+    t2 = t.reshape(t.shape + (1,) * (p.ndim - t.ndim)).astype(p.dtype)
+    a, b = np.empty_like(p), np.empty_like(p)
+    rows = max(1, CHUNK_ELEMENTS // (p.size // p.shape[0]))
+    bounds = chunk_bounds(p.shape[0], rows)
+    scratch = [np.empty((rows, *p.shape[1:]), dtype=p.dtype) for _ in range(thread_count())]
+    owner: dict[int, np.ndarray] = {}
 
-    return run
+    def mine() -> np.ndarray:
+        return owner.setdefault(threading.get_ident(), scratch[len(owner) % len(scratch)])
+
+    def read2(lo: int, hi: int) -> None:
+        np.subtract(p[lo:hi], t2[lo:hi], out=mine()[: hi - lo])
+
+    def read2_write1(lo: int, hi: int) -> None:
+        np.subtract(p[lo:hi], t2[lo:hi], out=a[lo:hi])
+
+    def read2_write2(lo: int, hi: int) -> None:
+        np.subtract(p[lo:hi], t2[lo:hi], out=a[lo:hi])
+        np.copyto(b[lo:hi], a[lo:hi])
+
+    calls: dict[str, Call] = {
+        "floor read 2": lambda: map_chunks(read2, bounds),
+        "floor read 2 write 1": lambda: map_chunks(read2_write1, bounds),
+        "floor read 2 write 2": lambda: map_chunks(read2_write2, bounds),
+    }
+    if p.shape == t2.shape:  # whole-array NumPy calls too (single-threaded)
+        calls["floor read 2 (1 call)"] = lambda: float(np.vdot(p, t2))
+        calls["floor read 2 write 1 (1 call)"] = lambda: np.subtract(p, t2, out=a)
+    return calls
 
 
-def torch_call(name: str, pred: np.ndarray, target: np.ndarray) -> Callable[[], Any]:
+def losscore_calls(name: str, p: np.ndarray, t: np.ndarray) -> dict[str, Call]:
+    g = np.empty_like(p)
+    return {
+        "fresh": lambda: losscore.evaluate(name, p, t, reduction="mean"),
+        "value+grad": lambda: (
+            losscore.evaluate(name, p, t, outputs=["value", "gradient"], gradient_out=g).value
+        ),
+        "value": lambda: losscore.evaluate(name, p, t, outputs=["value"]).value,
+    }
+
+
+def torch_call(name: str, p: np.ndarray, t: np.ndarray) -> Call:
+    """PyTorch's forward + backward; hinge written out (PyTorch has no binary hinge loss)."""
     assert torch is not None
-    x = torch.from_numpy(pred).requires_grad_(True)
-    t = torch.from_numpy(target)
-    fn = getattr(tnf, TORCH_NAMES[name])
+    x = torch.from_numpy(p).requires_grad_(True)
+    if name == "softmax_cross_entropy":
+        y = torch.from_numpy(t)
+
+        def loss() -> Any:
+            return tnf.cross_entropy(x, y)
+    elif name == "hinge":
+        y = torch.from_numpy(t * 2 - 1)
+
+        def loss() -> Any:
+            return torch.clamp(1 - x * y, min=0).mean()
+    else:
+        y = torch.from_numpy(t)
+        fn = {
+            "smooth_l1": tnf.smooth_l1_loss,
+            "huber": tnf.huber_loss,
+            "l2": tnf.mse_loss,
+            "log_loss": tnf.binary_cross_entropy_with_logits,
+        }[name]
+
+        def loss() -> Any:
+            return fn(x, y)
 
     def run() -> Any:
         x.grad = None
-        loss = fn(x, t, reduction="mean")
-        loss.backward()
-        return loss.item(), x.grad
+        out = loss()
+        out.backward()
+        return out.item(), x.grad
 
     return run
 
 
-def peak_memory(name: str, pred: np.ndarray, target: np.ndarray) -> tuple[float, float]:
-    """(peak extra bytes, returned bytes) of one evaluate call, in units of pred.nbytes."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        r = losscore.evaluate(name, pred, target, reduction="mean")
-        peak = tracemalloc.get_traced_memory()[1] - base
-        returned = r.elementwise.nbytes + r.gradient.nbytes
-        del r
-    finally:
-        tracemalloc.stop()
-    return peak / pred.nbytes, returned / pred.nbytes
+def measure(name: str, n: int, dtype: Any, repeat: int, with_torch: bool) -> Row:
+    p, t = make_data(name, n, dtype)
+    calls = {**losscore_calls(name, p, t), **floor_calls(p, t)}
+    if with_torch and torch is not None:
+        calls["torch"] = torch_call(name, p, t)
+    times = best_of(calls, repeat)
+    for floor in ("floor read 2", "floor read 2 write 1"):
+        if floor + " (1 call)" in times:
+            times[floor] = min(times[floor], times.pop(floor + " (1 call)"))
+    return Row(name, np.dtype(dtype).name, times)
 
 
 def cpu_model() -> str:
@@ -155,80 +216,78 @@ def cpu_model() -> str:
 
 def header(n: int, repeat: int) -> list[str]:
     env_threads = os.environ.get("LOSSCORE_NUM_THREADS", "")
-    lines = [
-        f"date:        {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"machine:     {cpu_model()}, {os.cpu_count()} logical CPUs, {platform.machine()}",
-        f"python:      {platform.python_version()}  numpy {np.__version__}  "
+    malloc = sorted(k for k in os.environ if k.startswith("MALLOC_"))
+    return [
+        f"date:     {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"machine:  {cpu_model()}, {os.cpu_count()} logical CPUs, {platform.machine()}",
+        f"python:   {platform.python_version()}  numpy {np.__version__}  "
         f"losscore {losscore.__version__}",
-        f"threads:     losscore {thread_count()} "
-        f"(LOSSCORE_NUM_THREADS={env_threads or 'unset'}, default = CPU count)",
+        f"threads:  losscore {thread_count()} (LOSSCORE_NUM_THREADS={env_threads or 'unset'})",
+        f"malloc:   {', '.join(malloc) or 'no MALLOC_* tuning (a plain process)'}",
+        f"torch:    {torch.__version__ + f', {torch.get_num_threads()} threads' if torch else 'absent'}",
+        f"size:     {n:,} elements ({n // CLASSES:,} x {CLASSES} for softmax), best of {repeat}",
+        f"load:     {', '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15-min at start)",
     ]
-    if torch is not None:
-        lines.append(
-            f"torch:       {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}"
-        )
-    else:
-        lines.append("torch:       not importable: timing losscore alone")
-    blas = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
-    lines.append(f"env:         {blas or 'OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset'}")
-    lines.append(f"size:        {n:,} float64 elements, reduction='mean', best of {repeat}")
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    lines.append(
-        f"load:        {load} (1/5/15-min load average at start; other processes share the CPUs)"
-    )
-    return lines
-
-
-def run(names: list[str], n: int, repeat: int) -> list[Row]:
-    rows = []
-    for name in names:
-        pred, target = make_data(name, n)
-        calls = [losscore_call(name, pred, target)]
-        if torch is not None:
-            calls.append(torch_call(name, pred, target))
-        times = best_of(calls, repeat)
-        peak, returned = peak_memory(name, pred, target)
-        rows.append(Row(name, times[0], times[1] if len(times) > 1 else None, peak, returned))
-    return rows
 
 
 def table(rows: list[Row]) -> list[str]:
     out = [
-        "| loss | torch function | losscore ms | torch ms | ratio | peak extra memory "
-        "(input arrays) | of which returned |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| loss | dtype | floor r2 | floor r2w1 | floor r2w2 | fresh | value+grad (buffer) "
+        "| / r2w2 | value only | / r2 | torch | value+grad / torch |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        th = "n/a" if r.torch_ms is None else f"{r.torch_ms:.1f}"
-        ratio = "n/a" if r.ratio is None else f"{r.ratio:.2f}"
+        tm = r.times
+        th = f"{tm['torch']:.1f}" if "torch" in tm else "n/a"
+        tr = f"{tm['value+grad'] / tm['torch']:.2f}" if "torch" in tm else "n/a"
         out.append(
-            f"| {r.loss} | {TORCH_NAMES[r.loss]} | {r.losscore_ms:.1f} | {th} | {ratio} "
-            f"| {r.peak_arrays:.2f} | {r.returned_arrays:.2f} |"
+            f"| {r.loss} | {r.dtype} | {tm['floor read 2']:.1f} | {tm['floor read 2 write 1']:.1f} "
+            f"| {tm['floor read 2 write 2']:.1f} | {tm['fresh']:.1f} | {tm['value+grad']:.1f} "
+            f"| {r.ratio('value+grad', 'floor read 2 write 2'):.2f} | {tm['value']:.1f} "
+            f"| {r.ratio('value', 'floor read 2'):.2f} | {th} | {tr} |"
         )
+    return out
+
+
+def goals(rows: list[Row]) -> list[str]:
+    out = []
+    by = {(r.loss, r.dtype): r for r in rows}
+    for r in rows:
+        vg = r.ratio("value+grad", "floor read 2 write 2")
+        v = r.ratio("value", "floor read 2")
+        out.append(
+            f"{r.loss:<22} {r.dtype:<8} value+grad {vg:.2f} x floor "
+            f"({'met' if vg <= GOAL_VALUE_GRAD else 'MISSED'}, goal {GOAL_VALUE_GRAD}); "
+            f"value {v:.2f} x floor ({'met' if v <= GOAL_VALUE else 'MISSED'}, goal {GOAL_VALUE})"
+        )
+        if r.dtype == "float32" and (r.loss, "float64") in by:
+            speed = by[(r.loss, "float64")].times["value+grad"] / r.times["value+grad"]
+            out.append(
+                f"{'':<22} float32 is {speed:.2f} x faster per element "
+                f"({'met' if speed >= GOAL_FLOAT32 else 'MISSED'}, goal {GOAL_FLOAT32})"
+            )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=10**7, help="elements (default 10**7)")
-    p.add_argument("--repeat", type=int, default=5, help="timed runs per case (best is kept)")
+    p.add_argument("--repeat", type=int, default=7, help="timed runs per case (best is kept)")
     p.add_argument("--loss", action="append", choices=LOSSES, help="only these losses")
-    p.add_argument(
-        "--threads",
-        type=int,
-        help="thread count for both: sets LOSSCORE_NUM_THREADS and torch.set_num_threads",
-    )
+    p.add_argument("--dtype", action="append", choices=("float64", "float32"))
+    p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     args = p.parse_args(argv)
-    names = args.loss or list(LOSSES)
-    if args.threads:
-        os.environ["LOSSCORE_NUM_THREADS"] = str(args.threads)
-        if torch is not None:
-            torch.set_num_threads(args.threads)
     for line in header(args.n, args.repeat):
         print(line)
+    rows = [
+        measure(name, args.n, np.dtype(d), args.repeat, not args.no_torch)
+        for name in args.loss or LOSSES
+        for d in args.dtype or ("float64", "float32")
+    ]
     print()
-    for line in table(run(names, args.n, args.repeat)):
-        print(line)
+    print("\n".join(table(rows)))
+    print()
+    print("\n".join(goals(rows)))
     return 0
 
 

@@ -11,6 +11,7 @@ Public surface::
 """
 
 from losscore._arrays import all_finite, check_finite
+from losscore._warm import warm_up
 from losscore.curves import Curve, loss_curve
 from losscore.errors import (
     InvalidInputError,
@@ -57,4 +58,5 @@ __all__ = [
     "loss_names",
     "norm_names",
     "predict",
+    "warm_up",
 ]

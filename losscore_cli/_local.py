@@ -21,7 +21,7 @@ DEFAULT_TOL: float = inspect.signature(fit).parameters["tol"].default
 
 
 def evaluate(
-    losses: Sequence[tuple[str, dict[str, float]]],
+    losses: Sequence[tuple[str, dict[str, Any]]],
     prediction: NDArray[Any],
     target: NDArray[Any],
     weight: NDArray[Any] | None,

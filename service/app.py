@@ -94,10 +94,10 @@ def _warm_up(seed: Path | None) -> None:
         log.exception("could not seed the numba cache from %s", seed)
     try:
         started = time.perf_counter()
-        losscore.train.warm_up()
+        losscore.warm_up()
         # uvicorn's logger: its handler prints INFO (the "service" logger has none configured)
         logging.getLogger("uvicorn.error").info(
-            "training kernels ready in %.2f s (%d cache files seeded)",
+            "compiled kernels (evaluate and training) ready in %.2f s (%d cache files seeded)",
             time.perf_counter() - started,
             copied,
         )

@@ -51,12 +51,10 @@ class Reply:
 
 
 def _run(header: BinaryEvaluateHeader, inputs: Inputs, raw_output: bool) -> Reply:
-    ev = run_loss(header.loss, inputs, header.reduction, header.hessian)
+    ev = run_loss(header.loss, inputs, header.reduction, header.hessian, header.outputs)
     if not raw_output:
         return Reply(dumps_chunks(evaluation_dict(ev, inputs.encoding)))
-    parts = [("elementwise", ev.elementwise), ("gradient", ev.gradient)]
-    if ev.hessian is not None:
-        parts.append(("hessian", ev.hessian))
+    parts = [(n, ev.arrays[n]) for n in ("elementwise", "gradient", "hessian") if n in ev.arrays]
     little = [np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")) for _, a in parts]
     meta = {
         "loss": {"name": ev.loss, **ev.params},

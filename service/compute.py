@@ -18,7 +18,7 @@ from service.arrays import Encoding, decode_array, encode_array, encoding_of, ou
 from service.errors import ApiError
 from service.jsonbody import count_check, parse_json
 from service.responses import dumps, dumps_chunks
-from service.schemas.evaluate import CompareRequest, EvaluateRequest
+from service.schemas.evaluate import CompareRequest, EvaluateRequest, OutputName
 from service.schemas.params import NamedParams
 from service.settings import Settings
 
@@ -85,16 +85,13 @@ def all_finite(*arrays: NDArray[Any] | None) -> bool:
 def evaluation_dict(ev: losscore.Evaluation, encoding: Encoding) -> dict[str, Any]:
     """The response of one evaluation."""
     value = ev.value
-    overflow = not (all_finite(ev.elementwise, ev.gradient, ev.hessian)) or (
-        value is not None and not np.isfinite(value)
-    )
+    arrays = {name: ev.arrays.get(name) for name in ("elementwise", "gradient", "hessian")}
+    overflow = not (all_finite(*arrays.values())) or (value is not None and not np.isfinite(value))
     return {
         "loss": {"name": ev.loss, **ev.params},
         "reduction": ev.reduction,
         "value": out_number(value),
-        "elementwise": encode_array(ev.elementwise, encoding),
-        "gradient": encode_array(ev.gradient, encoding),
-        "hessian": None if ev.hessian is None else encode_array(ev.hessian, encoding),
+        **{name: None if a is None else encode_array(a, encoding) for name, a in arrays.items()},
         "shape": list(ev.shape),
         "dtype": str(ev.dtype),
         "overflow": overflow,
@@ -102,9 +99,17 @@ def evaluation_dict(ev: losscore.Evaluation, encoding: Encoding) -> dict[str, An
 
 
 def run_loss(
-    loss: NamedParams, inputs: Inputs, reduction: Any, hessian: bool, *, field: str = "loss"
+    loss: NamedParams,
+    inputs: Inputs,
+    reduction: Any,
+    hessian: bool,
+    outputs: list[OutputName] | None,
+    *,
+    field: str = "loss",
 ) -> losscore.Evaluation:
-    """``losscore.evaluate`` with the request's loss; parameter errors name *field*."""
+    """``losscore.evaluate`` with the request's loss, computing only the *outputs* the
+    response returns; parameter errors name *field*."""
+    params: dict[str, Any] = loss.params()
     try:
         return losscore.evaluate(
             loss.name,
@@ -113,7 +118,8 @@ def run_loss(
             weight=inputs.weight,
             reduction=reduction,
             hessian=hessian,
-            **loss.params(),
+            outputs=outputs,
+            **params,
         )
     except losscore.LosscoreError as exc:
         if field != "loss" and exc.field.startswith("loss"):
@@ -126,7 +132,7 @@ def evaluate(raw: bytes, settings: Settings) -> list[bytes]:
     count_check(raw, settings.max_request_elements)
     req = parse_json(EvaluateRequest, raw)
     inputs = decode_inputs(req, settings)
-    ev = run_loss(req.loss, inputs, req.reduction, req.hessian)
+    ev = run_loss(req.loss, inputs, req.reduction, req.hessian, req.outputs)
     return dumps_chunks(evaluation_dict(ev, inputs.encoding))
 
 
@@ -141,7 +147,7 @@ def compare(raw: bytes, settings: Settings) -> list[bytes]:
     inputs = decode_inputs(req, settings)
     results = [
         evaluation_dict(
-            run_loss(loss, inputs, req.reduction, req.hessian, field=f"losses[{i}]"),
+            run_loss(loss, inputs, req.reduction, req.hessian, req.outputs, field=f"losses[{i}]"),
             inputs.encoding,
         )
         for i, loss in enumerate(req.losses)

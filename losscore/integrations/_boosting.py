@@ -126,7 +126,7 @@ class BoostingObjective:
     """
 
     loss: Loss
-    params: dict[str, float]
+    params: dict[str, Any]
     hessian_policy: HessianPolicy
     hessian_constant: float | None = None
     max_step: float | None = None

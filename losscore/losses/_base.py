@@ -6,6 +6,10 @@ caller-owned buffers. Validation (shapes, finiteness, labels, domains) happens
 once, in :meth:`Loss.check_prediction` / :meth:`Loss.prepare_target`, before
 any kernel runs; the engine in :mod:`losscore.evaluate` handles chunking,
 threads, weights and reductions. Solvers call :meth:`Loss.pointwise` directly.
+
+A loss may also give the engine a compiled one-pass chunk kernel (:meth:`Loss.fused`,
+:mod:`losscore._fused`): the same ℓ, ∂ℓ/∂f, ∂²ℓ/∂f² per element, with the weighting, the
+mean's scale and the sum fused into one loop that writes only the outputs asked for.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, check_finite, check_same_shape, first_index
+from losscore._fused import FusedKernel
 from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks
 from losscore.errors import InvalidInputError
 from losscore.spec import LossSpec
@@ -78,9 +83,18 @@ class Loss(ABC):
         Default (real-valued targets of the prediction's shape): finite values, cast
         to the prediction's dtype.
         """
-        check_same_shape("target", target, prediction.shape, "prediction")
         check_finite("target", target)
-        return np.ascontiguousarray(target, dtype=prediction.dtype).reshape(-1)
+        return real_target_unchecked(target, prediction)
+
+    def fused_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any] | None:
+        """*target* flat for :meth:`fused`, its shape checked but its values not read, when
+        this loss's compiled kernel checks them itself in its one pass (its ``probe``,
+        :mod:`losscore._fused`); the engine then runs :meth:`prepare_target` only to raise
+        the error for a bad value. None (the default): :meth:`prepare_target` checks the
+        target first. (Every compiled kernel checks the prediction's finiteness.)"""
+        return None
 
     def elementwise_shape(self, prediction_shape: tuple[int, ...]) -> tuple[int, ...]:
         return prediction_shape
@@ -139,6 +153,18 @@ class Loss(ABC):
         Inputs are contiguous and validated; ``loss_out`` has the elementwise
         chunk shape, ``grad_out`` and ``hess_out`` the prediction chunk shape.
         """
+
+    def fused(
+        self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
+    ) -> FusedKernel | None:
+        """The compiled one-pass chunk kernel for these inputs (validated, flat as
+        :meth:`kernel` gets them; the chunks are slices of these) at *params*, or None.
+
+        With None (the default) the engine runs :meth:`kernel` on cache-sized chunks and
+        weights and reduces with NumPy. A fused kernel computes the same formulas; it must
+        equal :meth:`kernel` bit for bit, or state where it does not (the tests check).
+        """
+        return None
 
     def pointwise(
         self,
@@ -200,6 +226,12 @@ def signed_labels(target: NDArray[Any], dtype: np.dtype[Any]) -> FloatArray:
     signed *= 2
     signed -= 1
     return signed
+
+
+def real_target_unchecked(target: NDArray[Any], prediction: FloatArray) -> NDArray[Any]:
+    """A real-valued target of the prediction's shape, flat in its dtype (values not read)."""
+    check_same_shape("target", target, prediction.shape, "prediction")
+    return np.ascontiguousarray(target, dtype=prediction.dtype).reshape(-1)
 
 
 def binary_labels_ok(target: NDArray[Any]) -> bool:

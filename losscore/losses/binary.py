@@ -19,6 +19,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, check_finite, check_same_shape
+from losscore._fused import (
+    BLOCK,
+    ELEMENTWISE,
+    GRADIENT,
+    HESSIAN,
+    WEIGHTED,
+    FusedKernel,
+    add_compensated,
+    compensated_total,
+    compilable,
+    exp_nonpos,
+    kernel,
+    label_error,
+    label_kind,
+    log1p_nonneg,
+    radd,
+    weighed,
+)
 from losscore._numerics import sigmoid, sigmoid_product, softplus
 from losscore._parallel import scratch
 from losscore.losses._base import (
@@ -85,6 +103,38 @@ def _margin_ramps(y: FloatArray, threshold: float) -> Ramps:
     )
 
 
+@kernel
+def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+    """:meth:`MarginLoss.kernel` + :meth:`HingeLoss.margin_kernel` per element: y = ±1 from
+    the label, z = f·y, ℓ = max(t − z, 0), ℓ' = −[ℓ > 0]·y + 0 (no −0.0), ℓ'' = 0."""
+    threshold, one, zero = consts
+    n = p.shape[0]
+    weighted = (mode & WEIGHTED) != 0
+    nothing = c - c
+    total = comp = probe = 0.0
+    labels = 0
+    for lo in range(0, n, BLOCK):
+        s = 0.0
+        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+            y = one if t[i] > 0 else -one
+            gap = threshold - p[i] * y
+            value = gap if gap >= zero else zero  # np.maximum(gap, 0)
+            dz = -(one if value > zero else zero)
+            probe = radd(probe, p[i] * nothing + label_error(t[i]))
+            labels |= label_kind(t[i])
+            wi = w[i] if weighted else one
+            ev, gv, hv, term = weighed(value, dz * y + zero, zero, wi, s1, s2, c, weighted)
+            if mode & ELEMENTWISE:
+                el[i] = ev
+            if mode & GRADIENT:
+                g[i] = gv
+            if mode & HESSIAN:
+                h[i] = hv
+            s = radd(s, term)
+        total, comp = add_compensated(total, comp, s)
+    return compensated_total(total, comp), probe, labels
+
+
 class HingeLoss(MarginLoss):
     spec = LossSpec(
         name="hinge",
@@ -131,6 +181,22 @@ class HingeLoss(MarginLoss):
         np.negative(dz_out, out=dz_out)
         if hess_out is not None:
             hess_out.fill(0)
+
+    def fused_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any] | None:
+        """Labels flat, not read: the compiled kernel checks them (1, 0 or -1, and 0 and -1
+        not mixed)."""
+        check_same_shape("target", target, prediction.shape, "prediction")
+        return np.ascontiguousarray(target).reshape(-1)
+
+    def fused(
+        self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
+    ) -> FusedKernel | None:
+        if not compilable(prediction, target):
+            return None
+        dt = prediction.dtype.type
+        return FusedKernel(_hinge_fused, (dt(params["threshold"]), dt(1), dt(0)))
 
 
 class SquaredHingeLoss(MarginLoss):
@@ -297,6 +363,47 @@ class ExponentialLoss(MarginLoss):
             hess_out[...] = loss_out
 
 
+@kernel
+def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+    """:meth:`LogLoss.kernel`'s float64 formulas per element, in float64 whatever the dtype
+    (float32 inputs are widened and the three results rounded once):
+    −y = +1 for labels ≤ 0, s = −y·f, e = e^{−|f|}, ℓ = log1p(e) + max(s, 0),
+    ℓ' = −y·max(e, [s ≥ 0])/(1 + e), ℓ'' = e/(1 + e)²; e^x and log1p from
+    :mod:`losscore._fused` (within 1 ulp, as NumPy's)."""
+    n = p.shape[0]
+    weighted = (mode & WEIGHTED) != 0
+    one = w.dtype.type(1)
+    nothing = c - c
+    total = comp = probe = 0.0
+    labels = 0
+    for lo in range(0, n, BLOCK):
+        s = 0.0
+        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+            f = np.float64(p[i])
+            ny = 1.0 if t[i] <= 0 else -1.0
+            margin = f * ny
+            e = exp_nonpos(-abs(f))
+            d1 = e + 1.0
+            num = max(e, 1.0 if margin >= 0.0 else 0.0)
+            value = log1p_nonneg(e) + (margin if margin >= 0.0 else 0.0)
+            ell = p.dtype.type(value)
+            grad = p.dtype.type((num * ny) / d1)
+            hess = p.dtype.type(e / (d1 * d1))
+            probe = radd(probe, p[i] * nothing + label_error(t[i]))
+            labels |= label_kind(t[i])
+            wi = w[i] if weighted else one
+            ev, gv, hv, term = weighed(ell, grad, hess, wi, s1, s2, c, weighted)
+            if mode & ELEMENTWISE:
+                el[i] = ev
+            if mode & GRADIENT:
+                g[i] = gv
+            if mode & HESSIAN:
+                h[i] = hv
+            s = radd(s, term)
+        total, comp = add_compensated(total, comp, s)
+    return compensated_total(total, comp), probe, labels
+
+
 class LogLoss(MarginLoss):
     spec = LossSpec(
         name="log_loss",
@@ -369,6 +476,24 @@ class LogLoss(MarginLoss):
         np.divide(grad_out, d, out=grad_out)  # −0.0 only where e^{−|f|} underflows (|f| > 745)
         np.log1p(e, out=loss_out)
         loss_out += s
+
+    def fused_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any] | None:
+        """Labels flat, not read: the compiled kernel checks them (1, 0 or -1, and 0 and -1
+        not mixed)."""
+        check_same_shape("target", target, prediction.shape, "prediction")
+        return np.ascontiguousarray(target).reshape(-1)
+
+    def fused(
+        self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
+    ) -> FusedKernel | None:
+        """The float64 formulas of :meth:`kernel` compiled, e^x and log1p within 1 ulp as
+        NumPy's but not always equal to them (so ℓ, ℓ', ℓ'' can differ from :meth:`kernel`
+        by an ulp or so); float32 computes them in float64 and rounds once."""
+        if not compilable(prediction, target):
+            return None
+        return FusedKernel(_log_loss_fused, ())
 
 
 _LOG_CLAMP = -100.0

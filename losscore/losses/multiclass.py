@@ -14,6 +14,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, check_finite, first_index
+from losscore._fused import (
+    BLOCK,
+    ELEMENTWISE,
+    GRADIENT,
+    HESSIAN,
+    WEIGHTED,
+    FusedKernel,
+    add_compensated,
+    compensated_total,
+    compilable,
+    exp_nonpos,
+    kernel,
+    log1p_nonneg,
+    radd,
+)
 from losscore.errors import InvalidInputError
 from losscore.losses._base import Loss
 from losscore.spec import Interval, KinkSpec, LossSpec, ParamSpec, TrainingSpec
@@ -46,9 +61,9 @@ def prepare_class_indices(target: NDArray[Any], k: int) -> NDArray[np.intp]:
             )
     elif target.dtype.kind == "b":
         raise InvalidInputError("target", "class indices must be integers, got booleans")
-    out_of_range = (target < 0) | (target >= k)
-    if out_of_range.any():
-        idx = first_index(out_of_range)
+    # min and max read the target without a temporary; the mask only to name the culprit
+    if target.size and (target.min() < 0 or target.max() >= k):
+        idx = first_index((target < 0) | (target >= k))
         raise InvalidInputError(
             "target", f"class index must lie in [0, {k}), found {target[idx].item()!r}", index=idx
         )
@@ -108,6 +123,70 @@ class MulticlassLoss(Loss):
         )
 
 
+@kernel
+def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+    """:func:`softmax_cross_entropy` per row of k logits, with class-index targets, in float64
+    whatever the dtype (float32 rounds ℓ, pⱼ − qⱼ and pⱼ(1 − pⱼ) once): m = maxⱼ fⱼ,
+    eⱼ = e^{fⱼ − m}, τ = Σⱼ eⱼ − 1 summed without the 1 of a maximal class,
+    ℓ = log1p(τ) + keep·(m − f_y) + (s/k)·Σⱼ(m − fⱼ), ∂ℓ/∂fⱼ = eⱼ/(1 + τ) − qⱼ,
+    ∂²ℓ/∂fⱼ² = pⱼ(1 − pⱼ); weighted and scaled as :func:`losscore._fused.weighed` does."""
+    keep, smooth_k = consts
+    n = p.shape[0]
+    k = p.shape[1]
+    e = np.empty(k, dtype=np.float64)
+    zero = c - c
+    total = comp = probe = 0.0
+    for lo in range(0, n, BLOCK):
+        s = 0.0
+        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+            m = np.float64(p[i, 0])
+            for j in range(np.uint64(k)):
+                m = max(m, np.float64(p[i, j]))
+                probe = radd(probe, np.float64(p[i, j]) * 0.0)  # NaN unless finite
+            tau = 0.0
+            spread = 0.0
+            ties = 0
+            for j in range(np.uint64(k)):
+                d = np.float64(p[i, j]) - m
+                ej = exp_nonpos(d)
+                e[j] = ej
+                if d < 0.0:
+                    tau += ej
+                else:
+                    ties += 1
+                spread -= d
+            tau += ties - 1
+            y = np.uint64(t[i])
+            linear = (m - np.float64(p[i, y])) * keep if keep > 0.0 else 0.0
+            if smooth_k > 0.0:
+                linear += smooth_k * spread
+            ell = p.dtype.type(log1p_nonneg(tau) + linear)
+            inv = 1.0 / (1.0 + tau)
+            mw = w.dtype.type(1)  # the element's weight w' (1 unweighted)
+            if mode & WEIGHTED:
+                wi = w[i]
+                mw = wi * s1 * s2
+                if mode & ELEMENTWISE:
+                    el[i] = ell * wi if wi != 0 else zero
+                term = np.float64(ell * mw) if mw != 0 else 0.0
+            else:
+                if mode & ELEMENTWISE:
+                    el[i] = ell
+                term = np.float64(ell)
+            if mode & (GRADIENT | HESSIAN):
+                scale = mw * c
+                for j in range(np.uint64(k)):
+                    pj = e[j] * inv
+                    if mode & GRADIENT:
+                        q = smooth_k + keep if j == y else smooth_k
+                        g[i, j] = p.dtype.type(pj - q) * scale if mw != 0 else zero
+                    if mode & HESSIAN:
+                        h[i, j] = p.dtype.type(pj * (1.0 - pj)) * scale if mw != 0 else zero
+            s = radd(s, term)
+        total, comp = add_compensated(total, comp, s)
+    return compensated_total(total, comp), probe, 0
+
+
 class SoftmaxCrossEntropyLoss(MulticlassLoss):
     spec = LossSpec(
         name="softmax_cross_entropy",
@@ -158,6 +237,19 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
         grad_out[...] = scores.T
         if hess_out is not None and hess is not None:
             hess_out[...] = hess.T
+
+    def fused(
+        self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
+    ) -> FusedKernel | None:
+        """Class-index targets: :func:`softmax_cross_entropy`'s formulas compiled, in float64
+        (e^x and log1p within 1 ulp as NumPy's but not always equal to them, so results can
+        differ from :meth:`kernel` by an ulp or so of the dtype); class-probability targets
+        keep the NumPy kernel."""
+        if target.ndim != 1 or not compilable(prediction, target):
+            return None
+        smoothing = params["label_smoothing"]
+        k = prediction.shape[-1]
+        return FusedKernel(_softmax_fused, (1.0 - smoothing, smoothing / k))
 
     def class_major(
         self,

@@ -16,9 +16,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
+from losscore._fused import (
+    BLOCK,
+    ELEMENTWISE,
+    GRADIENT,
+    HESSIAN,
+    WEIGHTED,
+    FusedKernel,
+    add_compensated,
+    compensated_total,
+    compilable,
+    kernel,
+    radd,
+    weighed,
+)
 from losscore._numerics import log_cosh, sech2
 from losscore._parallel import scratch
-from losscore.losses._base import Loss, Ramps
+from losscore.losses._base import Loss, Ramps, real_target_unchecked
 from losscore.spec import Interval, KinkSpec, LossSpec, ParamSpec, TrainingSpec
 
 _REG_LABELS = "none: targets are real numbers"
@@ -87,6 +101,33 @@ class L1Loss(Loss):
         _l1_kernel(prediction, target, loss_out, grad_out, hess_out)
 
 
+@kernel
+def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+    """ℓ = r·r, ℓ' = r·2, ℓ'' = 2 (the NumPy kernel's operations)."""
+    (two,) = consts
+    n = p.shape[0]
+    weighted = (mode & WEIGHTED) != 0
+    one = w.dtype.type(1)
+    nothing = c - c
+    total = comp = probe = 0.0
+    for lo in range(0, n, BLOCK):
+        s = 0.0
+        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+            r = p[i] - t[i]
+            probe = radd(probe, p[i] * nothing + t[i] * nothing)  # NaN unless both finite
+            wi = w[i] if weighted else one
+            ev, gv, hv, term = weighed(r * r, r * two, two, wi, s1, s2, c, weighted)
+            if mode & ELEMENTWISE:
+                el[i] = ev
+            if mode & GRADIENT:
+                g[i] = gv
+            if mode & HESSIAN:
+                h[i] = hv
+            s = radd(s, term)
+        total, comp = add_compensated(total, comp, s)
+    return compensated_total(total, comp), probe, 0
+
+
 class L2Loss(Loss):
     spec = LossSpec(
         name="l2",
@@ -120,6 +161,52 @@ class L2Loss(Loss):
         grad_out *= 2
         if hess_out is not None:
             hess_out.fill(2)
+
+    def fused_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any] | None:
+        return real_target_unchecked(target, prediction)  # the compiled kernel checks values
+
+    def fused(
+        self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
+    ) -> FusedKernel | None:
+        if not compilable(prediction, target):
+            return None
+        return FusedKernel(_l2_fused, (prediction.dtype.type(2),))
+
+
+@kernel
+def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+    """:func:`_smooth_l1_branch_free` per element, as selects: with q = [|r| < β] and
+    m = clip(r, ±β): ℓ = (r·r)·c inside, |r| − β/2 outside; ℓ' = m·(1/β); ℓ'' = q·(1/β)."""
+    beta, half_beta, c_half, inv, zero = consts
+    n = p.shape[0]
+    weighted = (mode & WEIGHTED) != 0
+    one = w.dtype.type(1)
+    nothing = c - c
+    total = comp = probe = 0.0
+    for lo in range(0, n, BLOCK):
+        s = 0.0
+        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+            r = p[i] - t[i]
+            probe = radd(probe, p[i] * nothing + t[i] * nothing)  # NaN unless both finite
+            a = abs(r)
+            inside = a < beta
+            value = (r * r) * c_half if inside else a - half_beta
+            m = min(max(r, -beta), beta)
+            wi = w[i] if weighted else one
+            ev, gv, hv, term = weighed(
+                value, m * inv, inv if inside else zero, wi, s1, s2, c, weighted
+            )
+            if mode & ELEMENTWISE:
+                el[i] = ev
+            if mode & GRADIENT:
+                g[i] = gv
+            if mode & HESSIAN:
+                h[i] = hv
+            s = radd(s, term)
+        total, comp = add_compensated(total, comp, s)
+    return compensated_total(total, comp), probe, 0
 
 
 class SmoothL1Loss(Loss):
@@ -215,6 +302,26 @@ class SmoothL1Loss(Loss):
             np.copyto(r, np.sign(r), where=~quad)
             np.multiply(r, inv, out=r, where=quad)
 
+    def fused_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any] | None:
+        return real_target_unchecked(target, prediction)  # the compiled kernel checks values
+
+    def fused(
+        self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
+    ) -> FusedKernel | None:
+        """The branch-free regime of :meth:`kernel` only (0 < β, β² and 1/β in range,
+        β·(1/β) = 1 in the dtype); beta = 0 (l1) and extreme β keep the NumPy kernel."""
+        beta = params["beta"]
+        if beta == 0.0 or not compilable(prediction, target):
+            return None
+        dt = prediction.dtype.type
+        fmax = 0.25 * float(np.finfo(prediction.dtype).max)
+        if not (beta * beta < fmax and 1.0 / beta < fmax and dt(beta) * dt(1.0 / beta) == 1):
+            return None
+        consts = (dt(beta), dt(0.5 * beta), dt(0.5 / beta), dt(1.0 / beta), dt(0))
+        return FusedKernel(_smooth_l1_fused, consts)
+
 
 def _smooth_l1_branch_free(
     r: FloatArray,
@@ -248,6 +355,38 @@ def _smooth_l1_branch_free(
     q *= c
     loss_out += q
     r *= inv
+
+
+@kernel
+def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+    """The branch-free form of :meth:`HuberLoss.kernel` per element, as selects:
+    ℓ = (r·r)·½ for |r| ≤ δ, (|r| − δ/2)·δ beyond; ℓ' = clip(r, ±δ); ℓ'' = [|r| ≤ δ]."""
+    delta, half_delta, half, one, zero = consts
+    n = p.shape[0]
+    weighted = (mode & WEIGHTED) != 0
+    one = w.dtype.type(1)
+    nothing = c - c
+    total = comp = probe = 0.0
+    for lo in range(0, n, BLOCK):
+        s = 0.0
+        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+            r = p[i] - t[i]
+            probe = radd(probe, p[i] * nothing + t[i] * nothing)  # NaN unless both finite
+            a = abs(r)
+            inside = a <= delta
+            value = (r * r) * half if inside else (a - half_delta) * delta
+            m = min(max(r, -delta), delta)
+            wi = w[i] if weighted else one
+            ev, gv, hv, term = weighed(value, m, one if inside else zero, wi, s1, s2, c, weighted)
+            if mode & ELEMENTWISE:
+                el[i] = ev
+            if mode & GRADIENT:
+                g[i] = gv
+            if mode & HESSIAN:
+                h[i] = hv
+            s = radd(s, term)
+        total, comp = add_compensated(total, comp, s)
+    return compensated_total(total, comp), probe, 0
 
 
 class HuberLoss(Loss):
@@ -322,6 +461,24 @@ class HuberLoss(Loss):
         if hess_out is not None:
             np.copyto(hess_out, quad, casting="unsafe")
         np.clip(r, -delta, delta, out=r)  # r inside, exactly delta·sign(r) outside
+
+    def fused_target(
+        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
+    ) -> NDArray[Any] | None:
+        return real_target_unchecked(target, prediction)  # the compiled kernel checks values
+
+    def fused(
+        self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
+    ) -> FusedKernel | None:
+        """The branch-free regime of :meth:`kernel` only (δ² < max/4)."""
+        delta = params["delta"]
+        if not compilable(prediction, target):
+            return None
+        if not delta * delta < 0.25 * float(np.finfo(prediction.dtype).max):
+            return None
+        dt = prediction.dtype.type
+        consts = (dt(delta), dt(0.5) * dt(delta), dt(0.5), dt(1), dt(0))
+        return FusedKernel(_huber_fused, consts)
 
 
 class PseudoHuberLoss(Loss):

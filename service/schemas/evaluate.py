@@ -19,11 +19,19 @@ __all__ = [
     "EvaluateOutput",
     "EvaluateRequest",
     "EvaluateResponse",
+    "OutputName",
 ]
 
 Shape = Annotated[list[Annotated[int, Field(strict=True, ge=0)]], Field(max_length=MAX_DIMS)]
 Reduction = Literal["mean", "sum", "none"]
+OutputName = Literal["value", "elementwise", "gradient", "hessian"]
 MAX_COMPARE = 32
+OUTPUTS_DESCRIPTION = (
+    "What to compute and return: any of value, elementwise, gradient, hessian (default: "
+    "value, elementwise and gradient, plus hessian when `hessian` is true). Outputs not "
+    "named are not computed and are null in the response: ['value'] reads the inputs once "
+    "and writes no array of their size. 'value' needs reduction 'mean' or 'sum'."
+)
 
 
 class _Common(BaseModel):
@@ -34,6 +42,9 @@ class _Common(BaseModel):
     weight: ArrayIn | None = Field(None, description="Optional non-negative sample weights.")
     reduction: Reduction = Field("mean", description="mean (weighted: Σwℓ/Σw), sum or none.")
     hessian: bool = Field(False, strict=True, description="Also return the Hessian diagonal.")
+    outputs: list[OutputName] | None = Field(
+        None, min_length=1, max_length=4, description=OUTPUTS_DESCRIPTION
+    )
     encoding: Encoding | None = Field(
         None, description="Encoding of response arrays; default: that of `prediction`."
     )
@@ -60,9 +71,15 @@ class EvaluateResponse(BaseModel):
 
     loss: LossIn = Field(description="The loss with its canonical name and every parameter.")
     reduction: Reduction
-    value: OutNumber | None = Field(description="The reduced loss; null for reduction 'none'.")
-    elementwise: ArrayOut = Field(description="w·ℓ per element (elementwise shape).")
-    gradient: ArrayOut = Field(description="d value / d prediction (prediction shape).")
+    value: OutNumber | None = Field(
+        description="The reduced loss; null for reduction 'none' or when not among `outputs`."
+    )
+    elementwise: ArrayOut | None = Field(
+        description="w·ℓ per element (elementwise shape); null when not among `outputs`."
+    )
+    gradient: ArrayOut | None = Field(
+        description="d value / d prediction (prediction shape); null when not among `outputs`."
+    )
     hessian: ArrayOut | None = Field(description="Diagonal second derivative, if requested.")
     shape: list[int] = Field(description="The prediction's shape.")
     dtype: Literal["float32", "float64"]
@@ -87,6 +104,9 @@ class BinaryEvaluateHeader(BaseModel):
     loss: LossIn
     reduction: Reduction = "mean"
     hessian: bool = Field(False, strict=True)
+    outputs: list[OutputName] | None = Field(
+        None, min_length=1, max_length=4, description=OUTPUTS_DESCRIPTION
+    )
     encoding: Encoding = Field("b64", description="Encoding of response arrays.")
     dtype: Literal["float32", "float64"] = Field(
         "float64", description="dtype of the raw arrays (octet-stream only)."

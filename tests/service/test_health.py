@@ -66,17 +66,17 @@ def _sum(text: str, metric: str, route: str) -> float:
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-def test_start_up_compiles_the_training_kernels_off_the_loop(tmp_path, monkeypatch, enabled):
+def test_start_up_compiles_the_kernels_off_the_loop(tmp_path, monkeypatch, enabled):
     import asyncio
     import threading
 
-    import losscore.train
+    import losscore
     from service.app import create_app
     from service.settings import Settings
 
     calls: list[str] = []
     monkeypatch.setattr(
-        losscore.train, "warm_up", lambda: calls.append(threading.current_thread().name)
+        losscore, "warm_up", lambda: calls.append(threading.current_thread().name)
     )
     settings = Settings(data_dir=tmp_path, database_url=None, warm_up=enabled)
     app = create_app(settings)
@@ -114,11 +114,11 @@ def test_numba_cache_seed_is_copied_once_without_overwriting(tmp_path, monkeypat
 
 
 def test_warm_up_runs_even_when_seeding_fails(tmp_path, monkeypatch):
-    import losscore.train
+    import losscore
     from service import app as app_module
 
     calls: list[int] = []
-    monkeypatch.setattr(losscore.train, "warm_up", lambda: calls.append(1))
+    monkeypatch.setattr(losscore, "warm_up", lambda: calls.append(1))
     (tmp_path / "file").write_text("not a directory")
     seed = tmp_path / "seed"
     seed.mkdir()

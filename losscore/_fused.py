@@ -1,0 +1,290 @@
+"""One-pass compiled chunk kernels: the building blocks (private; numba).
+
+A loss whose :meth:`~losscore.losses.Loss.fused` returns a :class:`FusedKernel` is evaluated
+by one compiled loop per chunk that reads the prediction and target once, keeps ℓ, ∂ℓ/∂f
+and ∂²ℓ/∂f² in registers, applies the weights and the mean's scale, writes only the outputs
+asked for and returns the chunk's Σ w·ℓ. The NumPy kernels instead make several passes over
+cache-resident chunks and write every output; they remain the definition for solvers
+(:meth:`~losscore.losses.Loss.pointwise`) and for losses without a fused kernel.
+
+Every fused kernel has the signature::
+
+    run(p, t, consts, w, s1, s2, c, el, g, h, mode) -> float
+
+``p``, ``t``: the chunk of prediction (1-d; ``(rows, k)`` for multiclass losses) and target;
+``consts``: the loss's constants, a tuple in the computation dtype (a float literal in a
+kernel would make float32 arithmetic float64); ``w``: the chunk's weights (empty when
+unweighted); ``s1``, ``s2``: the mean's weight scaling, w' = w·s1·s2 = w·2^-e exactly
+(powers of two; 1 for sums and without weights); ``c``: the gradient's and Hessian's scale
+(1/Σw' for ``"mean"``, else 1); ``el``, ``g``, ``h``: the output chunks (empty arrays for
+outputs not asked for); ``mode``: the bits :data:`ELEMENTWISE`, :data:`GRADIENT`,
+:data:`HESSIAN`, :data:`WEIGHTED`. It returns Σ w'·ℓ (Σ ℓ unweighted) in float64, a term
+with w' = 0 exactly 0 (0·∞ is not NaN), and writes, per element:
+
+* ``el = w·ℓ`` (0 where w = 0), ``g = (ℓ'·w')·c``, ``h = (ℓ''·w')·c`` (0 where w' = 0);
+* unweighted: ``el = ℓ``, ``g = ℓ'·c``, ``h = ℓ''·c``;
+
+the same operations in the same order as the NumPy path of :mod:`losscore.evaluate`, so a
+kernel whose ℓ, ℓ', ℓ'' are bit-identical to its loss's NumPy kernel gives bit-identical
+outputs. Sums run over blocks of :data:`BLOCK` terms, each summed with vector partial sums
+(reassociated: the one fast-math flag here, on the sum alone), the block sums accumulated
+with Neumaier's compensation.
+
+The loops index with unsigned integers: numba's negative-index handling on a signed index
+turns vector loads into gathers. Mode branches are loop-invariant and LLVM unswitches them,
+so each combination of outputs runs its own vectorised loop.
+
+Also here: :func:`exp_nonpos` and :func:`log1p_nonneg`, float64 e^x (x ≤ 0) and
+log(1 + x) (x ≥ 0) in plain arithmetic that the compiler vectorises (a libm call in a loop
+would not be); fdlibm's algorithms and coefficients, within 1 ulp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple, cast
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from losscore._jit import compiled
+
+__all__ = [
+    "BLOCK",
+    "ELEMENTWISE",
+    "GRADIENT",
+    "HESSIAN",
+    "LABEL_MINUS_ONE",
+    "LABEL_ZERO",
+    "WEIGHTED",
+    "FusedKernel",
+    "add_compensated",
+    "compensated_total",
+    "compilable",
+    "exp_nonpos",
+    "kernel",
+    "label_error",
+    "label_kind",
+    "log1p_nonneg",
+    "radd",
+    "weighed",
+]
+
+ELEMENTWISE = 1
+GRADIENT = 2
+HESSIAN = 4
+WEIGHTED = 8
+
+BLOCK = 1024  # terms per vector-summed block (its rounding error grows with BLOCK / 32)
+
+
+class FusedKernel(NamedTuple):
+    """A loss's compiled chunk kernel (signature above) and its constants."""
+
+    run: Callable[..., float]
+    consts: tuple[Any, ...]
+
+
+# -- summation ---------------------------------------------------------------------------------
+
+
+@compiled(fastmath={"reassoc"})
+def radd(a: float, b: float) -> float:
+    """a + b with reassociation allowed: a loop summing through it vectorises."""
+    return a + b
+
+
+@compiled(inline="always")
+def add_compensated(total: float, comp: float, x: float) -> tuple[float, float]:
+    """Neumaier's step: (total + x, the running compensation)."""
+    t = total + x
+    if abs(total) >= abs(x):
+        comp += (total - t) + x
+    else:
+        comp += (x - t) + total
+    return t, comp
+
+
+@compiled(inline="always")
+def compensated_total(total: float, comp: float) -> float:
+    """The compensated sum; a non-finite total as it is (its compensation is NaN: ∞ − ∞)."""
+    return total + comp if np.isfinite(total) else total
+
+
+# -- outputs -----------------------------------------------------------------------------------
+
+
+@compiled(inline="always")
+def weighed(l, d, hh, wi, s1, s2, c, weighted):  # type: ignore[no-untyped-def]
+    """Element outputs (module docstring) from ℓ, ℓ', ℓ'' and the weight *wi*:
+    ``(el, g, h, term of the sum)``. Scalars only: an inlined function that took the output
+    arrays would increment and decrement their reference counts per element (atomics that
+    cost more than the arithmetic and stop vectorisation), so each kernel stores the three
+    values itself::
+
+        ev, gv, hv, term = weighed(l, d, hh, w[i] if weighted else one, s1, s2, c, weighted)
+        if mode & ELEMENTWISE:
+            el[i] = ev
+        ...
+    """
+    zero = c - c
+    if weighted:
+        m = wi * s1 * s2
+        ev = l * wi if wi != 0 else zero
+        if m != 0:
+            return ev, d * m * c, hh * m * c, np.float64(l * m)
+        return ev, zero, zero, 0.0
+    return l, d * c, hh * c, np.float64(l)
+
+
+LABEL_ZERO = 1  # bits of a binary-label kernel's ``labels``: a 0 label was seen
+LABEL_MINUS_ONE = 2  # a -1 label was seen (0 and -1 together mix two conventions)
+
+
+@compiled(inline="always")
+def label_error(t):  # type: ignore[no-untyped-def]
+    """0.0 for a binary label (1, 0 or -1), 1.0 for anything else (NaN included)."""
+    return 0.0 if (t == 1 or t == 0 or t == -1) else 1.0
+
+
+@compiled(inline="always")
+def label_kind(t):  # type: ignore[no-untyped-def]
+    """:data:`LABEL_ZERO` for a 0 label, :data:`LABEL_MINUS_ONE` for -1, else 0."""
+    return LABEL_ZERO if t == 0 else (LABEL_MINUS_ONE if t == -1 else 0)
+
+
+# -- float64 bits --------------------------------------------------------------------------------
+
+
+@intrinsic
+def _as_bits_intrinsic(typingctx: Any, x: Any) -> Any:
+    """The IEEE bits of a float64, as an int64 (an LLVM bitcast)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits_intrinsic(typingctx: Any, x: Any) -> Any:
+    """The float64 with the given IEEE bits (an LLVM bitcast)."""
+    if x != types.int64:
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+# typed views of the intrinsics (the same objects: compiled code resolves them by name)
+_as_bits = cast("Callable[[float], int]", _as_bits_intrinsic)
+_from_bits = cast("Callable[[int], float]", _from_bits_intrinsic)
+
+
+# -- e^x for x <= 0 ------------------------------------------------------------------------------
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 with 32 trailing zero bits: k·_LN2_HI is exact
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_ROUND = 6755399441055744.0  # 1.5·2^52: x + _ROUND rounds x to an integer (|x| < 2^51)
+_P1 = 1.66666666666666019037e-01
+_P2 = -2.77777777770155933842e-03
+_P3 = 6.61375632143793436117e-05
+_P4 = -1.65339022054652515390e-06
+_P5 = 4.13813679705723846039e-08
+_EXP_FLOOR = -800.0  # e^x underflows to 0 below -745.2; the clamp keeps 2^k in range
+_BIAS = 1023
+
+
+@compiled(inline="always")
+def exp_nonpos(x: float) -> float:
+    """e^x for float64 x ≤ 0 (−∞ included): fdlibm's ``__ieee754_exp``.
+
+    x = k·ln 2 + r with |r| ≤ ln(2)/2 (k rounded to nearest, ln 2 in two parts so that
+    r = hi − lo is exact to ~2^-85), e^r = 1 − ((lo − r·c/(2 − c)) − hi) with
+    c = r − r²·P(r²) (fdlibm's Remez coefficients, error < 2^-59), then ·2^k as two
+    exact powers of two (the second multiplication rounds a subnormal result once).
+    """
+    x = max(x, _EXP_FLOOR)
+    shifted = x * _INV_LN2 + _ROUND
+    k = _as_bits(shifted) - _as_bits(_ROUND)
+    kf = shifted - _ROUND
+    hi = x - kf * _LN2_HI
+    lo = kf * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    k1 = k >> 1
+    k2 = k - k1
+    return y * _from_bits((k1 + _BIAS) << 52) * _from_bits((k2 + _BIAS) << 52)
+
+
+# -- log(1 + x) for x >= 0 -------------------------------------------------------------------
+
+_LP1 = 6.666666666666735130e-01
+_LP2 = 3.999999999940941908e-01
+_LP3 = 2.857142874366239149e-01
+_LP4 = 2.222219843214978396e-01
+_LP5 = 1.818357216161805012e-01
+_LP6 = 1.531383769920937332e-01
+_LP7 = 1.479819860511658591e-01
+_SQRT2_M1 = 0.41421356237309503  # below: f = x itself, no rounding of 1 + x
+_MANTISSA = (1 << 52) - 1
+_SQRT2_MANTISSA = 0x6A09E << 32  # 1 + this/2^52 ≈ √2 (fdlibm's test of the high word)
+
+
+@compiled(inline="always")
+def log1p_nonneg(x: float) -> float:
+    """log(1 + x) for finite float64 x ≥ 0: fdlibm's ``log1p``.
+
+    x < √2 − 1: f = x. Otherwise u = 1 + x = 2^k·(1 + f) with 1 + f in [√2/2, √2) and
+    c the rounding error of u relative to u (0 once u ≥ 2^54, where it no longer matters). Then, with s = f/(2 + f),
+    log(1 + f) = f − (f²/2 − s·(f²/2 + R(s²))) (Remez R, error < 2^-58) and
+    log1p(x) = k·ln2_hi − ((f²/2 − (s·(f²/2 + R) + (k·ln2_lo + c))) − f).
+    """
+    u = 1.0 + x
+    bits = _as_bits(u)
+    e = (bits >> 52) - _BIAS  # u = 2^e·m, m in [1, 2)
+    mant = bits & _MANTISSA
+    high = mant >= _SQRT2_MANTISSA
+    k = e + 1 if high else e
+    f = _from_bits(mant | ((_BIAS - 1 if high else _BIAS) << 52)) - 1.0
+    c = ((1.0 - (u - x)) if e > 0 else (x - (u - 1.0))) / u if e < 54 else 0.0
+    if x < _SQRT2_M1:
+        k = 0
+        f = x
+        c = 0.0
+    kf = float(k)
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    big_r = z * (_LP1 + z * (_LP2 + z * (_LP3 + z * (_LP4 + z * (_LP5 + z * (_LP6 + z * _LP7))))))
+    return kf * _LN2_HI - ((hfsq - (s * (hfsq + big_r) + (kf * _LN2_LO + c))) - f)
+
+
+# -- what a loss module uses ---------------------------------------------------------------------
+
+kernel = compiled(nogil=True)
+"""The decorator of a fused kernel (the signature in the module docstring)."""
+
+# dtypes that compiled code reads: booleans, integers, float32 and float64, native byte order
+_COMPILED_KINDS = frozenset("biuf")
+
+
+def compilable(*arrays: Any) -> bool:
+    """True when compiled kernels can read every array as it is (no float16, no foreign byte
+    order, C-contiguous)."""
+    return all(
+        a.dtype.kind in _COMPILED_KINDS
+        and a.dtype.isnative
+        and a.dtype != np.float16
+        and a.flags.c_contiguous
+        for a in arrays
+    )
