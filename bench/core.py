@@ -145,10 +145,15 @@ def floor_calls(p: np.ndarray, t: np.ndarray) -> dict[str, Call]:
     return calls
 
 
-def losscore_calls(name: str, p: np.ndarray, t: np.ndarray) -> dict[str, Call]:
+def losscore_calls(
+    name: str, p: np.ndarray, t: np.ndarray, fresh_only: bool = False
+) -> dict[str, Call]:
+    fresh: dict[str, Call] = {"fresh": lambda: losscore.evaluate(name, p, t, reduction="mean")}
+    if fresh_only:
+        return fresh
     g = np.empty_like(p)
     return {
-        "fresh": lambda: losscore.evaluate(name, p, t, reduction="mean"),
+        **fresh,
         "value+grad": lambda: (
             losscore.evaluate(name, p, t, outputs=["value", "gradient"], gradient_out=g).value
         ),
@@ -191,8 +196,12 @@ def torch_call(name: str, p: np.ndarray, t: np.ndarray) -> Call:
     return run
 
 
-def measure(name: str, n: int, dtype: Any, repeat: int, with_torch: bool) -> Row:
+def measure(
+    name: str, n: int, dtype: Any, repeat: int, with_torch: bool, fresh_only: bool = False
+) -> Row:
     p, t = make_data(name, n, dtype)
+    if fresh_only:  # the plain call alone: runs against older losscore versions too
+        return Row(name, np.dtype(dtype).name, best_of(losscore_calls(name, p, t, True), repeat))
     calls = {**losscore_calls(name, p, t), **floor_calls(p, t)}
     if with_torch and torch is not None:
         calls["torch"] = torch_call(name, p, t)
@@ -276,14 +285,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loss", action="append", choices=LOSSES, help="only these losses")
     p.add_argument("--dtype", action="append", choices=("float64", "float32"))
     p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
+    p.add_argument(
+        "--fresh-only",
+        action="store_true",
+        help="time only the plain call (to compare with an older losscore on PYTHONPATH)",
+    )
     args = p.parse_args(argv)
     for line in header(args.n, args.repeat):
         print(line)
     rows = [
-        measure(name, args.n, np.dtype(d), args.repeat, not args.no_torch)
+        measure(name, args.n, np.dtype(d), args.repeat, not args.no_torch, args.fresh_only)
         for name in args.loss or LOSSES
         for d in args.dtype or ("float64", "float32")
     ]
+    if args.fresh_only:
+        for r in rows:
+            print(f"{r.loss:<22} {r.dtype:<8} fresh {r.times['fresh']:.1f} ms")
+        return 0
     print()
     print("\n".join(table(rows)))
     print()

@@ -144,15 +144,16 @@ LABEL_MINUS_ONE = 2  # a -1 label was seen (0 and -1 together mix two convention
 
 
 @compiled(inline="always")
-def label_error(t):  # type: ignore[no-untyped-def]
-    """0.0 for a binary label (1, 0 or -1), 1.0 for anything else (NaN included)."""
-    return 0.0 if (t == 1 or t == 0 or t == -1) else 1.0
+def label_error(t, good, bad):  # type: ignore[no-untyped-def]
+    """*good* for a binary label (1, 0 or -1), *bad* for anything else (NaN included); the
+    two in the computation dtype (a float64 constant would widen a float32 loop)."""
+    return good if (t == 1) | (t == 0) | (t == -1) else bad  # no short-circuit: vectorises
 
 
 @compiled(inline="always")
 def label_kind(t):  # type: ignore[no-untyped-def]
     """:data:`LABEL_ZERO` for a 0 label, :data:`LABEL_MINUS_ONE` for -1, else 0."""
-    return LABEL_ZERO if t == 0 else (LABEL_MINUS_ONE if t == -1 else 0)
+    return (t == 0) * LABEL_ZERO | (t == -1) * LABEL_MINUS_ONE
 
 
 # -- float64 bits --------------------------------------------------------------------------------

@@ -111,7 +111,8 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
     nothing = c - c
-    total = comp = probe = 0.0
+    total = comp = 0.0
+    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
     labels = 0
     for lo in range(0, n, BLOCK):
         s = 0.0
@@ -120,7 +121,7 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no
             gap = threshold - p[i] * y
             value = gap if gap >= zero else zero  # np.maximum(gap, 0)
             dz = -(one if value > zero else zero)
-            probe = radd(probe, p[i] * nothing + label_error(t[i]))
+            probe = radd(probe, p[i] * nothing + label_error(t[i], nothing, one))
             labels |= label_kind(t[i])
             wi = w[i] if weighted else one
             ev, gv, hv, term = weighed(value, dz * y + zero, zero, wi, s1, s2, c, weighted)
@@ -368,13 +369,14 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore
     """:meth:`LogLoss.kernel`'s float64 formulas per element, in float64 whatever the dtype
     (float32 inputs are widened and the three results rounded once):
     −y = +1 for labels ≤ 0, s = −y·f, e = e^{−|f|}, ℓ = log1p(e) + max(s, 0),
-    ℓ' = −y·max(e, [s ≥ 0])/(1 + e), ℓ'' = e/(1 + e)²; e^x and log1p from
+    ℓ' = −y·max(e, [s ≥ 0])·(1/(1 + e)), ℓ'' = e·(1/(1 + e))²; e^x and log1p from
     :mod:`losscore._fused` (within 1 ulp, as NumPy's)."""
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
     nothing = c - c
-    total = comp = probe = 0.0
+    total = comp = 0.0
+    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
     labels = 0
     for lo in range(0, n, BLOCK):
         s = 0.0
@@ -387,9 +389,10 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore
             num = max(e, 1.0 if margin >= 0.0 else 0.0)
             value = log1p_nonneg(e) + (margin if margin >= 0.0 else 0.0)
             ell = p.dtype.type(value)
-            grad = p.dtype.type((num * ny) / d1)
-            hess = p.dtype.type(e / (d1 * d1))
-            probe = radd(probe, p[i] * nothing + label_error(t[i]))
+            inv = 1.0 / d1  # one division for both (within an ulp of the two quotients)
+            grad = p.dtype.type((num * ny) * inv)
+            hess = p.dtype.type((e * inv) * inv)
+            probe = radd(probe, p[i] * nothing + label_error(t[i], nothing, one))
             labels |= label_kind(t[i])
             wi = w[i] if weighted else one
             ev, gv, hv, term = weighed(ell, grad, hess, wi, s1, s2, c, weighted)

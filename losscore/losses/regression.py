@@ -109,7 +109,8 @@ def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-un
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
     nothing = c - c
-    total = comp = probe = 0.0
+    total = comp = 0.0
+    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
         s = 0.0
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
@@ -184,7 +185,8 @@ def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignor
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
     nothing = c - c
-    total = comp = probe = 0.0
+    total = comp = 0.0
+    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
         s = 0.0
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
@@ -366,7 +368,8 @@ def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
     nothing = c - c
-    total = comp = probe = 0.0
+    total = comp = 0.0
+    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
         s = 0.0
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
