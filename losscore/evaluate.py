@@ -35,22 +35,15 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn, cast, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, as_numeric, check_finite, common_float_dtype, first_index
-from losscore._fused import (
-    ELEMENTWISE,
-    GRADIENT,
-    HESSIAN,
-    LABEL_MINUS_ONE,
-    LABEL_ZERO,
-    WEIGHTED,
-    FusedKernel,
-)
+from losscore._outputs import OUTPUTS, Output, output_buffer, resolve_outputs
 from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks, scratch
+from losscore._passes import compiled_route, raise_input_error, run_fused, run_numpy
 from losscore.errors import InvalidInputError, InvalidParameterError
 from losscore.losses import Loss, get_loss
 
@@ -58,12 +51,7 @@ __all__ = ["OUTPUTS", "Evaluation", "Output", "Reduction", "evaluate"]
 
 Reduction = Literal["none", "mean", "sum"]
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
-Output = Literal["value", "elementwise", "gradient", "hessian"]
-OUTPUTS: tuple[str, ...] = get_args(Output)
-
-FUSED_CHUNK_ELEMENTS = 1 << 16  # a compiled kernel keeps no temporaries: larger chunks
-# scratch slots of the NumPy path for outputs not asked for (kernels use slots 0 and 1)
-_SLOT_ELEMENTWISE, _SLOT_GRADIENT, _SLOT_WEIGHT, _SLOT_TERMS = 10, 11, 12, 13
+_SLOT_WEIGHT = 12  # scratch for scaled weights (the NumPy pass uses it later, never at once)
 
 
 @dataclass(frozen=True)
@@ -172,76 +160,6 @@ def _prepare_weight(
     return w, _fsum([p[2] for p in parts]), top
 
 
-def _resolve_outputs(
-    outputs: Collection[str] | None, hessian: bool, reduction: str
-) -> frozenset[str]:
-    """The outputs to compute: ``outputs`` (default: value, elementwise, gradient), plus
-    ``"hessian"`` when ``hessian`` is true."""
-    if outputs is None:
-        chosen = {"value", "elementwise", "gradient"}
-    else:
-        if isinstance(outputs, str):
-            raise InvalidParameterError(
-                "outputs", f"must be a list of output names, not the string {outputs!r}"
-            )
-        chosen = set()
-        for name in outputs:
-            if name not in OUTPUTS:
-                raise InvalidParameterError(
-                    "outputs", f"unknown output {name!r}; valid outputs are: {', '.join(OUTPUTS)}"
-                )
-            chosen.add(name)
-        if not chosen and not hessian:
-            raise InvalidParameterError("outputs", "must name at least one output")
-        if "value" in chosen and reduction == "none":
-            raise InvalidParameterError(
-                "outputs", "'value' needs reduction 'mean' or 'sum' (reduction 'none' has none)"
-            )
-    if hessian:
-        chosen.add("hessian")
-    return frozenset(chosen)
-
-
-def _overlaps(a: NDArray[Any], b: NDArray[Any]) -> bool:
-    """Whether *a* and *b* share memory (exactly: the bounds test first, then NumPy's exact
-    test, which is cheap for the contiguous buffers accepted here)."""
-    return bool(np.may_share_memory(a, b)) and bool(np.shares_memory(a, b))
-
-
-def _output_buffer(
-    name: str,
-    buf: Any,
-    what: str,
-    shape: tuple[int, ...],
-    dtype: np.dtype[Any],
-    inputs: list[tuple[str, Any]],
-) -> FloatArray:
-    """*buf* checked as the caller-owned array for *what*: an ndarray of *shape* and
-    *dtype*, C-contiguous, writeable, sharing no memory with an input."""
-    if not isinstance(buf, np.ndarray):
-        raise InvalidInputError(name, f"must be a numpy.ndarray, got {type(buf).__name__}")
-    if buf.shape != shape:
-        raise InvalidInputError(
-            name, f"shape {list(buf.shape)} does not match the {what} shape {list(shape)}"
-        )
-    if buf.dtype != dtype:
-        raise InvalidInputError(
-            name,
-            f"dtype {buf.dtype} does not match the computation dtype {dtype} "
-            "(float32 inputs compute in float32, all others in float64)",
-        )
-    if not buf.flags.c_contiguous:
-        raise InvalidInputError(name, "must be C-contiguous")
-    if not buf.flags.writeable:
-        raise InvalidInputError(name, "must be writeable")
-    for other, arr in inputs:
-        if isinstance(arr, np.ndarray) and _overlaps(buf, arr):
-            raise InvalidInputError(
-                name, f"shares memory with {other}: outputs must not overlap the inputs"
-            )
-    return buf
-
-
 def evaluate(
     loss: str | Loss,
     prediction: Any,
@@ -293,7 +211,7 @@ def evaluate(
         raise InvalidParameterError(
             "reduction", f"must be one of {', '.join(REDUCTIONS)}, got {reduction!r}"
         )
-    chosen = _resolve_outputs(outputs, hessian, reduction)
+    chosen = resolve_outputs(outputs, hessian, reduction)
     for buf_name, buf, out_name in (
         ("elementwise_out", elementwise_out, "elementwise"),
         ("gradient_out", gradient_out, "gradient"),
@@ -305,7 +223,7 @@ def evaluate(
             )
 
     pred, target_raw, weight_raw = _prediction_array(loss_obj, prediction, target, weight)
-    route = _compiled_route(loss_obj, pred, target_raw, resolved)
+    route = compiled_route(loss_obj, pred, target_raw, resolved)
     fused = None if route is None else route[0]
     if fused is None:
         check_finite("prediction", pred)
@@ -318,27 +236,8 @@ def evaluate(
     k = pred.shape[-1] if multiclass else 1
     dtype = pred.dtype
 
-    w: FloatArray | None = None
-    if weight_raw is None:
-        weight_total, top = float(n), 1.0
-    else:
-        w, weight_total, top = _prepare_weight(weight_raw, el_shape, dtype)
-    # The weighted mean uses w' = w·2^-e with the largest w' in [1, 2) for its value and
-    # gradient (exact scaling; Σw'ℓ / Σw' = Σwℓ / Σw): Σw', 1/Σw' and w'·ℓ' then stay in
-    # range for weights of any magnitude (1e-320 or 1e308). `elementwise` keeps w·ℓ.
-    exponent = math.frexp(top)[1] - 1 if w is not None and reduction == "mean" and top else 0
-    s1, s2 = _power_factors(-exponent, dtype)
-    # Σw' afresh when scaled: Σw itself may overflow or lose bits
-    weight_sum = _scaled_sum(w, s1, s2) if exponent and w is not None else weight_total
-    if reduction == "mean":
-        if n == 0:
-            raise InvalidInputError(
-                "prediction",
-                "reduction 'mean' of an empty array is undefined (use 'sum' or 'none')",
-            )
-        if weight_sum == 0.0:
-            raise InvalidInputError("weight", "weights sum to 0, so the weighted mean is undefined")
-    scale = 1.0 / weight_sum if reduction == "mean" else 1.0
+    wt = _weighting(weight_raw, el_shape, dtype, reduction)
+    w, s1, s2, scale = wt.w, wt.s1, wt.s2, wt.scale
 
     inputs: list[tuple[str, Any]] = [
         ("prediction", prediction),
@@ -354,7 +253,7 @@ def evaluate(
             return None
         if buf is None:
             return np.empty(shape, dtype=dtype)
-        arr = _output_buffer(name, buf, what, shape, dtype, inputs)
+        arr = output_buffer(name, buf, what, shape, dtype, inputs)
         inputs.append((name, arr))  # the buffers must not overlap each other either
         return arr
 
@@ -370,13 +269,13 @@ def evaluate(
     want_value = "value" in chosen and reduction != "none"
 
     if fused is not None:
-        partial_sums = _run_fused(
+        partial_sums = run_fused(
             fused, pred_flat, target_flat, w, s1, s2, scale, el_flat, g_flat, h_flat, k
         )
         if partial_sums is None:  # a bad value the compiled kernel saw: raise its error
-            _raise_input_error(loss_obj, pred, target_raw, resolved)
+            raise_input_error(loss_obj, pred, target_raw, resolved)
     else:
-        partial_sums = _run_numpy(
+        partial_sums = run_numpy(
             loss_obj,
             resolved,
             pred_flat,
@@ -389,26 +288,17 @@ def evaluate(
             k,
         )
 
-    value: float | None = None
+    value = None
     if want_value:
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = _fsum(partial_sums)
-        reduced = total * scale if reduction == "mean" else total
-        if reduction == "mean" and math.isinf(reduced):
-            # Σ w·ℓ beyond the float64 range does not make the mean infinite: the mean is the
-            # convex combination Σ pᵢℓᵢ with pᵢ = wᵢ/Σw ≤ 1, so recompute ℓ (w·ℓ may itself
-            # have overflowed) and weight each term first (a rare path: one more kernel call)
-            w_mean = None if w is None else _scaled(w, s1, s2)
-            reduced = _convex_mean(loss_obj, pred_flat, target_flat, resolved, w_mean, scale)
-        with np.errstate(over="ignore"):  # a float32 total beyond its range is inf
-            value = float(dtype.type(reduced))
+        total = _fsum(partial_sums)
+        value = _reduced(total, reduction, wt, dtype, loss_obj, pred_flat, target_flat, resolved)
 
     return Evaluation(
         loss=loss_obj.name,
         params=resolved,
         reduction=reduction,
         value=value,
-        weight_sum=_ldexp(weight_sum, exponent),
+        weight_sum=_ldexp(wt.weight_sum, wt.exponent),
         outputs=chosen,
         dtype=dtype,
         shape=pred.shape,
@@ -424,182 +314,68 @@ def evaluate(
     )
 
 
-def _compiled_route(
-    loss_obj: Loss, pred: FloatArray, target_raw: NDArray[Any], params: Mapping[str, float]
-) -> tuple[FusedKernel | None, NDArray[Any]] | None:
-    """(the loss's compiled kernel for these inputs, the target flat for it); (None, the
-    checked target) for the NumPy path when the target was checked on the way; None when
-    nothing was done. With a kernel, the prediction's values and, when
-    :meth:`Loss.fused_target` says so, the target's are not checked yet: the kernel checks
-    them in its one pass (see :func:`_run_fused`)."""
-    if type(loss_obj).fused is Loss.fused or pred.size == 0:
-        return None
-    target_flat = loss_obj.fused_target(target_raw, pred, params)
-    unchecked = target_flat is not None
-    if target_flat is None:
-        target_flat = loss_obj.prepare_target(target_raw, pred, params)
-    rows = math.prod(loss_obj.elementwise_shape(pred.shape))
-    pred_flat = pred.reshape(rows, -1) if loss_obj.kind == "multiclass" else pred.reshape(-1)
-    fused = loss_obj.fused(pred_flat, target_flat, params)
-    if fused is None and unchecked:
-        return None
-    return fused, target_flat
+@dataclass(frozen=True)
+class _Weighting:
+    """The weights as the passes use them.
+
+    The weighted mean uses w' = w·2^-e with the largest w' in [1, 2) for its value and
+    gradient (exact scaling; Σw'ℓ / Σw' = Σwℓ / Σw): Σw', 1/Σw' and w'·ℓ' then stay in range
+    for weights of any magnitude (1e-320 or 1e308). ``elementwise`` keeps w·ℓ.
+    """
+
+    w: FloatArray | None  # flat, validated; None without weights
+    s1: Any  # w' = w·s1·s2 exactly (powers of two in the dtype)
+    s2: Any
+    exponent: int  # e
+    weight_sum: float  # Σw' (N without weights)
+    scale: float  # 1/Σw' for the mean, else 1
 
 
-def _raise_input_error(
-    loss_obj: Loss, pred: FloatArray, target_raw: NDArray[Any], params: Mapping[str, float]
-) -> NoReturn:
-    """The checks of the NumPy path, for the error (with the index) of a value that a
-    compiled kernel reported."""
-    check_finite("prediction", pred)
-    loss_obj.check_prediction(pred, params)
-    loss_obj.prepare_target(target_raw, pred, params)
-    raise InvalidInputError(  # pragma: no cover - a kernel's checks are the NumPy path's
-        "target", "has a value the loss does not accept"
-    )
-
-
-def _run_fused(
-    fused: FusedKernel,
-    pred_flat: FloatArray,
-    target_flat: NDArray[Any],
-    w: FloatArray | None,
-    s1: np.floating[Any],
-    s2: np.floating[Any],
-    scale: float,
-    el: FloatArray | None,
-    g: FloatArray | None,
-    h: FloatArray | None,
-    k: int,
-) -> list[float] | None:
-    """The loss's compiled kernel on every chunk (see :mod:`losscore._fused`): Σ w'ℓ per
-    chunk, or None when a chunk's probe reports a non-finite input or a bad label (the
-    outputs written so far are then meaningless)."""
-    dtype = pred_flat.dtype
-    mode = (
-        (ELEMENTWISE if el is not None else 0)
-        | (GRADIENT if g is not None else 0)
-        | (HESSIAN if h is not None else 0)
-        | (WEIGHTED if w is not None else 0)
-    )
-    empty1 = np.empty(0, dtype=dtype)
-    empty_g = np.empty((0, k) if pred_flat.ndim == 2 else 0, dtype=dtype)
-    c = dtype.type(scale)
-    run, consts = fused.run, fused.consts
-
-    def chunk(lo: int, hi: int) -> tuple[float, float, int]:
-        return cast(
-            "tuple[float, float, int]",
-            run(
-                pred_flat[lo:hi],
-                target_flat[lo:hi],
-                consts,
-                empty1 if w is None else w[lo:hi],
-                s1,
-                s2,
-                c,
-                empty1 if el is None else el[lo:hi],
-                empty_g if g is None else g[lo:hi],
-                empty_g if h is None else h[lo:hi],
-                mode,
-            ),
-        )
-
-    rows = max(1, FUSED_CHUNK_ELEMENTS // k)
-    results = map_chunks(chunk, chunk_bounds(pred_flat.shape[0], rows))
-    labels = 0
-    for _, probe, seen in results:
-        if probe != 0:
-            return None
-        labels |= seen
-    if labels == LABEL_ZERO | LABEL_MINUS_ONE:  # 0/1 and ±1 labels mixed
-        return None
-    return [float(total) for total, _, _ in results]
-
-
-def _run_numpy(
-    loss_obj: Loss,
-    params: Mapping[str, float],
-    pred_flat: FloatArray,
-    target_flat: NDArray[Any],
-    w: FloatArray | None,
-    factors: tuple[np.floating[Any], np.floating[Any]],
-    scale: float,
-    outs: tuple[FloatArray | None, FloatArray | None, FloatArray | None],
-    want_value: bool,
-    k: int,
-) -> list[float]:
-    """The loss's NumPy kernel on cache-sized chunks, writing the requested outputs and
-    per-thread scratch for the others; weights and scale applied per chunk. Σ w'ℓ per chunk
-    (0 when the value is not wanted)."""
-    dtype = pred_flat.dtype
-    multiclass = pred_flat.ndim == 2
-    elementwise, gradient, hess = outs
-    s1, s2 = factors
-    scaled_weights = not (s1 == 1 and s2 == 1)
-    c = dtype.type(scale)
-
-    def run(lo: int, hi: int) -> float:
-        rows = hi - lo
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            el = (
-                scratch(_SLOT_ELEMENTWISE, rows, dtype)
-                if elementwise is None
-                else elementwise[lo:hi]
+def _weighting(
+    weight_raw: NDArray[Any] | None, el_shape: tuple[int, ...], dtype: np.dtype[Any], reduction: str
+) -> _Weighting:
+    n = math.prod(el_shape)
+    w: FloatArray | None = None
+    if weight_raw is None:
+        weight_total, top = float(n), 1.0
+    else:
+        w, weight_total, top = _prepare_weight(weight_raw, el_shape, dtype)
+    exponent = math.frexp(top)[1] - 1 if w is not None and reduction == "mean" and top else 0
+    s1, s2 = _power_factors(-exponent, dtype)
+    # Σw' afresh when scaled: Σw itself may overflow or lose bits
+    weight_sum = _scaled_sum(w, s1, s2) if exponent and w is not None else weight_total
+    if reduction == "mean":
+        if n == 0:
+            raise InvalidInputError(
+                "prediction",
+                "reduction 'mean' of an empty array is undefined (use 'sum' or 'none')",
             )
-            if gradient is None:
-                g = scratch(_SLOT_GRADIENT, rows * k, dtype)
-                g = g.reshape(rows, k) if multiclass else g
-            else:
-                g = gradient[lo:hi]
-            h = None if hess is None else hess[lo:hi]
-            loss_obj.kernel(pred_flat[lo:hi], target_flat[lo:hi], params, el, g, h)
-            partial = 0.0
-            if w is not None:
-                wc = w[lo:hi]
-                wm = wc
-                if scaled_weights:
-                    wm = np.multiply(wc, s1, out=scratch(_SLOT_WEIGHT, rows, dtype))
-                    wm *= s2
-                zero_mean_weight = not wm.all()
-                if want_value and (scaled_weights or elementwise is None):
-                    # Σw'ℓ from ℓ itself (`el` keeps w·ℓ, or is scratch)
-                    terms = np.multiply(el, wm, out=scratch(_SLOT_TERMS, rows, dtype))
-                    if zero_mean_weight:
-                        terms[wm == 0] = 0
-                    partial = float(np.sum(terms, dtype=np.float64))
-                    want_sum = False
-                else:
-                    want_sum = want_value
-                if elementwise is not None or want_sum:
-                    el *= wc
-                    if zero_mean_weight or not wc.all():
-                        # A zero weight removes the element: 0·∞ (e.g. exponential loss at
-                        # z < -709) must give 0, not NaN.
-                        el[wc == 0] = 0
-                    if want_sum:
-                        partial = float(np.sum(el, dtype=np.float64))
-                wg = wm[:, None] if multiclass else wm
-                zero = wm == 0 if zero_mean_weight else None
-                if gradient is not None:
-                    g *= wg
-                    if zero is not None:
-                        g[zero] = 0
-                if h is not None:
-                    h *= wg
-                    if zero is not None:
-                        h[zero] = 0
-            elif want_value:
-                partial = float(np.sum(el, dtype=np.float64))
-            if scale != 1.0:
-                if gradient is not None:
-                    g *= c
-                if h is not None:
-                    h *= c
-            return partial
+        if weight_sum == 0.0:
+            raise InvalidInputError("weight", "weights sum to 0, so the weighted mean is undefined")
+    scale = 1.0 / weight_sum if reduction == "mean" else 1.0
+    return _Weighting(w, s1, s2, exponent, weight_sum, scale)
 
-    rows_per_chunk = max(1, CHUNK_ELEMENTS // k)
-    return map_chunks(run, chunk_bounds(pred_flat.shape[0], rows_per_chunk))
+
+def _reduced(
+    total: float,
+    reduction: str,
+    wt: _Weighting,
+    dtype: np.dtype[Any],
+    loss_obj: Loss,
+    pred_flat: FloatArray,
+    target_flat: NDArray[Any],
+    params: Mapping[str, float],
+) -> float:
+    """The value from Σw'ℓ (Σwℓ for sums), rounded to the dtype."""
+    reduced = total * wt.scale if reduction == "mean" else total
+    if reduction == "mean" and math.isinf(reduced):
+        # Σ w·ℓ beyond the float64 range does not make the mean infinite: the mean is the
+        # convex combination Σ pᵢℓᵢ with pᵢ = wᵢ/Σw ≤ 1, so recompute ℓ (w·ℓ may itself
+        # have overflowed) and weight each term first (a rare path: one more kernel call)
+        w_mean = None if wt.w is None else _scaled(wt.w, wt.s1, wt.s2)
+        reduced = _convex_mean(loss_obj, pred_flat, target_flat, params, w_mean, wt.scale)
+    with np.errstate(over="ignore"):  # a float32 total beyond its range is inf
+        return float(dtype.type(reduced))
 
 
 def _fsum(parts: list[float]) -> float:
