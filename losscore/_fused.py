@@ -47,8 +47,9 @@ from typing import Any, NamedTuple, cast
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
+from losscore._fused32 import exp_nonpos32, log1p_unit32
 from losscore._jit import compiled
 
 __all__ = [
@@ -64,10 +65,12 @@ __all__ = [
     "compensated_total",
     "compilable",
     "exp_nonpos",
+    "exp_nonpos_any",
     "kernel",
     "label_error",
     "label_kind",
     "log1p_nonneg",
+    "log1p_unit_any",
     "radd",
     "weighed",
 ]
@@ -289,3 +292,32 @@ def compilable(*arrays: Any) -> bool:
         and a.flags.c_contiguous
         for a in arrays
     )
+
+
+# -- the same functions for either float dtype ------------------------------------------------
+
+
+def exp_nonpos_any(x: float) -> float:  # pragma: no cover - replaced in compiled code
+    """e^x for x ≤ 0 in x's dtype: :func:`exp_nonpos` (float64) or
+    :func:`losscore._fused32.exp_nonpos32` (float32). Compiled code only."""
+    raise NotImplementedError
+
+
+def log1p_unit_any(x: float) -> float:  # pragma: no cover - replaced in compiled code
+    """log(1 + x) for 0 ≤ x ≤ 1 in x's dtype: :func:`log1p_nonneg` (float64) or
+    :func:`losscore._fused32.log1p_unit32` (float32). Compiled code only."""
+    raise NotImplementedError
+
+
+@overload(exp_nonpos_any, inline="always")
+def _exp_nonpos_any(x):  # type: ignore[no-untyped-def]  # numba compares signatures
+    if x == types.float32:
+        return lambda x: exp_nonpos32(x)
+    return lambda x: exp_nonpos(x)
+
+
+@overload(log1p_unit_any, inline="always")
+def _log1p_unit_any(x):  # type: ignore[no-untyped-def]  # numba compares signatures
+    if x == types.float32:
+        return lambda x: log1p_unit32(x)
+    return lambda x: log1p_nonneg(x)

@@ -29,11 +29,11 @@ from losscore._fused import (
     add_compensated,
     compensated_total,
     compilable,
-    exp_nonpos,
+    exp_nonpos_any,
     kernel,
     label_error,
     label_kind,
-    log1p_nonneg,
+    log1p_unit_any,
     radd,
     weighed,
 )
@@ -366,11 +366,11 @@ class ExponentialLoss(MarginLoss):
 
 @kernel
 def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
-    """:meth:`LogLoss.kernel`'s float64 formulas per element, in float64 whatever the dtype
-    (float32 inputs are widened and the three results rounded once):
+    """:meth:`LogLoss.kernel`'s formulas per element, in the dtype:
     −y = +1 for labels ≤ 0, s = −y·f, e = e^{−|f|}, ℓ = log1p(e) + max(s, 0),
     ℓ' = −y·max(e, [s ≥ 0])·(1/(1 + e)), ℓ'' = e·(1/(1 + e))²; e^x and log1p from
-    :mod:`losscore._fused` (within 1 ulp, as NumPy's)."""
+    :mod:`losscore._fused` (float64, within 1 ulp as NumPy's) or :mod:`losscore._fused32`
+    (float32, within 2 ulp)."""
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
@@ -381,17 +381,16 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore
     for lo in range(0, n, BLOCK):
         s = 0.0
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
-            f = np.float64(p[i])
-            ny = 1.0 if t[i] <= 0 else -1.0
+            f = p[i]
+            ny = one if t[i] <= 0 else -one
             margin = f * ny
-            e = exp_nonpos(-abs(f))
-            d1 = e + 1.0
-            num = max(e, 1.0 if margin >= 0.0 else 0.0)
-            value = log1p_nonneg(e) + (margin if margin >= 0.0 else 0.0)
-            ell = p.dtype.type(value)
-            inv = 1.0 / d1  # one division for both (within an ulp of the two quotients)
-            grad = p.dtype.type((num * ny) * inv)
-            hess = p.dtype.type((e * inv) * inv)
+            e = exp_nonpos_any(-abs(f))
+            d1 = e + one
+            num = max(e, one if margin >= nothing else nothing)
+            ell = log1p_unit_any(e) + (margin if margin >= nothing else nothing)
+            inv = one / d1  # one division for both (within an ulp of the two quotients)
+            grad = (num * ny) * inv
+            hess = (e * inv) * inv
             probe = radd(probe, p[i] * nothing + label_error(t[i], nothing, one))
             labels |= label_kind(t[i])
             wi = w[i] if weighted else one
@@ -491,9 +490,9 @@ class LogLoss(MarginLoss):
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
     ) -> FusedKernel | None:
-        """The float64 formulas of :meth:`kernel` compiled, e^x and log1p within 1 ulp as
-        NumPy's but not always equal to them (so ℓ, ℓ', ℓ'' can differ from :meth:`kernel`
-        by an ulp or so); float32 computes them in float64 and rounds once."""
+        """The formulas of :meth:`kernel` compiled, in the dtype, e^x and log1p within 1 ulp
+        (float64) or 2 ulp (float32) but not always equal to NumPy's (so ℓ, ℓ', ℓ'' can
+        differ from :meth:`kernel` by a few ulp)."""
         if not compilable(prediction, target):
             return None
         return FusedKernel(_log_loss_fused, ())
