@@ -24,7 +24,7 @@ from losscore._fused import (
     add_compensated,
     compensated_total,
     compilable,
-    exp_nonpos,
+    exp_nonpos_any,
     kernel,
     log1p_nonneg,
     radd,
@@ -125,44 +125,56 @@ class MulticlassLoss(Loss):
 
 @kernel
 def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
-    """:func:`softmax_cross_entropy` per row of k logits, with class-index targets, in float64
-    whatever the dtype (float32 rounds ℓ, pⱼ − qⱼ and pⱼ(1 − pⱼ) once): m = maxⱼ fⱼ,
-    eⱼ = e^{fⱼ − m}, τ = Σⱼ eⱼ − 1 summed without the 1 of a maximal class,
-    ℓ = log1p(τ) + keep·(m − f_y) + (s/k)·Σⱼ(m − fⱼ), ∂ℓ/∂fⱼ = eⱼ/(1 + τ) − qⱼ,
-    ∂²ℓ/∂fⱼ² = pⱼ(1 − pⱼ); weighted and scaled as :func:`losscore._fused.weighed` does."""
+    """:func:`softmax_cross_entropy` per row of k logits, with class-index targets, in the
+    dtype (e^x from :mod:`losscore._fused` or :mod:`losscore._fused32`; the one log1p per row
+    in float64): m = maxⱼ fⱼ, eⱼ = e^{fⱼ − m}, τ = Σⱼ eⱼ − 1 summed without the 1 of a
+    maximal class, ℓ = log1p(τ) + keep·(m − f_y) + (s/k)·Σⱼ(m − fⱼ),
+    ∂ℓ/∂fⱼ = eⱼ/(1 + τ) − qⱼ, ∂²ℓ/∂fⱼ² = pⱼ(1 − pⱼ); weighted and scaled as
+    :func:`losscore._fused.weighed` does."""
     keep, smooth_k = consts
     n = p.shape[0]
     k = p.shape[1]
-    e = np.empty(k, dtype=np.float64)
     zero = c - c
-    total = comp = probe = 0.0
-    for lo in range(0, n, BLOCK):
-        s = 0.0
-        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
-            m = np.float64(p[i, 0])
+    one = w.dtype.type(1)
+    total = comp = 0.0
+    probe = zero  # in the dtype: a float64 probe would widen a float32 loop
+    rows = max(1, BLOCK // k)
+    probs = np.empty((rows, k), dtype=p.dtype)  # a block's softmax probabilities
+    ells = np.empty(rows, dtype=p.dtype)
+    for lo in range(0, n, rows):
+        size = np.uint64(min(lo + rows, n) - lo)
+        for r in range(size):  # the formulas (no branch on mode: see _log_loss_fused)
+            i = np.uint64(lo) + r
+            m = p[i, 0]
             for j in range(np.uint64(k)):
-                m = max(m, np.float64(p[i, j]))
-                probe = radd(probe, np.float64(p[i, j]) * 0.0)  # NaN unless finite
-            tau = 0.0
-            spread = 0.0
+                m = max(m, p[i, j])
+                probe = radd(probe, p[i, j] * zero)  # NaN unless finite
+            for j in range(np.uint64(k)):  # a pure map: vectorised
+                probs[r, j] = exp_nonpos_any(p[i, j] - m)
+            tau = zero
+            spread = zero
             ties = 0
             for j in range(np.uint64(k)):
-                d = np.float64(p[i, j]) - m
-                ej = exp_nonpos(d)
-                e[j] = ej
-                if d < 0.0:
-                    tau += ej
+                d = p[i, j] - m
+                if d < zero:
+                    tau += probs[r, j]
                 else:
                     ties += 1
                 spread -= d
-            tau += ties - 1
+            tau += p.dtype.type(ties - 1)
             y = np.uint64(t[i])
-            linear = (m - np.float64(p[i, y])) * keep if keep > 0.0 else 0.0
-            if smooth_k > 0.0:
+            linear = (m - p[i, y]) * keep if keep > zero else zero
+            if smooth_k > zero:
                 linear += smooth_k * spread
-            ell = p.dtype.type(log1p_nonneg(tau) + linear)
-            inv = 1.0 / (1.0 + tau)
-            mw = w.dtype.type(1)  # the element's weight w' (1 unweighted)
+            ells[r] = p.dtype.type(log1p_nonneg(np.float64(tau)) + np.float64(linear))
+            inv = one / (one + tau)
+            for j in range(np.uint64(k)):
+                probs[r, j] *= inv
+        s = 0.0
+        for r in range(size):  # the weighting and the outputs
+            i = np.uint64(lo) + r
+            ell = ells[r]
+            mw = one  # the element's weight w' (1 unweighted)
             if mode & WEIGHTED:
                 wi = w[i]
                 mw = wi * s1 * s2
@@ -175,13 +187,14 @@ def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[
                 term = np.float64(ell)
             if mode & (GRADIENT | HESSIAN):
                 scale = mw * c
+                y = np.uint64(t[i])
                 for j in range(np.uint64(k)):
-                    pj = e[j] * inv
+                    pj = probs[r, j]
                     if mode & GRADIENT:
                         q = smooth_k + keep if j == y else smooth_k
-                        g[i, j] = p.dtype.type(pj - q) * scale if mw != 0 else zero
+                        g[i, j] = (pj - q) * scale if mw != 0 else zero
                     if mode & HESSIAN:
-                        h[i, j] = p.dtype.type(pj * (1.0 - pj)) * scale if mw != 0 else zero
+                        h[i, j] = (pj * (one - pj)) * scale if mw != 0 else zero
             s = radd(s, term)
         total, comp = add_compensated(total, comp, s)
     return compensated_total(total, comp), probe, 0
@@ -241,15 +254,16 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
     ) -> FusedKernel | None:
-        """Class-index targets: :func:`softmax_cross_entropy`'s formulas compiled, in float64
-        (e^x and log1p within 1 ulp as NumPy's but not always equal to them, so results can
-        differ from :meth:`kernel` by an ulp or so of the dtype); class-probability targets
+        """Class-index targets: :func:`softmax_cross_entropy`'s formulas compiled, in the
+        dtype (e^x within 1 ulp, float64, or 2 ulp, float32, and not always equal to NumPy's,
+        so results can differ from :meth:`kernel` by a few ulp); class-probability targets
         keep the NumPy kernel."""
         if target.ndim != 1 or not compilable(prediction, target):
             return None
+        dt = prediction.dtype.type
         smoothing = params["label_smoothing"]
         k = prediction.shape[-1]
-        return FusedKernel(_softmax_fused, (1.0 - smoothing, smoothing / k))
+        return FusedKernel(_softmax_fused, (dt(1) - dt(smoothing), dt(smoothing) / dt(k)))
 
     def class_major(
         self,
