@@ -65,7 +65,7 @@ def test_every_loss_named_here_has_a_compiled_kernel_or_not_as_stated() -> None:
 def test_compiled_kernel_equals_numpy_kernel(
     monkeypatch: pytest.MonkeyPatch, name: str, dtype: Any, reduction: Any, weighted: bool
 ) -> None:
-    n = 70_001  # more than one chunk, not a multiple of the block
+    n = (1 << 18) + 70_001  # more than one chunk of the compiled pass, not a multiple of a block
     p, t = _inputs(name, n, dtype)
     w = None
     if weighted:
