@@ -65,10 +65,8 @@ RUN set -eu; \
     find /opt/venv/lib -type d -name tests -path "*/site-packages/*" -prune -exec rm -rf {} +; \
     cd /; rm -rf /src; \
     # from / (not /src, which would shadow the installed package on sys.path): the import
-    # check, the font cache, and the numba kernels compiled for their installed path
+    # check and the numba kernels compiled for their installed path
     /opt/venv/bin/python -c "import losscore, service; assert '/opt/venv/' in losscore.__file__"; \
-    MPLCONFIGDIR=/opt/venv/var/matplotlib MPLBACKEND=Agg \
-        /opt/venv/bin/python -c "import matplotlib.font_manager"; \
     NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore; losscore.warm_up()"
 
 # -------------------------------------------------------------- runtime stage
@@ -82,18 +80,16 @@ RUN set -eu; \
     mkdir -p /data; \
     chown 10001:10001 /data
 
-# Only the virtual environment: dependencies, the installed app, the prebuilt
-# matplotlib font cache and the numba machine code compiled at build time (numba can only
-# use a writable cache, so the service copies it into NUMBA_CACHE_DIR on /tmp at start-up:
-# LOSSCORE_NUMBA_CACHE_SEED); no pip, no compilers, no wheel or build directories.
+# Only the virtual environment: dependencies, the installed app and the numba machine
+# code compiled at build time (numba can only use a writable cache, so the service copies
+# it into NUMBA_CACHE_DIR on /tmp at start-up: LOSSCORE_NUMBA_CACHE_SEED); no pip, no
+# compilers, no wheel or build directories.
 COPY --from=build /opt/venv /opt/venv
 
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    MPLBACKEND=Agg \
-    MPLCONFIGDIR=/opt/venv/var/matplotlib \
     NUMBA_CACHE_DIR=/tmp/numba-cache \
     LOSSCORE_NUMBA_CACHE_SEED=/opt/venv/var/numba \
     HOST=0.0.0.0 \
