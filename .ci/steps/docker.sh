@@ -6,8 +6,12 @@
 #  3. base image without a registry: debootstrap bookworm + `docker import` (cached)
 #  4. wheelhouse by `pip download` of the .[service] closure (cached by hash) -> build context
 #  5. `docker build --network=none` with BASE_IMAGE=losscore-base:bookworm
-#  6. run with --network none, wait until healthy, call the API inside the
-#     container's network namespace, `docker stop` -> exit 0 in < 5 s, print image size
+#  6. run with --network none, time `docker run` -> first /healthz 200 (polled every 0.1 s
+#     in the container's network namespace), wait until healthy, call the API inside it,
+#     `docker stop` -> exit 0 in < 5 s, `docker start` again (timed the same way)
+#  7. print the image size (total, base, app layers) and the start-to-healthy times; fail
+#     above LOSSCORE_CI_MAX_IMAGE_MB (400) or LOSSCORE_CI_MAX_START_S (10: the goal is 3 s
+#     on an idle 2-core machine, CI machines are loaded)
 #
 # Cache (reused on the same machine): $LOSSCORE_CI_CACHE (default /var/cache/losscore-ci)
 # holds dockerd's data-root (images, build cache) and the wheelhouses. Point it at
@@ -24,6 +28,8 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WHEEL_CTX=.ci/docker/wheels          # wheelhouse inside the build context
 HEALTH_TIMEOUT=${LOSSCORE_CI_HEALTH_TIMEOUT:-90}
 STOP_LIMIT=5                         # seconds allowed for `docker stop`
+MAX_IMAGE_MB=${LOSSCORE_CI_MAX_IMAGE_MB:-400}  # image size limit (issue 16), 10^6 bytes
+MAX_START_S=${LOSSCORE_CI_MAX_START_S:-10}     # docker run/start -> /healthz 200 limit, seconds
 DOCKER=/usr/bin/docker               # CLI of Debian's docker.io, same version as dockerd
 NAME=losscore-ci-$$
 VOLUME=losscore-ci-data-$$
@@ -207,18 +213,33 @@ wait_healthy() {  # name
   done
   log "$1 healthy after $(( $(date +%s) - start ))s"
 }
+time_to_healthz() {  # name t0_ns: seconds from t0 (before docker run/start) to /healthz 200
+  local pid out
+  pid=$("$DOCKER" container inspect --format '{{.State.Pid}}' "$1")
+  out=$(PORT=8000 nsenter --net="/proc/$pid/ns/net" \
+    python3 .ci/docker/smoke.py healthz-time "$2" "$HEALTH_TIMEOUT") || fail "$1: $out"
+  printf '%s\n' "$out" | sed -n 's/^healthz_s=\([0-9.]*\).*/\1/p'
+}
+started_after() {  # name t0_ns: seconds from t0 until the container's process started
+  local at
+  at=$("$DOCKER" container inspect --format '{{.State.StartedAt}}' "$1")
+  awk -v a="$(date -d "$at" +%s%N)" -v b="$2" 'BEGIN { printf "%.2f", (a - b) / 1e9 }'
+}
 smoke() {  # name phase [args...]   (SMOKE_PORT: the service port inside the namespace)
   "$DOCKER" exec -i -e PORT="${SMOKE_PORT:-8000}" "$1" python - "${@:2}" <.ci/docker/smoke.py
 }
 
 log "docker run --network none $IMAGE (WORKERS=2, volume $VOLUME on /data)"
+t_run=$(date +%s%N)
 run_container "$NAME"
+START_RUN=$(time_to_healthz "$NAME" "$t_run")
+log "start to healthy (docker run -> /healthz 200): ${START_RUN} s (process started after $(started_after "$NAME" "$t_run") s)"
 wait_healthy "$NAME"
 smoke "$NAME" calls | tee "$RUN_DIR/smoke.out"
 model_id=$(sed -n 's/^model_id=//p' "$RUN_DIR/smoke.out")
 # the compiled training kernels: seeded from the image (no compile at start-up), one line per worker
 for _ in $(seq 120); do  # both workers (WORKERS=2), within 60 s
-  warm=$("$DOCKER" logs "$NAME" 2>&1 | grep "training kernels ready" || true)
+  warm=$("$DOCKER" logs "$NAME" 2>&1 | grep -E "kernels .*ready in" || true)
   [ "$(printf '%s' "$warm" | grep -c ready)" -ge 2 ] && break
   sleep 0.5
 done
@@ -286,7 +307,10 @@ stop_and_check "$NAME"
 if [ -n "$model_id" ]; then
   # Root fs is read-only and /tmp a tmpfs: only the /data volume keeps state.
   log "docker start $NAME again: model $model_id must still be served from the volume"
+  t_start=$(date +%s%N)
   "$DOCKER" start "$NAME" >/dev/null
+  START_AGAIN=$(time_to_healthz "$NAME" "$t_start")
+  log "start to healthy (docker start -> /healthz 200): ${START_AGAIN} s (process started after $(started_after "$NAME" "$t_start") s)"
   wait_healthy "$NAME"
   smoke "$NAME" persisted "$model_id"
 fi
@@ -305,5 +329,11 @@ log "pruned dangling images and old build cache in $(( $(date +%s) - prune_start
 size=$("$DOCKER" image inspect --format '{{.Size}}' "$IMAGE")
 base_size=$("$DOCKER" image inspect --format '{{.Size}}' "$BASE_IMAGE")
 log "image $IMAGE: $size bytes ($(( size / 1000000 )) MB; base $BASE_IMAGE $(( base_size / 1000000 )) MB, app layers $(( (size - base_size) / 1000000 )) MB)"
+log "start to healthy: ${START_RUN} s after docker run, ${START_AGAIN:-n/a} s after docker start (limit ${MAX_START_S} s)"
+(( size <= MAX_IMAGE_MB * 1000000 )) || fail "image is $(( size / 1000000 )) MB, over the ${MAX_IMAGE_MB} MB limit"
+for s in "$START_RUN" ${START_AGAIN:+"$START_AGAIN"}; do
+  awk -v s="$s" -v m="$MAX_START_S" 'BEGIN { exit !(s <= m) }' \
+    || fail "start to healthy took $s s, over the ${MAX_START_S} s limit"
+done
 OK=1
 log "docker smoke test passed in $(( $(date +%s) - t0 ))s"
