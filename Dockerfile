@@ -52,7 +52,9 @@ RUN set -eu; \
     rm -rf /wheels
 
 # 2. The project itself, not editable, with the same pins (all already satisfied,
-#    so no index is needed); then remove pip, setuptools, test suites, build dirs.
+#    so no index is needed); then remove pip, setuptools, the sources and what
+#    .ci/docker/slim_venv.py finds unused at run time; the warm-up below then compiles
+#    every numba kernel with the slimmed venv (llvmlite included), a check of its own.
 COPY . /src/
 RUN set -eu; \
     cd /src; \
@@ -62,7 +64,10 @@ RUN set -eu; \
     ls /opt/venv/lib/python3*/site-packages/service/static/playground/index.html >/dev/null 2>&1 \
         || { echo "service/static is not built: run 'make web' before docker build" >&2; exit 1; }; \
     /opt/venv/bin/python -m pip uninstall --yes --quiet pip setuptools; \
-    find /opt/venv/lib -type d -name tests -path "*/site-packages/*" -prune -exec rm -rf {} +; \
+    # what the service never reads at run time: bundled test suites, headers, Cython and C
+    # sources, static libraries, type stubs, pyarrow's Flight and S3 libraries; shared
+    # libraries cut after their last mapped byte (the build log shows what each rule saved)
+    /opt/venv/bin/python .ci/docker/slim_venv.py /opt/venv --sstrip; \
     cd /; rm -rf /src; \
     # from / (not /src, which would shadow the installed package on sys.path): the import
     # check and the numba kernels compiled for their installed path
