@@ -94,7 +94,11 @@ def prune(site: Path) -> None:
         if ".dist-info" in str(path):
             continue
         if path.is_file() and path.name.endswith(COMPILE_TIME_SUFFIXES):
-            kind = "type stubs (.pyi)" if path.suffix == ".pyi" else "C/C++/Cython sources, static libraries"
+            kind = (
+                "type stubs (.pyi)"
+                if path.suffix == ".pyi"
+                else "C/C++/Cython sources, static libraries"
+            )
             remove(kind, path)
     arrow = site / "pyarrow"
     if arrow.is_dir():
@@ -110,21 +114,23 @@ def prune(site: Path) -> None:
                     copy.symlink_to(lib.name)
 
 
-def loaded_end(data: bytes) -> int | None:
+def loaded_end(data: bytes | bytearray) -> int | None:
     """The end of what the dynamic loader reads from a 64-bit little-endian ELF file: the ELF
     header, the program header table and every segment's file bytes (PT_LOAD, PT_DYNAMIC,
     PT_NOTE, PT_GNU_EH_FRAME, ...: all of them, not only PT_LOAD). None for another kind of
     file, a truncated one, or one whose section header table lies inside that range."""
     if data[:4] != b"\x7fELF" or data[4:6] != b"\x02\x01" or len(data) < 64:
         return None
-    (phoff,) = struct.unpack_from("<Q", data, 0x20)
-    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    phoff: int = struct.unpack_from("<Q", data, 0x20)[0]
+    shoff: int = struct.unpack_from("<Q", data, 0x28)[0]
     phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
-    end = max(64, phoff + phentsize * phnum)
+    end: int = max(64, phoff + phentsize * phnum)
     if phnum == 0 or end > len(data):
         return None
     for i in range(phnum):
-        _, _, offset, _, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        _, _, offset, _, _, filesz, _, _ = struct.unpack_from(
+            "<IIQQQQQQ", data, phoff + i * phentsize
+        )
         end = max(end, offset + filesz)
     if end > len(data) or (shoff and shoff < end):
         return None
@@ -158,7 +164,11 @@ def sstrip(root: Path) -> None:
             continue
         before = path.stat().st_size
         saved = truncate_elf(path)
-        rule = "section tables and unmapped sections" if saved else "left as they are (nothing after the mapped bytes)"
+        rule = (
+            "section tables and unmapped sections"
+            if saved
+            else "left as they are (nothing after the mapped bytes)"
+        )
         count = totals.setdefault(rule, [0, 0])
         count[0] += 1
         count[1] += saved if saved else before

@@ -190,6 +190,8 @@ build_start=$(date +%s)
   -t "$IMAGE" . >"$RUN_DIR/build.log" 2>&1 || { tail -n 60 "$RUN_DIR/build.log"; fail "docker build"; }
 grep -E '^#[0-9]+ (\[|DONE|CACHED)|pip: ' "$RUN_DIR/build.log" | grep -E '\[|pip: ' | sed 's/^/    /' | tail -n 20 || true
 log "built $IMAGE in $(( $(date +%s) - build_start ))s"
+# what .ci/docker/slim_venv.py removed from the venv, rule by rule (a cached layer prints nothing)
+sed -n -E 's/^#[0-9]+ [0-9.]+ (slim_venv: .*|  +[0-9.]+ MB .*)$/    \1/p' "$RUN_DIR/build.log"
 find "$WHEEL_CTX" -mindepth 1 ! -name README.md -delete
 
 # Static checks on the image configuration.
