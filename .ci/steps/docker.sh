@@ -267,6 +267,10 @@ fi
 # installed sources) takes 10 s or more on this machine
 slow=$(printf '%s\n' "$warm" | awk '{for (i = 1; i < NF; i++) if ($i == "in" && $(i+1) + 0 > 5) print}')
 [ -z "$slow" ] || fail "training kernels were compiled at start-up instead of loaded from the image's cache"
+# what slim_venv.py left must still import and work: every module of the service, losscore and
+# the Dask scheduler/worker, each solver family, Parquet through pyarrow.dataset and Dask
+log "imports and features of the slimmed venv (.ci/docker/image_check.py)"
+"$DOCKER" exec -i "$NAME" python - <.ci/docker/image_check.py || fail "image check"
 
 # -- 7. a dataset fit through a Dask scheduler and a worker started from the same image ----
 # All in the first container's network namespace (--network none has no other network): a
