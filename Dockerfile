@@ -52,7 +52,9 @@ RUN set -eu; \
     rm -rf /wheels
 
 # 2. The project itself, not editable, with the same pins (all already satisfied,
-#    so no index is needed); then remove pip, setuptools, test suites, build dirs.
+#    so no index is needed); then remove pip, setuptools, the sources and what
+#    .ci/docker/slim_venv.py finds unused at run time; the warm-up below then compiles
+#    every numba kernel with the slimmed venv (llvmlite included), a check of its own.
 COPY . /src/
 RUN set -eu; \
     cd /src; \
@@ -62,13 +64,14 @@ RUN set -eu; \
     ls /opt/venv/lib/python3*/site-packages/service/static/playground/index.html >/dev/null 2>&1 \
         || { echo "service/static is not built: run 'make web' before docker build" >&2; exit 1; }; \
     /opt/venv/bin/python -m pip uninstall --yes --quiet pip setuptools; \
-    find /opt/venv/lib -type d -name tests -path "*/site-packages/*" -prune -exec rm -rf {} +; \
+    # what the service never reads at run time: bundled test suites, headers, Cython and C
+    # sources, static libraries, type stubs, pyarrow's Flight and S3 libraries; shared
+    # libraries cut after their last mapped byte (the build log shows what each rule saved)
+    /opt/venv/bin/python .ci/docker/slim_venv.py /opt/venv --sstrip; \
     cd /; rm -rf /src; \
     # from / (not /src, which would shadow the installed package on sys.path): the import
-    # check, the font cache, and the numba kernels compiled for their installed path
+    # check and the numba kernels compiled for their installed path
     /opt/venv/bin/python -c "import losscore, service; assert '/opt/venv/' in losscore.__file__"; \
-    MPLCONFIGDIR=/opt/venv/var/matplotlib MPLBACKEND=Agg \
-        /opt/venv/bin/python -c "import matplotlib.font_manager"; \
     NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore; losscore.warm_up()"
 
 # -------------------------------------------------------------- runtime stage
@@ -82,18 +85,16 @@ RUN set -eu; \
     mkdir -p /data; \
     chown 10001:10001 /data
 
-# Only the virtual environment: dependencies, the installed app, the prebuilt
-# matplotlib font cache and the numba machine code compiled at build time (numba can only
-# use a writable cache, so the service copies it into NUMBA_CACHE_DIR on /tmp at start-up:
-# LOSSCORE_NUMBA_CACHE_SEED); no pip, no compilers, no wheel or build directories.
+# Only the virtual environment: dependencies, the installed app and the numba machine
+# code compiled at build time (numba can only use a writable cache, so the service copies
+# it into NUMBA_CACHE_DIR on /tmp at start-up: LOSSCORE_NUMBA_CACHE_SEED); no pip, no
+# compilers, no wheel or build directories.
 COPY --from=build /opt/venv /opt/venv
 
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    MPLBACKEND=Agg \
-    MPLCONFIGDIR=/opt/venv/var/matplotlib \
     NUMBA_CACHE_DIR=/tmp/numba-cache \
     LOSSCORE_NUMBA_CACHE_SEED=/opt/venv/var/numba \
     HOST=0.0.0.0 \

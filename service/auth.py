@@ -22,32 +22,15 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
 
+from service.apikeys import SCOPES, ApiKey, Scope, sha256_hex
 from service.errors import ApiError
 
 __all__ = ["ApiKey", "Authenticator", "Principal", "Scope", "require", "sha256_hex"]
-
-Scope = Literal["evaluate", "read", "train", "admin"]
-SCOPES: tuple[Scope, ...] = ("evaluate", "read", "train", "admin")
-
-
-def sha256_hex(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-class ApiKey(BaseModel):
-    """One configured key: a name (for logs and metrics), the SHA-256 of the key, its scopes
-    and its rate (requests per minute; bursts up to the same number)."""
-
-    name: str = Field(min_length=1, max_length=64)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    scopes: list[Scope] = Field(min_length=1)
-    per_minute: int = Field(600, ge=1)
 
 
 @dataclass(frozen=True)

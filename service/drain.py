@@ -13,8 +13,10 @@ connections to close before the grace runs out.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
-from service.errors import ApiError
+if TYPE_CHECKING:
+    from service.errors import ApiError
 
 __all__ = ["DRAIN", "DRAIN_MARGIN_S", "Drain", "begin_drain_after", "shutting_down"]
 
@@ -66,6 +68,10 @@ def begin_drain_after(loop: asyncio.AbstractEventLoop, grace_s: float) -> None:
 
 
 def shutting_down() -> ApiError:
+    # imported here: the server protocol imports this module in the parent process, which
+    # should not import FastAPI, SQLAlchemy and losscore (service.errors) for nothing
+    from service.errors import ApiError
+
     return ApiError(
         503,
         "shutting_down",

@@ -11,7 +11,7 @@ import json
 import secrets
 import sys
 
-from service.auth import SCOPES, ApiKey, sha256_hex
+from service.apikeys import SCOPES, ApiKey, sha256_hex
 
 __all__ = ["main", "new_key"]
 

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.auth import ApiKey
+from service.apikeys import ApiKey
 
 __all__ = ["Settings"]
 

@@ -9,6 +9,9 @@ and, when the app's OpenAPI lists it, POST /v1/train (prints `model_id=...`).
 `persisted` checks that a stored model is still served after a restart on the
 same volume. `inflight` holds a request open half-sent, prints `ready`, and
 finishes it after the server received SIGTERM: it must still get its answer.
+`healthz-time T0_NS TIMEOUT_S` (on the host, in the container's network namespace through
+nsenter) polls /healthz every 0.1 s and prints the seconds from T0_NS (the wall clock in
+nanoseconds when `docker run` / `docker start` was called) until its first 200.
 `write-dataset PATH` (on the host) writes a CSV; `dataset PATH` trains on it through the
 service's Dask scheduler and worker (containers of the same image).
 """
@@ -125,6 +128,25 @@ def persisted(model_id):
     print("  model %s still served after restart (%s)" % (model_id, sorted(out)[:6]))
 
 
+def healthz_time(t0_ns, timeout_s):
+    """Seconds from t0_ns (time.time_ns() clock) until GET /healthz first answers 200."""
+    deadline = time.monotonic() + float(timeout_s)
+    polls, last = 0, "no answer"
+    while time.monotonic() < deadline:
+        polls += 1
+        try:
+            with urllib.request.urlopen(BASE + "/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    elapsed = (time.time_ns() - int(t0_ns)) / 1e9
+                    print("healthz_s=%.2f polls=%d" % (elapsed, polls), flush=True)
+                    return
+                last = "status %d" % resp.status
+        except (OSError, urllib.error.URLError) as exc:
+            last = repr(exc)
+        time.sleep(0.1)
+    sys.exit("FAIL: /healthz did not answer 200 within %s s (last: %s)" % (timeout_s, last))
+
+
 def write_dataset(path):
     """A CSV of 2,000 rows, label 'pos' where x1 + x2 > 0 (separable), for the dataset phase."""
     import random
@@ -199,5 +221,5 @@ def inflight():
 if __name__ == "__main__":
     phase, args = sys.argv[1], sys.argv[2:]
     phases = {"calls": calls, "persisted": persisted, "inflight": inflight,
-              "write-dataset": write_dataset, "dataset": dataset}
+              "write-dataset": write_dataset, "dataset": dataset, "healthz-time": healthz_time}
     phases[phase](*args)

@@ -6,8 +6,12 @@
 #  3. base image without a registry: debootstrap bookworm + `docker import` (cached)
 #  4. wheelhouse by `pip download` of the .[service] closure (cached by hash) -> build context
 #  5. `docker build --network=none` with BASE_IMAGE=losscore-base:bookworm
-#  6. run with --network none, wait until healthy, call the API inside the
-#     container's network namespace, `docker stop` -> exit 0 in < 5 s, print image size
+#  6. create the container (--network none), time `docker start` -> first /healthz 200
+#     (polled every 0.1 s in the container's network namespace), wait until healthy, call
+#     the API inside it, `docker stop` -> exit 0 in < 5 s, `docker start` again (timed too)
+#  7. print the image size (total, base, app layers) and the start-to-healthy times; fail
+#     above LOSSCORE_CI_MAX_IMAGE_MB (400) or LOSSCORE_CI_MAX_START_S (10: the goal is 3 s
+#     on an idle 2-core machine, CI machines are loaded)
 #
 # Cache (reused on the same machine): $LOSSCORE_CI_CACHE (default /var/cache/losscore-ci)
 # holds dockerd's data-root (images, build cache) and the wheelhouses. Point it at
@@ -20,10 +24,13 @@ CACHE=${LOSSCORE_CI_CACHE:-/var/cache/losscore-ci}
 BASE_IMAGE=${LOSSCORE_CI_BASE_IMAGE:-losscore-base:bookworm}
 IMAGE=${LOSSCORE_CI_IMAGE:-losscore:ci}
 SUITE=bookworm
+BASE_RECIPE=2                        # bump when the rootfs recipe below changes (rebuilds the base)
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WHEEL_CTX=.ci/docker/wheels          # wheelhouse inside the build context
 HEALTH_TIMEOUT=${LOSSCORE_CI_HEALTH_TIMEOUT:-90}
 STOP_LIMIT=5                         # seconds allowed for `docker stop`
+MAX_IMAGE_MB=${LOSSCORE_CI_MAX_IMAGE_MB:-400}  # image size limit (issue 16), 10^6 bytes
+MAX_START_S=${LOSSCORE_CI_MAX_START_S:-10}     # docker run/start -> /healthz 200 limit, seconds
 DOCKER=/usr/bin/docker               # CLI of Debian's docker.io, same version as dockerd
 NAME=losscore-ci-$$
 VOLUME=losscore-ci-data-$$
@@ -115,7 +122,9 @@ done
 log "dockerd $("$DOCKER" version --format '{{.Server.Version}}') up (pid $DOCKERD_PID)"
 
 # -- 3. base image ----------------------------------------------------------------
-if "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+base_recipe=$("$DOCKER" image inspect --format '{{index .Config.Labels "org.losscore.base-recipe"}}' \
+  "$BASE_IMAGE" 2>/dev/null || true)
+if [ "$base_recipe" = "$BASE_RECIPE" ]; then
   log "base image $BASE_IMAGE cached"
 else
   log "debootstrap $SUITE (minbase + python3, python3-venv) from $MIRROR"
@@ -123,12 +132,19 @@ else
   debootstrap --variant=minbase --include=python3,python3-venv "$SUITE" "$rootfs" "$MIRROR" \
     >"$RUN_DIR/debootstrap.log" 2>&1 || { tail -n 30 "$RUN_DIR/debootstrap.log"; fail "debootstrap"; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/tmp/*
+  # what nothing in the image reads (issue 16; about 50 MB): documentation (the copyright
+  # files stay), manual and info pages, message translations (the image runs with
+  # LANG=C.UTF-8; locale.alias stays)
+  find "$rootfs/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+  find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
+  find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
   pyver=$(chroot "$rootfs" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   log "importing rootfs as $BASE_IMAGE (python $pyver)"
   tar -C "$rootfs" -c . | "$DOCKER" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
-    --change "LABEL org.losscore.python=$pyver org.losscore.suite=$SUITE" \
+    --change "LABEL org.losscore.python=$pyver org.losscore.suite=$SUITE org.losscore.base-recipe=$BASE_RECIPE" \
     --change 'CMD ["python3"]' - "$BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
 fi
@@ -174,6 +190,8 @@ build_start=$(date +%s)
   -t "$IMAGE" . >"$RUN_DIR/build.log" 2>&1 || { tail -n 60 "$RUN_DIR/build.log"; fail "docker build"; }
 grep -E '^#[0-9]+ (\[|DONE|CACHED)|pip: ' "$RUN_DIR/build.log" | grep -E '\[|pip: ' | sed 's/^/    /' | tail -n 20 || true
 log "built $IMAGE in $(( $(date +%s) - build_start ))s"
+# what .ci/docker/slim_venv.py removed from the venv, rule by rule (a cached layer prints nothing)
+sed -n -E 's/^#[0-9]+ [0-9.]+ (slim_venv: .*|  +[0-9.]+ MB .*)$/    \1/p' "$RUN_DIR/build.log"
 find "$WHEEL_CTX" -mindepth 1 ! -name README.md -delete
 
 # Static checks on the image configuration.
@@ -186,8 +204,8 @@ case "$user" in ""|root|0|0:*) fail "image runs as root (User='$user')";; esac
 # Hardened like compose.yaml: tini init, read-only root fs, /tmp on tmpfs, no capabilities.
 # The API is called from inside the container's network namespace (`docker exec`),
 # as --network none publishes no port.
-run_container() {  # name
-  "$DOCKER" run -d --name "$1" --init --network none --read-only --tmpfs /tmp \
+create_container() {  # name (with vfs, creating copies the whole image: timed apart from the start)
+  "$DOCKER" create --name "$1" --init --network none --read-only --tmpfs /tmp \
     --cap-drop ALL --security-opt no-new-privileges \
     --health-interval 1s --health-timeout 5s --health-start-period 60s --health-retries 3 \
     -e WORKERS=2 -e LOG_LEVEL=info -v "$VOLUME:/data" "$IMAGE" >/dev/null
@@ -207,18 +225,36 @@ wait_healthy() {  # name
   done
   log "$1 healthy after $(( $(date +%s) - start ))s"
 }
+time_to_healthz() {  # name t0_ns: seconds from t0 (before docker run/start) to /healthz 200
+  local pid out
+  pid=$("$DOCKER" container inspect --format '{{.State.Pid}}' "$1")
+  out=$(PORT=8000 nsenter --net="/proc/$pid/ns/net" \
+    python3 .ci/docker/smoke.py healthz-time "$2" "$HEALTH_TIMEOUT") || fail "$1: $out"
+  printf '%s\n' "$out" | sed -n 's/^healthz_s=\([0-9.]*\).*/\1/p'
+}
+started_after() {  # name t0_ns: seconds from t0 until the container's process started
+  local at
+  at=$("$DOCKER" container inspect --format '{{.State.StartedAt}}' "$1")
+  awk -v a="$(date -d "$at" +%s%N)" -v b="$2" 'BEGIN { printf "%.2f", (a - b) / 1e9 }'
+}
 smoke() {  # name phase [args...]   (SMOKE_PORT: the service port inside the namespace)
   "$DOCKER" exec -i -e PORT="${SMOKE_PORT:-8000}" "$1" python - "${@:2}" <.ci/docker/smoke.py
 }
 
-log "docker run --network none $IMAGE (WORKERS=2, volume $VOLUME on /data)"
-run_container "$NAME"
+log "docker create + start --network none $IMAGE (WORKERS=2, volume $VOLUME on /data)"
+t_create=$(date +%s%N)
+create_container "$NAME"
+t_run=$(date +%s%N)
+log "docker create: $(awk -v a="$t_run" -v b="$t_create" 'BEGIN { printf "%.1f", (a - b) / 1e9 }') s (the vfs storage driver copies the image)"
+"$DOCKER" start "$NAME" >/dev/null
+START_RUN=$(time_to_healthz "$NAME" "$t_run")
+log "start to healthy (docker start -> /healthz 200): ${START_RUN} s (process started after $(started_after "$NAME" "$t_run") s)"
 wait_healthy "$NAME"
 smoke "$NAME" calls | tee "$RUN_DIR/smoke.out"
 model_id=$(sed -n 's/^model_id=//p' "$RUN_DIR/smoke.out")
 # the compiled training kernels: seeded from the image (no compile at start-up), one line per worker
 for _ in $(seq 120); do  # both workers (WORKERS=2), within 60 s
-  warm=$("$DOCKER" logs "$NAME" 2>&1 | grep "training kernels ready" || true)
+  warm=$("$DOCKER" logs "$NAME" 2>&1 | grep -E "kernels .*ready in" || true)
   [ "$(printf '%s' "$warm" | grep -c ready)" -ge 2 ] && break
   sleep 0.5
 done
@@ -231,6 +267,10 @@ fi
 # installed sources) takes 10 s or more on this machine
 slow=$(printf '%s\n' "$warm" | awk '{for (i = 1; i < NF; i++) if ($i == "in" && $(i+1) + 0 > 5) print}')
 [ -z "$slow" ] || fail "training kernels were compiled at start-up instead of loaded from the image's cache"
+# what slim_venv.py left must still import and work: every module of the service, losscore and
+# the Dask scheduler/worker, each solver family, Parquet through pyarrow.dataset and Dask
+log "imports and features of the slimmed venv (.ci/docker/image_check.py)"
+"$DOCKER" exec -i "$NAME" python - <.ci/docker/image_check.py || fail "image check"
 
 # -- 7. a dataset fit through a Dask scheduler and a worker started from the same image ----
 # All in the first container's network namespace (--network none has no other network): a
@@ -286,7 +326,10 @@ stop_and_check "$NAME"
 if [ -n "$model_id" ]; then
   # Root fs is read-only and /tmp a tmpfs: only the /data volume keeps state.
   log "docker start $NAME again: model $model_id must still be served from the volume"
+  t_start=$(date +%s%N)
   "$DOCKER" start "$NAME" >/dev/null
+  START_AGAIN=$(time_to_healthz "$NAME" "$t_start")
+  log "start to healthy again (docker start -> /healthz 200): ${START_AGAIN} s (process started after $(started_after "$NAME" "$t_start") s)"
   wait_healthy "$NAME"
   smoke "$NAME" persisted "$model_id"
 fi
@@ -305,5 +348,11 @@ log "pruned dangling images and old build cache in $(( $(date +%s) - prune_start
 size=$("$DOCKER" image inspect --format '{{.Size}}' "$IMAGE")
 base_size=$("$DOCKER" image inspect --format '{{.Size}}' "$BASE_IMAGE")
 log "image $IMAGE: $size bytes ($(( size / 1000000 )) MB; base $BASE_IMAGE $(( base_size / 1000000 )) MB, app layers $(( (size - base_size) / 1000000 )) MB)"
+log "start to healthy (docker start -> /healthz 200, WORKERS=2): ${START_RUN} s, ${START_AGAIN:-n/a} s at the restart (limit ${MAX_START_S} s)"
+(( size <= MAX_IMAGE_MB * 1000000 )) || fail "image is $(( size / 1000000 )) MB, over the ${MAX_IMAGE_MB} MB limit"
+for s in "$START_RUN" ${START_AGAIN:+"$START_AGAIN"}; do
+  awk -v s="$s" -v m="$MAX_START_S" 'BEGIN { exit !(s <= m) }' \
+    || fail "start to healthy took $s s, over the ${MAX_START_S} s limit"
+done
 OK=1
 log "docker smoke test passed in $(( $(date +%s) - t0 ))s"

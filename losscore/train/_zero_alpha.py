@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq, linprog, minimize
 
 from losscore._arrays import FloatArray
 from losscore.evaluate import evaluate
@@ -48,6 +47,8 @@ def _scores(problem: Problem, b: FloatArray) -> FloatArray:
 
 def _intercepts(problem: Problem) -> FloatArray:
     """b* of the intercept-only model (zeros without an intercept)."""
+    from scipy.optimize import brentq, minimize  # ~0.6 s at first use: not at start-up (issue 16)
+
     k = problem.k
     if not problem.fit_intercept:
         return np.zeros(k)
@@ -110,6 +111,8 @@ def _lp_alpha(
 ) -> float:
     """min t over the kink rows' subgradients λᵢ ∈ [lowᵢ, highᵢ]:
     |cⱼ + Σ λᵢaᵢxᵢⱼ| ≤ t·uⱼ for every j, and c₀ + Σ λᵢaᵢ = 0 with an intercept."""
+    from scipy.optimize import linprog  # ~0.6 s at first use: not at start-up (issue 16)
+
     fixed = ~kink
     c = (a[fixed] * g[fixed]) @ X[fixed]  # (d,)
     A = (a[kink][:, None] * X[kink]).T / unit[:, None]  # (d, m)

@@ -12,6 +12,7 @@ import losscore
 from service.auth import require
 from service.deps import SettingsDep, run_cpu
 from service.errors import ApiError, ErrorDetail, error_responses
+from service.plotting import losses_svg
 from service.schemas.curves import PlotQuery, param_values
 from service.settings import Settings
 
@@ -41,8 +42,6 @@ MAX_PLOT_LOSSES = 8
 
 
 def _plot(query: PlotQuery, settings: Settings) -> bytes:
-    from service.plotting import losses_svg  # matplotlib is imported on first use
-
     names = [n.strip() for n in query.names.split(",") if n.strip()]
     if not names:
         raise ApiError.invalid("names", "give at least one loss name")
@@ -75,9 +74,9 @@ def _plot(query: PlotQuery, settings: Settings) -> bytes:
     for unused in sorted(set(params) - used):
         raise ApiError.invalid(unused, f"none of the chosen losses has a parameter {unused!r}")
     try:
-        with np.errstate(over="ignore", invalid="ignore"):  # matplotlib's limits near 1e308
+        with np.errstate(over="ignore", invalid="ignore"):  # pixel positions near 1e308
             return losses_svg(curves)
-    except (ValueError, OverflowError) as exc:  # e.g. tick spacing beyond the float range
+    except (ValueError, OverflowError) as exc:  # e.g. ticks or data range beyond the float range
         reason = f"the chart cannot be drawn over [{query.start:g}, {query.stop:g}] ({exc})"
         details = [ErrorDetail(field=f, reason=reason) for f in ("start", "stop")]
         raise ApiError(422, "invalid_input", f"start, stop: {reason}", details) from None

@@ -60,7 +60,7 @@ def test_plot_is_a_real_svg_chart(client: Client) -> None:
     root = ET.fromstring(r.content)
     assert root.tag.endswith("svg")
     text = r.text
-    # two panels with axes/ticks (matplotlib ids), legend entries for each loss
+    # two panels with axes/ticks (matplotlib's SVG ids), legend entries for each loss
     assert text.count('id="axes_') >= 2
     assert 'id="xtick_' in text and 'id="ytick_' in text
     assert 'id="legend_' in text

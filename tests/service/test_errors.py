@@ -250,7 +250,7 @@ def test_too_many_compare_losses(small_client: Client) -> None:
         ("/v1/plots/losses.svg?names=", 422, "names"),
         ("/v1/plots/losses.svg?names=l1&delta=2", 422, "delta"),
         ("/v1/plots/losses.svg?names=huber&delta=nan", 422, "delta"),
-        # matplotlib cannot place ticks here: was a 500
+        # ticks beyond the float range: the chart cannot be drawn (was a 500)
         ("/v1/plots/losses.svg?names=l1&start=1e308&stop=1.7e308", 422, "start"),
         ("/v1/plots/losses.svg?names=l1&start=1e308&stop=1.7e308", 422, "stop"),
     ],

@@ -72,7 +72,7 @@ SETTINGS = {
 }
 MAX_CONNECTIONS = int(SETTINGS["LOSSCORE_MAX_CONNECTIONS"])
 # Memory, measured here (2 CPUs, Python 3.11, NumPy 2): the server's RSS is about 216 MiB after
-# the warm-up (a fit, an upload, a plot: matplotlib loaded) and about 227 MiB after all ~860
+# the warm-up (a fit, an upload, a plot; measured with matplotlib, which plots no longer load) and about 227 MiB after all ~860
 # cases. Bodies are capped at 1 MiB and arrays at 20,000 values, so no case needs more than a
 # few MiB at a time: the bound is the warm-up RSS + 150 MiB (keeping the bodies of the cases, or
 # one huge allocation from a lying header, would cross it) and 500 MiB absolute.
@@ -1289,7 +1289,7 @@ def _drain(proc: subprocess.Popen[bytes], log: list[str]) -> None:
 
 
 def _warm_up(base: str) -> dict[str, str]:
-    """One request of each kind (imports, numba, matplotlib), and the models the cases use."""
+    """One request of each kind (imports, numba, a plot), and the models the cases use."""
     with httpx.Client(base_url=base, timeout=60) as c:
         assert c.post(E, content=ev(), headers=JSON).status_code == 200
         assert c.get(PLOT + "?num=5").status_code == 200

@@ -22,18 +22,33 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse
 from numpy.typing import NDArray
-from scipy.optimize import linprog
 
 from losscore._arrays import FloatArray
 
 from ._monitor import Monitor
 
-try:  # scipy's pybind11 build of HiGHS; private, hence the fallback below
-    from scipy.optimize._highspy import _core as _highs
+# Whether scipy's pybind11 build of HiGHS (private, hence the fallback below) can run in
+# slices; found at the first LP, as importing scipy.optimize costs ~0.6 s that every service
+# worker would otherwise pay at start-up before /healthz answers (issue 16).
+_SLICEABLE: bool | None = None
 
-    _SLICEABLE = hasattr(_highs, "_Highs") and hasattr(_highs._Highs, "getRunTime")
-except ImportError:  # pragma: no cover - scipy < 1.15 (or a future rename)
-    _SLICEABLE = False
+
+def _highs_core() -> Any:
+    from scipy.optimize._highspy import _core
+
+    return _core
+
+
+def _sliceable() -> bool:
+    global _SLICEABLE
+    if _SLICEABLE is None:
+        try:
+            core = _highs_core()
+            _SLICEABLE = hasattr(core, "_Highs") and hasattr(core._Highs, "getRunTime")
+        except ImportError:  # pragma: no cover - scipy < 1.15 (or a future rename)
+            _SLICEABLE = False
+    return _SLICEABLE
+
 
 __all__ = ["Lp", "LpResult", "run_highs"]
 
@@ -78,7 +93,7 @@ def run_highs(lp: Lp, max_iter: int, monitor: Monitor) -> LpResult:
     remaining = None
     if monitor.time_limit_s is not None:
         remaining = max(monitor.time_limit_s - monitor.elapsed(), 1e-3)
-    if _SLICEABLE:
+    if _sliceable():
         return _solve_in_slices(lp, options, remaining, monitor)
     if remaining is not None:
         options["time_limit"] = remaining
@@ -92,6 +107,7 @@ def _solve_in_slices(
     0.5 s slices: the same optimum, 0-12 % more time), so that a cancelled fit stops within a
     slice without a per-iteration Python callback (which needs the GIL: under a busy thread
     such a callback made a 1.2 s LP take 21 s)."""
+    _highs = _highs_core()
     solver = _highs._Highs()
     solver.setOptionValue("output_flag", False)
     solver.setOptionValue("solver", "simplex")  # resumable from its basis (the IPM is not)
@@ -127,6 +143,7 @@ def _solve_in_slices(
 
 def _highs_lp(lp: Lp) -> Any:
     n_rows, n_cols = lp.A.shape
+    _highs = _highs_core()
     model = _highs.HighsLp()
     model.num_col_ = n_cols
     model.num_row_ = n_rows
@@ -155,6 +172,8 @@ def _solve_linprog(lp: Lp, options: dict[str, Any]) -> LpResult:
     eq = lp.row_lower == lp.row_upper
     A = lp.A.tocsr()
     upper_only = ~eq & np.isinf(lp.row_lower)
+    from scipy.optimize import linprog
+
     res = linprog(
         lp.cost,
         A_ub=A[upper_only] if upper_only.any() else None,

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 from losscore._arrays import FloatArray
 from losscore.train.solvers._monitor import Monitor, SolverOutput, inf_norm
@@ -151,6 +150,8 @@ def _minimize_once(
             g: FloatArray = last[1]
             return g
         return target(u)[1]
+
+    from scipy.optimize import minimize  # ~0.6 s at first use: not at start-up (issue 16)
 
     res = minimize(
         value,
