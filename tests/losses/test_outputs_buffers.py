@@ -88,7 +88,7 @@ def test_compiled_kernel_equals_numpy_kernel(
         assert fast.value == pytest.approx(ref.value, rel=50 * eps)
 
 
-@pytest.mark.parametrize("name", FUSED + NUMPY_ONLY)
+@pytest.mark.parametrize("name", [*FUSED, *NUMPY_ONLY])
 @pytest.mark.parametrize(
     "outputs",
     [["value"], ["gradient"], ["value", "gradient"], ["elementwise"], ["hessian"]],
@@ -137,7 +137,7 @@ def test_bad_outputs_name_the_field(outputs: Any, reduction: Any, message: str) 
     assert exc.value.field == "outputs"
 
 
-@pytest.mark.parametrize("name", FUSED + NUMPY_ONLY)
+@pytest.mark.parametrize("name", [*FUSED, *NUMPY_ONLY])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_buffers_receive_the_results_and_are_returned(name: str, dtype: Any) -> None:
     p, t = _inputs(name, 30_000, dtype, seed=5)
@@ -226,7 +226,7 @@ def _peak_of_calls(name: str, n: int, outputs: list[Any], buffers: bool) -> tupl
     return min(peaks), p.nbytes
 
 
-@pytest.mark.parametrize("name", FUSED + ("l1", "quantile"))
+@pytest.mark.parametrize("name", [*FUSED, "l1", "quantile"])
 @pytest.mark.parametrize(
     ("outputs", "buffers"), [(["value", "gradient"], True), (["value"], False)]
 )
