@@ -51,7 +51,9 @@ def test_every_loss_named_here_has_a_compiled_kernel_or_not_as_stated() -> None:
         p, t = _inputs(name, 10, np.float64)
         loss = get_loss(name)
         flat = p.reshape(10, -1) if loss.kind == "multiclass" else p
-        assert loss.fused(flat, loss.prepare_target(t, p, loss.spec.resolve({})), loss.spec.resolve({}))
+        assert loss.fused(
+            flat, loss.prepare_target(t, p, loss.spec.resolve({})), loss.spec.resolve({})
+        )
     for name in NUMPY_ONLY:
         p, t = _inputs(name, 10, np.float64)
         loss = get_loss(name)

@@ -75,9 +75,7 @@ def test_start_up_compiles_the_kernels_off_the_loop(tmp_path, monkeypatch, enabl
     from service.settings import Settings
 
     calls: list[str] = []
-    monkeypatch.setattr(
-        losscore, "warm_up", lambda: calls.append(threading.current_thread().name)
-    )
+    monkeypatch.setattr(losscore, "warm_up", lambda: calls.append(threading.current_thread().name))
     settings = Settings(data_dir=tmp_path, database_url=None, warm_up=enabled)
     app = create_app(settings)
 
