@@ -136,6 +136,13 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no
     return compensated_total(total, comp), probe, labels
 
 
+def _labels_unchecked(target: NDArray[Any], prediction: FloatArray) -> NDArray[Any]:
+    """Binary labels flat, values not read (a compiled kernel checks them: 1, 0 or -1, and 0
+    and -1 not mixed)."""
+    check_same_shape("target", target, prediction.shape, "prediction")
+    return np.ascontiguousarray(target).reshape(-1)
+
+
 class HingeLoss(MarginLoss):
     spec = LossSpec(
         name="hinge",
@@ -186,10 +193,7 @@ class HingeLoss(MarginLoss):
     def fused_target(
         self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
     ) -> NDArray[Any] | None:
-        """Labels flat, not read: the compiled kernel checks them (1, 0 or -1, and 0 and -1
-        not mixed)."""
-        check_same_shape("target", target, prediction.shape, "prediction")
-        return np.ascontiguousarray(target).reshape(-1)
+        return _labels_unchecked(target, prediction)  # the compiled kernel checks them
 
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
@@ -493,10 +497,7 @@ class LogLoss(MarginLoss):
     def fused_target(
         self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
     ) -> NDArray[Any] | None:
-        """Labels flat, not read: the compiled kernel checks them (1, 0 or -1, and 0 and -1
-        not mixed)."""
-        check_same_shape("target", target, prediction.shape, "prediction")
-        return np.ascontiguousarray(target).reshape(-1)
+        return _labels_unchecked(target, prediction)  # the compiled kernel checks them
 
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
