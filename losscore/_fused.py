@@ -9,7 +9,7 @@ cache-resident chunks and write every output; they remain the definition for sol
 
 Every fused kernel has the signature::
 
-    run(p, t, consts, w, s1, s2, c, el, g, h, mode) -> float
+    run(p, t, consts, w, s1, s2, c, el, g, h, mode) -> (total, probe, labels)
 
 ``p``, ``t``: the chunk of prediction (1-d; ``(rows, k)`` for multiclass losses) and target;
 ``consts``: the loss's constants, a tuple in the computation dtype (a float literal in a
@@ -18,8 +18,13 @@ unweighted); ``s1``, ``s2``: the mean's weight scaling, w' = w·s1·s2 = w·2^-e
 (powers of two; 1 for sums and without weights); ``c``: the gradient's and Hessian's scale
 (1/Σw' for ``"mean"``, else 1); ``el``, ``g``, ``h``: the output chunks (empty arrays for
 outputs not asked for); ``mode``: the bits :data:`ELEMENTWISE`, :data:`GRADIENT`,
-:data:`HESSIAN`, :data:`WEIGHTED`. It returns Σ w'·ℓ (Σ ℓ unweighted) in float64, a term
-with w' = 0 exactly 0 (0·∞ is not NaN), and writes, per element:
+:data:`HESSIAN`, :data:`WEIGHTED`. It returns ``total`` = Σ w'·ℓ (Σ ℓ unweighted) in
+float64, a term with w' = 0 exactly 0 (0·∞ is not NaN); ``probe``, 0 when every input it
+checks is valid (Σ f·0 over the prediction: NaN for a non-finite value; plus, for real
+targets, Σ t·0, for binary labels a count of labels other than 1, 0, −1) and ``labels``, the
+OR of :data:`LABEL_ZERO` / :data:`LABEL_MINUS_ONE` over the labels seen (0 for other
+targets); the engine raises the NumPy checks' error when a probe is not 0 or both label
+kinds occur. It writes, per element:
 
 * ``el = w·ℓ`` (0 where w = 0), ``g = (ℓ'·w')·c``, ``h = (ℓ''·w')·c`` (0 where w' = 0);
 * unweighted: ``el = ℓ``, ``g = ℓ'·c``, ``h = ℓ''·c``;
@@ -31,12 +36,17 @@ outputs. Sums run over blocks of :data:`BLOCK` terms, each summed with vector pa
 with Neumaier's compensation.
 
 The loops index with unsigned integers: numba's negative-index handling on a signed index
-turns vector loads into gathers. Mode branches are loop-invariant and LLVM unswitches them,
-so each combination of outputs runs its own vectorised loop.
+turns vector loads into gathers. Mode branches are loop-invariant and LLVM unswitches them
+when the loop body is small, so each combination of outputs runs its own vectorised loop; a
+kernel with a large body (log_loss, softmax) computes a block's ℓ, ℓ', ℓ'' into scratch in a
+first loop and writes the outputs in a second. Per-element outputs come back from
+:func:`weighed` as scalars and each kernel stores them (see there).
 
 Also here: :func:`exp_nonpos` and :func:`log1p_nonneg`, float64 e^x (x ≤ 0) and
 log(1 + x) (x ≥ 0) in plain arithmetic that the compiler vectorises (a libm call in a loop
-would not be); fdlibm's algorithms and coefficients, within 1 ulp.
+would not be); fdlibm's algorithms and coefficients, within 1 ulp; :func:`exp_nonpos_any` and
+:func:`log1p_unit_any` pick them or their float32 counterparts (:mod:`losscore._fused32`)
+by the argument's type.
 """
 
 from __future__ import annotations
