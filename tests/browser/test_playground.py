@@ -98,9 +98,10 @@ def test_slider_moves_the_plotted_curves(watched: Watched) -> None:
 def test_margin_axis_shows_classification_losses(watched: Watched) -> None:
     page = watched.open("/")
     page.get_by_label("classification margin z = y·f").check()
+    # each loss's curve arrives on its own request: wait for the two read below
     page.wait_for_function(
-        "() => 'hinge' in window.losscorePlayground.charts.value.plotted()"
-        " && !('l1' in window.losscorePlayground.charts.value.plotted())"
+        "() => { const p = window.losscorePlayground.charts.value.plotted();"
+        " return 'hinge' in p && 'log_loss' in p && !('l1' in p); }"
     )
     hinge = plotted(page, "value")["hinge"]
     z = np.asarray(hinge["x"])
