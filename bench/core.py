@@ -38,7 +38,6 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,7 +52,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import losscore
 
-from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks, thread_count
+from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks, scratch, thread_count
 
 try:
     import torch
@@ -116,16 +115,13 @@ def floor_calls(p: np.ndarray, t: np.ndarray) -> dict[str, Call]:
     """NumPy passes over the loss's own arrays: read 2; read 2, write 1; read 2, write 2."""
     t2 = t.reshape(t.shape + (1,) * (p.ndim - t.ndim)).astype(p.dtype)
     a, b = np.empty_like(p), np.empty_like(p)
-    rows = max(1, CHUNK_ELEMENTS // (p.size // p.shape[0]))
+    row = p.size // p.shape[0]
+    rows = max(1, CHUNK_ELEMENTS // row)
     bounds = chunk_bounds(p.shape[0], rows)
-    scratch = [np.empty((rows, *p.shape[1:]), dtype=p.dtype) for _ in range(thread_count())]
-    owner: dict[int, np.ndarray] = {}
 
-    def mine() -> np.ndarray:
-        return owner.setdefault(threading.get_ident(), scratch[len(owner) % len(scratch)])
-
-    def read2(lo: int, hi: int) -> None:
-        np.subtract(p[lo:hi], t2[lo:hi], out=mine()[: hi - lo])
+    def read2(lo: int, hi: int) -> None:  # into each thread's cache-resident scratch
+        out = scratch(0, (hi - lo) * row, p.dtype).reshape((hi - lo, *p.shape[1:]))
+        np.subtract(p[lo:hi], t2[lo:hi], out=out)
 
     def read2_write1(lo: int, hi: int) -> None:
         np.subtract(p[lo:hi], t2[lo:hi], out=a[lo:hi])

@@ -44,7 +44,7 @@ def compiled_route(
     checked target) for the NumPy path when the target was checked on the way; None when
     nothing was done. With a kernel, the prediction's values and, when
     :meth:`Loss.fused_target` says so, the target's are not checked yet: the kernel checks
-    them in its one pass (see :func:`_run_fused`)."""
+    them in its one pass (see :func:`run_fused`)."""
     if type(loss_obj).fused is Loss.fused or pred.size == 0:
         return None
     target_flat = loss_obj.fused_target(target_raw, pred, params)

@@ -107,12 +107,13 @@ def _margin_ramps(y: FloatArray, threshold: float) -> Ramps:
 def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
     """:meth:`MarginLoss.kernel` + :meth:`HingeLoss.margin_kernel` per element: y = ±1 from
     the label, z = f·y, ℓ = max(t − z, 0), ℓ' = −[ℓ > 0]·y + 0 (no −0.0), ℓ'' = 0."""
-    threshold, one, zero = consts
+    (threshold,) = consts
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
-    nothing = c - c
+    one = w.dtype.type(1)
+    zero = c - c
     total = comp = 0.0
-    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
+    probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     labels = 0
     for lo in range(0, n, BLOCK):
         s = 0.0
@@ -121,7 +122,7 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no
             gap = threshold - p[i] * y
             value = gap if gap >= zero else zero  # np.maximum(gap, 0)
             dz = -(one if value > zero else zero)
-            probe = radd(probe, p[i] * nothing + label_error(t[i], nothing, one))
+            probe = radd(probe, p[i] * zero + label_error(t[i], zero, one))
             labels |= label_kind(t[i])
             wi = w[i] if weighted else one
             ev, gv, hv, term = weighed(value, dz * y + zero, zero, wi, s1, s2, c, weighted)
@@ -201,7 +202,7 @@ class HingeLoss(MarginLoss):
         if not compilable(prediction, target):
             return None
         dt = prediction.dtype.type
-        return FusedKernel(_hinge_fused, (dt(params["threshold"]), dt(1), dt(0)))
+        return FusedKernel(_hinge_fused, (dt(params["threshold"]),))
 
 
 class SquaredHingeLoss(MarginLoss):
@@ -383,9 +384,9 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
-    nothing = c - c
+    zero = c - c
     total = comp = 0.0
-    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
+    probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     labels = 0
     ells = np.empty(BLOCK, dtype=p.dtype)
     grads = np.empty(BLOCK, dtype=p.dtype)
@@ -398,12 +399,12 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore
             ny = one if t[i] <= 0 else -one
             margin = f * ny
             e = exp_nonpos_any(-abs(f))
-            num = max(e, one if margin >= nothing else nothing)
-            ells[j] = log1p_unit_any(e) + (margin if margin >= nothing else nothing)
+            num = max(e, one if margin >= zero else zero)
+            ells[j] = log1p_unit_any(e) + (margin if margin >= zero else zero)
             inv = one / (e + one)  # one division for both (within an ulp of the two quotients)
             grads[j] = (num * ny) * inv
             hessians[j] = (e * inv) * inv
-            probe = radd(probe, f * nothing + label_error(t[i], nothing, one))
+            probe = radd(probe, f * zero + label_error(t[i], zero, one))
             labels |= label_kind(t[i])
         s = 0.0
         for j in range(size):

@@ -108,14 +108,14 @@ def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-un
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
-    nothing = c - c
+    zero = c - c
     total = comp = 0.0
-    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
+    probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
         s = 0.0
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             r = p[i] - t[i]
-            probe = radd(probe, p[i] * nothing + t[i] * nothing)  # NaN unless both finite
+            probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
             wi = w[i] if weighted else one
             ev, gv, hv, term = weighed(r * r, r * two, two, wi, s1, s2, c, weighted)
             if mode & ELEMENTWISE:
@@ -180,18 +180,18 @@ class L2Loss(Loss):
 def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
     """:func:`_smooth_l1_branch_free` per element, as selects: with q = [|r| < β] and
     m = clip(r, ±β): ℓ = (r·r)·c inside, |r| − β/2 outside; ℓ' = m·(1/β); ℓ'' = q·(1/β)."""
-    beta, half_beta, c_half, inv, zero = consts
+    beta, half_beta, c_half, inv = consts
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
-    nothing = c - c
+    zero = c - c
     total = comp = 0.0
-    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
+    probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
         s = 0.0
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             r = p[i] - t[i]
-            probe = radd(probe, p[i] * nothing + t[i] * nothing)  # NaN unless both finite
+            probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
             a = abs(r)
             inside = a < beta
             value = (r * r) * c_half if inside else a - half_beta
@@ -321,7 +321,7 @@ class SmoothL1Loss(Loss):
         fmax = 0.25 * float(np.finfo(prediction.dtype).max)
         if not (beta * beta < fmax and 1.0 / beta < fmax and dt(beta) * dt(1.0 / beta) == 1):
             return None
-        consts = (dt(beta), dt(0.5 * beta), dt(0.5 / beta), dt(1.0 / beta), dt(0))
+        consts = (dt(beta), dt(0.5 * beta), dt(0.5 / beta), dt(1.0 / beta))
         return FusedKernel(_smooth_l1_fused, consts)
 
 
@@ -363,18 +363,18 @@ def _smooth_l1_branch_free(
 def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
     """The branch-free form of :meth:`HuberLoss.kernel` per element, as selects:
     ℓ = (r·r)·½ for |r| ≤ δ, (|r| − δ/2)·δ beyond; ℓ' = clip(r, ±δ); ℓ'' = [|r| ≤ δ]."""
-    delta, half_delta, half, one, zero = consts
+    delta, half_delta, half = consts
     n = p.shape[0]
     weighted = (mode & WEIGHTED) != 0
     one = w.dtype.type(1)
-    nothing = c - c
+    zero = c - c
     total = comp = 0.0
-    probe = nothing  # in the dtype: a float64 probe would widen a float32 loop
+    probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
         s = 0.0
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             r = p[i] - t[i]
-            probe = radd(probe, p[i] * nothing + t[i] * nothing)  # NaN unless both finite
+            probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
             a = abs(r)
             inside = a <= delta
             value = (r * r) * half if inside else (a - half_delta) * delta
@@ -480,7 +480,7 @@ class HuberLoss(Loss):
         if not delta * delta < 0.25 * float(np.finfo(prediction.dtype).max):
             return None
         dt = prediction.dtype.type
-        consts = (dt(delta), dt(0.5) * dt(delta), dt(0.5), dt(1), dt(0))
+        consts = (dt(delta), dt(0.5) * dt(delta), dt(0.5))
         return FusedKernel(_huber_fused, consts)
 
 
