@@ -9,16 +9,15 @@ cache-resident chunks and write every output; they remain the definition for sol
 
 Every fused kernel has the signature::
 
-    run(p, t, consts, w, s1, s2, c, el, g, h, mode) -> (total, probe, labels)
+    run(p, t, consts, w, s1, s2, c, el, g, h) -> (total, probe, labels)
 
 ``p``, ``t``: the chunk of prediction (1-d; ``(rows, k)`` for multiclass losses) and target;
 ``consts``: the loss's constants, a tuple in the computation dtype (a float literal in a
-kernel would make float32 arithmetic float64); ``w``: the chunk's weights (empty when
+kernel would make float32 arithmetic float64); ``w``: the chunk's weights (None when
 unweighted); ``s1``, ``s2``: the mean's weight scaling, w' = w·s1·s2 = w·2^-e exactly
 (powers of two; 1 for sums and without weights); ``c``: the gradient's and Hessian's scale
-(1/Σw' for ``"mean"``, else 1); ``el``, ``g``, ``h``: the output chunks (empty arrays for
-outputs not asked for); ``mode``: the bits :data:`ELEMENTWISE`, :data:`GRADIENT`,
-:data:`HESSIAN`, :data:`WEIGHTED`. It returns ``total`` = Σ w'·ℓ (Σ ℓ unweighted) in
+(1/Σw' for ``"mean"``, else 1); ``el``, ``g``, ``h``: the output chunks (None for outputs
+not asked for). It returns ``total`` = Σ w'·ℓ (Σ ℓ unweighted) in
 float64, a term with w' = 0 exactly 0 (0·∞ is not NaN); ``probe``, 0 when every input it
 checks is valid (Σ f·0 over the prediction: NaN for a non-finite value; plus, for real
 targets, Σ t·0, for binary labels a count of labels other than 1, 0, −1) and ``labels``, the
@@ -36,17 +35,22 @@ outputs. Sums run over blocks of :data:`BLOCK` terms, each summed with vector pa
 with Neumaier's compensation.
 
 The loops index with unsigned integers: numba's negative-index handling on a signed index
-turns vector loads into gathers. Mode branches are loop-invariant and LLVM unswitches them
-when the loop body is small, so each combination of outputs runs its own vectorised loop; a
-kernel with a large body (log_loss, softmax) computes a block's ℓ, ℓ', ℓ'' into scratch in a
-first loop and writes the outputs in a second. Per-element outputs come back from
-:func:`weighed` as scalars and each kernel stores them (see there).
+turns vector loads into gathers. Which outputs are asked for, and whether there are weights,
+is part of the compiled signature, not a runtime flag: numba compiles one specialisation per
+combination of arrays and Nones and prunes the ``if el is not None`` branches at compile
+time, so each combination runs its own vectorised loop with nothing computed for an output
+not asked for (a runtime flag left the branches in the loop: LLVM unswitches only small
+bodies). :func:`losscore.warm_up` compiles the combinations the service asks for; another
+compiles at its first call. Per-element outputs come back from :func:`weighed` as scalars
+and each kernel stores them (see there).
 
-Also here: :func:`exp_nonpos` and :func:`log1p_nonneg`, float64 e^x (x ≤ 0) and
-log(1 + x) (x ≥ 0) in plain arithmetic that the compiler vectorises (a libm call in a loop
-would not be); fdlibm's algorithms and coefficients, within 1 ulp; :func:`exp_nonpos_any` and
-:func:`log1p_unit_any` pick them or their float32 counterparts (:mod:`losscore._fused32`)
-by the argument's type.
+Also here: :func:`exp_nonpos`, :func:`log1p_nonneg` and :func:`log1p_unit`, float64 e^x
+(x ≤ 0) and log(1 + x) (x ≥ 0; 0 ≤ x ≤ 1) in plain arithmetic that the compiler vectorises
+(a libm call in a loop would not be); fdlibm's algorithms and coefficients, within 1 ulp;
+:func:`exp_nonpos_any` and :func:`log1p_unit_any` pick them or their float32 counterparts
+(:mod:`losscore._fused32`) by the argument's type. A loop that calls e^x and then log1p on
+its result is not vectorised as a whole (the combined body is too large): kernels compute
+e^x in a loop of its own into block-sized scratch.
 """
 
 from __future__ import annotations
@@ -64,12 +68,8 @@ from losscore._jit import compiled
 
 __all__ = [
     "BLOCK",
-    "ELEMENTWISE",
-    "GRADIENT",
-    "HESSIAN",
     "LABEL_MINUS_ONE",
     "LABEL_ZERO",
-    "WEIGHTED",
     "FusedKernel",
     "add_compensated",
     "compensated_total",
@@ -80,15 +80,11 @@ __all__ = [
     "label_error",
     "label_kind",
     "log1p_nonneg",
+    "log1p_unit",
     "log1p_unit_any",
     "radd",
     "weighed",
 ]
-
-ELEMENTWISE = 1
-GRADIENT = 2
-HESSIAN = 4
-WEIGHTED = 8
 
 BLOCK = 1024  # terms per vector-summed block (its rounding error grows with BLOCK / 32)
 
@@ -137,8 +133,8 @@ def weighed(l, d, hh, wi, s1, s2, c, weighted):  # type: ignore[no-untyped-def]
     cost more than the arithmetic and stop vectorisation), so each kernel stores the three
     values itself::
 
-        ev, gv, hv, term = weighed(l, d, hh, w[i] if weighted else one, s1, s2, c, weighted)
-        if mode & ELEMENTWISE:
+        ev, gv, hv, term = weighed(l, d, hh, w[i] if w is not None else one, s1, s2, c, weighted)
+        if el is not None:
             el[i] = ev
         ...
     """
@@ -283,6 +279,32 @@ def log1p_nonneg(x: float) -> float:
     return kf * _LN2_HI - ((hfsq - (s * (hfsq + big_r) + (kf * _LN2_LO + c))) - f)
 
 
+_SQRT2 = 1.4142135623730951
+
+
+@compiled(inline="always")
+def log1p_unit(x: float) -> float:
+    """log(1 + x) for float64 x in [0, 1]: :func:`log1p_nonneg`'s formula with its exponent
+    k in {0, 1} chosen by a select, so that no integer arithmetic on the bits is left
+    (AVX2 has no vector int64-to-double conversion: the general function vectorises poorly).
+
+    u = 1 + x (its rounding c = (x − (u − 1))/u added back), u = 2^k·(1 + g) with 1 + g
+    in (√2/2, √2] (g exact: u − 1 or u/2 − 1 by Sterbenz), s = g/(2 + g), then
+    log1p(x) = k·ln2_hi − ((g²/2 − (s·(g²/2 + R(s²)) + (k·ln2_lo + c))) − g).
+    """
+    u = x + 1.0
+    f = u - 1.0  # exact (u in [1, 2])
+    c = (x - f) / u
+    high = u > _SQRT2
+    g = u * 0.5 - 1.0 if high else f
+    kf = 1.0 if high else 0.0
+    hfsq = 0.5 * g * g
+    s = g / (2.0 + g)
+    z = s * s
+    big_r = z * (_LP1 + z * (_LP2 + z * (_LP3 + z * (_LP4 + z * (_LP5 + z * (_LP6 + z * _LP7))))))
+    return kf * _LN2_HI - ((hfsq - (s * (hfsq + big_r) + (kf * _LN2_LO + c))) - g)
+
+
 # -- what a loss module uses ---------------------------------------------------------------------
 
 kernel = compiled(nogil=True)
@@ -314,7 +336,7 @@ def exp_nonpos_any(x: float) -> float:  # pragma: no cover - replaced in compile
 
 
 def log1p_unit_any(x: float) -> float:  # pragma: no cover - replaced in compiled code
-    """log(1 + x) for 0 ≤ x ≤ 1 in x's dtype: :func:`log1p_nonneg` (float64) or
+    """log(1 + x) for 0 ≤ x ≤ 1 in x's dtype: :func:`log1p_unit` (float64) or
     :func:`losscore._fused32.log1p_unit32` (float32). Compiled code only."""
     raise NotImplementedError
 
@@ -330,4 +352,4 @@ def _exp_nonpos_any(x):  # type: ignore[no-untyped-def]  # numba compares signat
 def _log1p_unit_any(x):  # type: ignore[no-untyped-def]  # numba compares signatures
     if x == types.float32:
         return lambda x: log1p_unit32(x)
-    return lambda x: log1p_nonneg(x)
+    return lambda x: log1p_unit(x)

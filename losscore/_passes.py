@@ -16,15 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, check_finite
-from losscore._fused import (
-    ELEMENTWISE,
-    GRADIENT,
-    HESSIAN,
-    LABEL_MINUS_ONE,
-    LABEL_ZERO,
-    WEIGHTED,
-    FusedKernel,
-)
+from losscore._fused import LABEL_MINUS_ONE, LABEL_ZERO, FusedKernel
 from losscore._parallel import CHUNK_ELEMENTS, chunk_bounds, map_chunks, scratch
 from losscore.errors import InvalidInputError
 from losscore.losses import Loss
@@ -89,16 +81,11 @@ def run_fused(
     chunk, or None when a chunk's probe reports a non-finite input or a bad label (the
     outputs written so far are then meaningless)."""
     dtype = pred_flat.dtype
-    mode = (
-        (ELEMENTWISE if el is not None else 0)
-        | (GRADIENT if g is not None else 0)
-        | (HESSIAN if h is not None else 0)
-        | (WEIGHTED if w is not None else 0)
-    )
-    empty1 = np.empty(0, dtype=dtype)
-    empty_g = np.empty((0, k) if pred_flat.ndim == 2 else 0, dtype=dtype)
     c = dtype.type(scale)
     run, consts = fused.run, fused.consts
+
+    def part(a: NDArray[Any] | None, lo: int, hi: int) -> NDArray[Any] | None:
+        return None if a is None else a[lo:hi]
 
     def chunk(lo: int, hi: int) -> tuple[float, float, int]:
         return cast(
@@ -107,14 +94,13 @@ def run_fused(
                 pred_flat[lo:hi],
                 target_flat[lo:hi],
                 consts,
-                empty1 if w is None else w[lo:hi],
+                part(w, lo, hi),
                 s1,
                 s2,
                 c,
-                empty1 if el is None else el[lo:hi],
-                empty_g if g is None else g[lo:hi],
-                empty_g if h is None else h[lo:hi],
-                mode,
+                part(el, lo, hi),
+                part(g, lo, hi),
+                part(h, lo, hi),
             ),
         )
 

@@ -13,10 +13,21 @@ from losscore.train import warm_up as warm_up_training
 __all__ = ["warm_up"]
 
 
+# the outputs and weighting a kernel is compiled for (one machine-code specialisation each):
+# an HTTP evaluation's default, with and without weights; value only; value and gradient
+_WARM_CALLS: tuple[tuple[tuple[str, ...], bool], ...] = (
+    (("value", "elementwise", "gradient"), False),
+    (("value", "elementwise", "gradient"), True),
+    (("value",), False),
+    (("value", "gradient"), False),
+)
+
+
 def warm_up() -> None:
     """Compile the catalog's one-pass evaluate kernels (float64 and float32, with the target
     dtypes they meet: reals in the prediction's dtype, labels as float or int64, class
-    indices as int64) and the solvers' kernels.
+    indices as int64; for the outputs and weighting of :data:`_WARM_CALLS`: another
+    combination compiles at its first call) and the solvers' kernels.
 
     A kernel compiles in about a second at its first call in a process; numba then caches the
     machine code on disk (next to the module, in ``NUMBA_CACHE_DIR`` or the user's cache
@@ -29,7 +40,10 @@ def warm_up() -> None:
             continue
         for dtype in (np.float64, np.float32):
             for prediction, target in _tiny_inputs(loss, np.dtype(dtype)):
-                evaluate(loss, prediction, target)
+                ones = np.ones(prediction.shape[0], dtype=dtype)
+                for outputs, weighted in _WARM_CALLS:
+                    weight = ones if weighted else None
+                    evaluate(loss, prediction, target, outputs=outputs, weight=weight)
     warm_up_training()
 
 

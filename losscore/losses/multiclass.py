@@ -16,10 +16,6 @@ from numpy.typing import NDArray
 from losscore._arrays import FloatArray, check_finite, first_index
 from losscore._fused import (
     BLOCK,
-    ELEMENTWISE,
-    GRADIENT,
-    HESSIAN,
-    WEIGHTED,
     FusedKernel,
     add_compensated,
     compensated_total,
@@ -29,6 +25,7 @@ from losscore._fused import (
     log1p_nonneg,
     radd,
 )
+from losscore._jit import compiled
 from losscore.errors import InvalidInputError
 from losscore.losses._base import Loss
 from losscore.spec import Interval, KinkSpec, LossSpec, ParamSpec, TrainingSpec
@@ -124,80 +121,127 @@ class MulticlassLoss(Loss):
 
 
 @kernel
-def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
     """:func:`softmax_cross_entropy` per row of k logits, with class-index targets, in the
     dtype (e^x from :mod:`losscore._fused` or :mod:`losscore._fused32`; the one log1p per row
     in float64): m = maxⱼ fⱼ, eⱼ = e^{fⱼ − m}, τ = Σⱼ eⱼ − 1 summed without the 1 of a
     maximal class, ℓ = log1p(τ) + keep·(m − f_y) + (s/k)·Σⱼ(m − fⱼ),
     ∂ℓ/∂fⱼ = eⱼ/(1 + τ) − qⱼ, ∂²ℓ/∂fⱼ² = pⱼ(1 − pⱼ); weighted and scaled as
-    :func:`losscore._fused.weighed` does."""
+    :func:`losscore._fused.weighed` does.
+
+    Per block of rows, passes over block-sized scratch: the shifted logits fⱼ − m (flat, so
+    that e^x runs as one vectorised map over rows·k values, not k at a time), the rows' τ
+    and ℓ (log1p as a map over the block's rows), then the outputs."""
     keep, smooth_k = consts
     n = p.shape[0]
     k = p.shape[1]
     zero = c - c
-    one = w.dtype.type(1)
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     rows = max(1, BLOCK // k)
-    probs = np.empty((rows, k), dtype=p.dtype)  # a block's softmax probabilities
+    exps = np.empty(rows * k, dtype=p.dtype)  # fⱼ − m, then eⱼ, then the probabilities
+    maxes = np.empty(rows, dtype=p.dtype)
     ells = np.empty(rows, dtype=p.dtype)
+    linears = np.empty(rows, dtype=np.float64)
     for lo in range(0, n, rows):
-        size = np.uint64(min(lo + rows, n) - lo)
-        for r in range(size):  # the formulas (no branch on mode: see _log_loss_fused)
-            i = np.uint64(lo) + r
-            m = p[i, 0]
-            for j in range(np.uint64(k)):
-                m = max(m, p[i, j])
-                probe = radd(probe, p[i, j] * zero)  # NaN unless finite
-            for j in range(np.uint64(k)):  # a pure map: vectorised
-                probs[r, j] = exp_nonpos_any(p[i, j] - m)
-            tau = zero
-            spread = zero
-            ties = 0
-            for j in range(np.uint64(k)):
-                d = p[i, j] - m
-                if d < zero:
-                    tau += probs[r, j]
-                else:
-                    ties += 1
-                spread -= d
-            tau += p.dtype.type(ties - 1)
-            y = np.uint64(t[i])
-            linear = (m - p[i, y]) * keep if keep > zero else zero
-            if smooth_k > zero:
-                linear += smooth_k * spread
-            ells[r] = p.dtype.type(log1p_nonneg(np.float64(tau)) + np.float64(linear))
-            inv = one / (one + tau)
-            for j in range(np.uint64(k)):
-                probs[r, j] *= inv
-        s = 0.0
-        for r in range(size):  # the weighting and the outputs
-            i = np.uint64(lo) + r
-            ell = ells[r]
-            mw = one  # the element's weight w' (1 unweighted)
-            if mode & WEIGHTED:
-                wi = w[i]
-                mw = wi * s1 * s2
-                if mode & ELEMENTWISE:
-                    el[i] = ell * wi if wi != 0 else zero
-                term = np.float64(ell * mw) if mw != 0 else 0.0
-            else:
-                if mode & ELEMENTWISE:
-                    el[i] = ell
-                term = np.float64(ell)
-            if mode & (GRADIENT | HESSIAN):
-                scale = mw * c
-                y = np.uint64(t[i])
-                for j in range(np.uint64(k)):
-                    pj = probs[r, j]
-                    if mode & GRADIENT:
-                        q = smooth_k + keep if j == y else smooth_k
-                        g[i, j] = (pj - q) * scale if mw != 0 else zero
-                    if mode & HESSIAN:
-                        h[i, j] = (pj * (one - pj)) * scale if mw != 0 else zero
-            s = radd(s, term)
+        size = min(lo + rows, n) - lo
+        probe = radd(probe, _softmax_shift(p, lo, size, exps, maxes, zero))
+        for q in range(np.uint64(size * k)):  # a pure map: vectorised
+            exps[q] = exp_nonpos_any(exps[q])
+        _softmax_rows(p, t, lo, size, (keep, smooth_k), maxes, exps, ells, linears, zero)
+        s = _softmax_outputs(t, lo, size, (keep, smooth_k, k), exps, ells, w, (s1, s2, c), el, g, h)
         total, comp = add_compensated(total, comp, s)
     return compensated_total(total, comp), probe, 0
+
+
+@compiled(inline="always")
+def _softmax_shift(p, lo, size, shifted, maxes, zero):  # type: ignore[no-untyped-def]
+    """Rows lo … lo + size − 1: their maxima into *maxes*, fⱼ − m into *shifted* (flat);
+    returns Σ f·0 (NaN unless every logit is finite)."""
+    k = p.shape[1]
+    probe = zero
+    for r in range(np.uint64(size)):
+        i = np.uint64(lo) + r
+        m = p[i, 0]
+        for j in range(np.uint64(k)):
+            m = max(m, p[i, j])
+            probe = radd(probe, p[i, j] * zero)
+        maxes[r] = m
+        for j in range(np.uint64(k)):
+            shifted[r * k + j] = p[i, j] - m
+    return probe
+
+
+@compiled(inline="always")
+def _softmax_rows(p, t, lo, size, consts, maxes, exps, ells, linears, zero):  # type: ignore[no-untyped-def]
+    """Each row's τ and ℓ into *ells* (τ first, then log1p as a map over the rows), and
+    its probabilities eⱼ/(1 + τ) in place of the eⱼ; *linears* is float64 scratch."""
+    keep, smooth_k = consts
+    k = p.shape[1]
+    one = p.dtype.type(1)
+    for r in range(np.uint64(size)):
+        i = np.uint64(lo) + r
+        m = maxes[r]
+        tau = zero
+        spread = zero
+        ties = 0
+        for j in range(np.uint64(k)):
+            d = p[i, j] - m
+            if d < zero:
+                tau += exps[r * k + j]
+            else:
+                ties += 1
+            spread -= d
+        tau += p.dtype.type(ties - 1)
+        y = np.uint64(t[i])
+        linear = (m - p[i, y]) * keep if keep > zero else zero
+        if smooth_k > zero:
+            linear += smooth_k * spread
+        ells[r] = tau
+        linears[r] = np.float64(linear)
+        inv = one / (one + tau)
+        for j in range(np.uint64(k)):
+            exps[r * k + j] *= inv
+    for r in range(np.uint64(size)):  # a pure map: vectorised
+        ells[r] = p.dtype.type(log1p_nonneg(np.float64(ells[r])) + linears[r])
+
+
+@compiled(inline="always")
+def _softmax_outputs(t, lo, size, consts, probs, ells, w, scales, el, g, h):  # type: ignore[no-untyped-def]
+    """The weighting and the outputs of rows lo … lo + size − 1 (*probs* flat, k per row;
+    *scales* = (s1, s2, c) of the module docstring of :mod:`losscore._fused`); returns
+    their Σ w'ℓ."""
+    keep, smooth_k, k = consts
+    s1, s2, c = scales
+    one = probs.dtype.type(1)
+    zero = c - c
+    s = 0.0
+    for r in range(np.uint64(size)):
+        i = np.uint64(lo) + r
+        ell = ells[r]
+        mw = one  # the element's weight w' (1 unweighted)
+        if w is not None:
+            wi = w[i]
+            mw = wi * s1 * s2
+            if el is not None:
+                el[i] = ell * wi if wi != 0 else zero
+            term = np.float64(ell * mw) if mw != 0 else 0.0
+        else:
+            if el is not None:
+                el[i] = ell
+            term = np.float64(ell)
+        if g is not None or h is not None:
+            scale = mw * c
+            y = np.uint64(t[i])
+            for j in range(np.uint64(k)):
+                pj = probs[r * k + j]
+                if g is not None:
+                    q = smooth_k + keep if j == y else smooth_k
+                    g[i, j] = (pj - q) * scale if mw != 0 else zero
+                if h is not None:
+                    h[i, j] = (pj * (one - pj)) * scale if mw != 0 else zero
+        s = radd(s, term)
+    return s
 
 
 class SoftmaxCrossEntropyLoss(MulticlassLoss):

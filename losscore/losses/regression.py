@@ -18,10 +18,6 @@ from numpy.typing import NDArray
 from losscore._arrays import FloatArray
 from losscore._fused import (
     BLOCK,
-    ELEMENTWISE,
-    GRADIENT,
-    HESSIAN,
-    WEIGHTED,
     FusedKernel,
     add_compensated,
     compensated_total,
@@ -102,12 +98,12 @@ class L1Loss(Loss):
 
 
 @kernel
-def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
     """ℓ = r·r, ℓ' = r·2, ℓ'' = 2 (the NumPy kernel's operations)."""
     (two,) = consts
     n = p.shape[0]
-    weighted = (mode & WEIGHTED) != 0
-    one = w.dtype.type(1)
+    weighted = w is not None
+    one = p.dtype.type(1)
     zero = c - c
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
@@ -116,13 +112,13 @@ def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-un
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             r = p[i] - t[i]
             probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
-            wi = w[i] if weighted else one
+            wi = w[i] if w is not None else one
             ev, gv, hv, term = weighed(r * r, r * two, two, wi, s1, s2, c, weighted)
-            if mode & ELEMENTWISE:
+            if el is not None:
                 el[i] = ev
-            if mode & GRADIENT:
+            if g is not None:
                 g[i] = gv
-            if mode & HESSIAN:
+            if h is not None:
                 h[i] = hv
             s = radd(s, term)
         total, comp = add_compensated(total, comp, s)
@@ -177,13 +173,13 @@ class L2Loss(Loss):
 
 
 @kernel
-def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
     """:func:`_smooth_l1_branch_free` per element, as selects: with q = [|r| < β] and
     m = clip(r, ±β): ℓ = (r·r)·c inside, |r| − β/2 outside; ℓ' = m·(1/β); ℓ'' = q·(1/β)."""
     beta, half_beta, c_half, inv = consts
     n = p.shape[0]
-    weighted = (mode & WEIGHTED) != 0
-    one = w.dtype.type(1)
+    weighted = w is not None
+    one = p.dtype.type(1)
     zero = c - c
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
@@ -196,15 +192,15 @@ def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignor
             inside = a < beta
             value = (r * r) * c_half if inside else a - half_beta
             m = min(max(r, -beta), beta)
-            wi = w[i] if weighted else one
+            wi = w[i] if w is not None else one
             ev, gv, hv, term = weighed(
                 value, m * inv, inv if inside else zero, wi, s1, s2, c, weighted
             )
-            if mode & ELEMENTWISE:
+            if el is not None:
                 el[i] = ev
-            if mode & GRADIENT:
+            if g is not None:
                 g[i] = gv
-            if mode & HESSIAN:
+            if h is not None:
                 h[i] = hv
             s = radd(s, term)
         total, comp = add_compensated(total, comp, s)
@@ -360,13 +356,13 @@ def _smooth_l1_branch_free(
 
 
 @kernel
-def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no-untyped-def]
+def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
     """The branch-free form of :meth:`HuberLoss.kernel` per element, as selects:
     ℓ = (r·r)·½ for |r| ≤ δ, (|r| − δ/2)·δ beyond; ℓ' = clip(r, ±δ); ℓ'' = [|r| ≤ δ]."""
     delta, half_delta, half = consts
     n = p.shape[0]
-    weighted = (mode & WEIGHTED) != 0
-    one = w.dtype.type(1)
+    weighted = w is not None
+    one = p.dtype.type(1)
     zero = c - c
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
@@ -379,13 +375,13 @@ def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h, mode):  # type: ignore[no
             inside = a <= delta
             value = (r * r) * half if inside else (a - half_delta) * delta
             m = min(max(r, -delta), delta)
-            wi = w[i] if weighted else one
+            wi = w[i] if w is not None else one
             ev, gv, hv, term = weighed(value, m, one if inside else zero, wi, s1, s2, c, weighted)
-            if mode & ELEMENTWISE:
+            if el is not None:
                 el[i] = ev
-            if mode & GRADIENT:
+            if g is not None:
                 g[i] = gv
-            if mode & HESSIAN:
+            if h is not None:
                 h[i] = hv
             s = radd(s, term)
         total, comp = add_compensated(total, comp, s)
