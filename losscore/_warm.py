@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from losscore._outputs import Output
 from losscore.evaluate import evaluate
 from losscore.losses import Loss, get_loss, list_losses
 from losscore.train import warm_up as warm_up_training
@@ -15,7 +16,7 @@ __all__ = ["warm_up"]
 
 # the outputs and weighting a kernel is compiled for (one machine-code specialisation each):
 # an HTTP evaluation's default, with and without weights; value only; value and gradient
-_WARM_CALLS: tuple[tuple[tuple[str, ...], bool], ...] = (
+_WARM_CALLS: tuple[tuple[tuple[Output, ...], bool], ...] = (
     (("value", "elementwise", "gradient"), False),
     (("value", "elementwise", "gradient"), True),
     (("value",), False),
