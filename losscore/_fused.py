@@ -9,7 +9,7 @@ cache-resident chunks and write every output; they remain the definition for sol
 
 Every fused kernel has the signature::
 
-    run(p, t, consts, w, s1, s2, c, el, g, h) -> (total, probe, labels)
+    run(p, t, consts, w, s1, s2, c, el, g, h, acc) -> (total, probe, labels)
 
 ``p``, ``t``: the chunk of prediction (1-d; ``(rows, k)`` for multiclass losses) and target;
 ``consts``: the loss's constants, a tuple in the computation dtype (a float literal in a
@@ -17,7 +17,7 @@ kernel would make float32 arithmetic float64); ``w``: the chunk's weights (None 
 unweighted); ``s1``, ``s2``: the mean's weight scaling, w' = w·s1·s2 = w·2^-e exactly
 (powers of two; 1 for sums and without weights); ``c``: the gradient's and Hessian's scale
 (1/Σw' for ``"mean"``, else 1); ``el``, ``g``, ``h``: the output chunks (None for outputs
-not asked for). It returns ``total`` = Σ w'·ℓ (Σ ℓ unweighted) in
+not asked for); ``acc``: 0 in the dtype the blocks are summed in (below). It returns ``total`` = Σ w'·ℓ (Σ ℓ unweighted) in
 float64, a term with w' = 0 exactly 0 (0·∞ is not NaN); ``probe``, 0 when every input it
 checks is valid (Σ f·0 over the prediction: NaN for a non-finite value; plus, for real
 targets, Σ t·0, for binary labels a count of labels other than 1, 0, −1) and ``labels``, the
@@ -30,9 +30,14 @@ kinds occur. It writes, per element:
 
 the same operations in the same order as the NumPy path of :mod:`losscore.evaluate`, so a
 kernel whose ℓ, ℓ', ℓ'' are bit-identical to its loss's NumPy kernel gives bit-identical
-outputs. Sums run over blocks of :data:`BLOCK` terms, each summed with vector partial sums
-(reassociated: the one fast-math flag here, on the sum alone), the block sums accumulated
-with Neumaier's compensation.
+outputs. Sums run over blocks of :data:`BLOCK` terms, each summed in ``acc``'s dtype with
+vector partial sums (reassociated: the one fast-math flag here, on the sum alone), the block
+sums accumulated in float64 with Neumaier's compensation. The engine sums float32 blocks in
+float32 (a float64 sum would widen every term: twice the vector instructions); the terms
+are non-negative, so a block's sum is within (BLOCK / lanes)·2^-24 of its value relative
+(AVX2's 8 float32 lanes: 32 terms per partial sum at most, 2e-6). A float32 block sum
+overflows only when the total exceeds the float32 range: a sum is then inf in float32
+anyway, and :func:`losscore.evaluate` recomputes a mean term by term (its convex mean).
 
 The loops index with unsigned integers: numba's negative-index handling on a signed index
 turns vector loads into gathers. Which outputs are asked for, and whether there are weights,
@@ -86,7 +91,7 @@ __all__ = [
     "weighed",
 ]
 
-BLOCK = 1024  # terms per vector-summed block (its rounding error grows with BLOCK / 32)
+BLOCK = 256  # terms per vector-summed block (its rounding error grows with BLOCK / lanes)
 
 
 class FusedKernel(NamedTuple):
@@ -128,7 +133,7 @@ def compensated_total(total: float, comp: float) -> float:
 @compiled(inline="always")
 def weighed(l, d, hh, wi, s1, s2, c, weighted):  # type: ignore[no-untyped-def]
     """Element outputs (module docstring) from ℓ, ℓ', ℓ'' and the weight *wi*:
-    ``(el, g, h, term of the sum)``. Scalars only: an inlined function that took the output
+    ``(el, g, h, term of the sum)``, all in the dtype. Scalars only: an inlined function that took the output
     arrays would increment and decrement their reference counts per element (atomics that
     cost more than the arithmetic and stop vectorisation), so each kernel stores the three
     values itself::
@@ -143,9 +148,9 @@ def weighed(l, d, hh, wi, s1, s2, c, weighted):  # type: ignore[no-untyped-def]
         m = wi * s1 * s2
         ev = l * wi if wi != 0 else zero
         if m != 0:
-            return ev, d * m * c, hh * m * c, np.float64(l * m)
-        return ev, zero, zero, 0.0
-    return l, d * c, hh * c, np.float64(l)
+            return ev, d * m * c, hh * m * c, l * m
+        return ev, zero, zero, zero
+    return l, d * c, hh * c, l
 
 
 LABEL_ZERO = 1  # bits of a binary-label kernel's ``labels``: a 0 label was seen

@@ -101,19 +101,26 @@ def run_fused(
                 part(el, lo, hi),
                 part(g, lo, hi),
                 part(h, lo, hi),
+                dtype.type(0),  # blocks summed in the dtype (see losscore._fused)
             ),
         )
 
-    rows = max(1, FUSED_CHUNK_ELEMENTS // k)
-    results = map_chunks(chunk, chunk_bounds(pred_flat.shape[0], rows))
+    bounds = chunk_bounds(pred_flat.shape[0], max(1, FUSED_CHUNK_ELEMENTS // k))
+    results = map_chunks(chunk, bounds)
+    if not _inputs_valid(results):
+        return None
+    return [float(total) for total, _, _ in results]
+
+
+def _inputs_valid(results: list[tuple[float, float, int]]) -> bool:
+    """False when a chunk's probe reports a non-finite input or a bad label, or when 0/1 and
+    ±1 labels are mixed across chunks."""
     labels = 0
     for _, probe, seen in results:
         if probe != 0:
-            return None
+            return False
         labels |= seen
-    if labels == LABEL_ZERO | LABEL_MINUS_ONE:  # 0/1 and ±1 labels mixed
-        return None
-    return [float(total) for total, _, _ in results]
+    return labels != LABEL_ZERO | LABEL_MINUS_ONE
 
 
 def run_numpy(

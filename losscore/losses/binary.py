@@ -100,7 +100,7 @@ def _margin_ramps(y: FloatArray, threshold: float) -> Ramps:
 
 
 @kernel
-def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
+def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """:meth:`MarginLoss.kernel` + :meth:`HingeLoss.margin_kernel` per element: y = ±1 from
     the label, z = f·y, ℓ = max(t − z, 0), ℓ' = −[ℓ > 0]·y + 0 (no −0.0), ℓ'' = 0."""
     (threshold,) = consts
@@ -112,7 +112,7 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyp
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     labels = 0
     for lo in range(0, n, BLOCK):
-        s = 0.0
+        s = acc  # the block's sum, in acc's dtype
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             y = one if t[i] > 0 else -one
             gap = threshold - p[i] * y
@@ -129,7 +129,7 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyp
             if h is not None:
                 h[i] = hv
             s = radd(s, term)
-        total, comp = add_compensated(total, comp, s)
+        total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, labels
 
 
@@ -366,7 +366,7 @@ class ExponentialLoss(MarginLoss):
 
 
 @kernel
-def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
+def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """:meth:`LogLoss.kernel`'s formulas per element, in the dtype:
     −y = +1 for labels ≤ 0, s = −y·f, e = e^{−|f|}, ℓ = log1p(e) + max(s, 0),
     ℓ' = −y·max(e, [s ≥ 0])·(1/(1 + e)), ℓ'' = e·(1/(1 + e))²; e^x and log1p from
@@ -387,7 +387,7 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-un
         size = np.uint64(min(lo + BLOCK, n) - lo)
         for j in range(size):
             exps[j] = exp_nonpos_any(-abs(p[np.uint64(lo) + j]))
-        s = 0.0
+        s = acc  # the block's sum, in acc's dtype
         for j in range(size):
             i = np.uint64(lo) + j
             f = p[i]
@@ -410,7 +410,7 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-un
             if h is not None:
                 h[i] = hv
             s = radd(s, term)
-        total, comp = add_compensated(total, comp, s)
+        total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, labels
 
 

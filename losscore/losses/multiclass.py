@@ -121,7 +121,7 @@ class MulticlassLoss(Loss):
 
 
 @kernel
-def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
+def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """:func:`softmax_cross_entropy` per row of k logits, with class-index targets, in the
     dtype (e^x from :mod:`losscore._fused` or :mod:`losscore._fused32`; the one log1p per row
     in float64): m = maxⱼ fⱼ, eⱼ = e^{fⱼ − m}, τ = Σⱼ eⱼ − 1 summed without the 1 of a
@@ -149,8 +149,10 @@ def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-unt
         for q in range(np.uint64(size * k)):  # a pure map: vectorised
             exps[q] = exp_nonpos_any(exps[q])
         _softmax_rows(p, t, lo, size, (keep, smooth_k), maxes, exps, ells, linears, zero)
-        s = _softmax_outputs(t, lo, size, (keep, smooth_k, k), exps, ells, w, (s1, s2, c), el, g, h)
-        total, comp = add_compensated(total, comp, s)
+        s = _softmax_outputs(
+            t, lo, size, (keep, smooth_k, k), exps, ells, w, (s1, s2, c), el, g, h, acc
+        )
+        total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, 0
 
 
@@ -207,15 +209,15 @@ def _softmax_rows(p, t, lo, size, consts, maxes, exps, ells, linears, zero):  # 
 
 
 @compiled(inline="always")
-def _softmax_outputs(t, lo, size, consts, probs, ells, w, scales, el, g, h):  # type: ignore[no-untyped-def]
+def _softmax_outputs(t, lo, size, consts, probs, ells, w, scales, el, g, h, acc):  # type: ignore[no-untyped-def]
     """The weighting and the outputs of rows lo … lo + size − 1 (*probs* flat, k per row;
     *scales* = (s1, s2, c) of the module docstring of :mod:`losscore._fused`); returns
-    their Σ w'ℓ."""
+    their Σ w'ℓ, summed in *acc*'s dtype."""
     keep, smooth_k, k = consts
     s1, s2, c = scales
     one = probs.dtype.type(1)
     zero = c - c
-    s = 0.0
+    s = acc
     for r in range(np.uint64(size)):
         i = np.uint64(lo) + r
         ell = ells[r]
@@ -225,11 +227,11 @@ def _softmax_outputs(t, lo, size, consts, probs, ells, w, scales, el, g, h):  # 
             mw = wi * s1 * s2
             if el is not None:
                 el[i] = ell * wi if wi != 0 else zero
-            term = np.float64(ell * mw) if mw != 0 else 0.0
+            term = ell * mw if mw != 0 else zero
         else:
             if el is not None:
                 el[i] = ell
-            term = np.float64(ell)
+            term = ell
         if g is not None or h is not None:
             scale = mw * c
             y = np.uint64(t[i])

@@ -98,7 +98,7 @@ class L1Loss(Loss):
 
 
 @kernel
-def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
+def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """ℓ = r·r, ℓ' = r·2, ℓ'' = 2 (the NumPy kernel's operations)."""
     (two,) = consts
     n = p.shape[0]
@@ -108,7 +108,7 @@ def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
-        s = 0.0
+        s = acc  # the block's sum, in acc's dtype
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             r = p[i] - t[i]
             probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
@@ -121,7 +121,7 @@ def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-
             if h is not None:
                 h[i] = hv
             s = radd(s, term)
-        total, comp = add_compensated(total, comp, s)
+        total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, 0
 
 
@@ -173,7 +173,7 @@ class L2Loss(Loss):
 
 
 @kernel
-def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
+def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """:func:`_smooth_l1_branch_free` per element, as selects: with q = [|r| < β] and
     m = clip(r, ±β): ℓ = (r·r)·c inside, |r| − β/2 outside; ℓ' = m·(1/β); ℓ'' = q·(1/β)."""
     beta, half_beta, c_half, inv = consts
@@ -184,7 +184,7 @@ def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-u
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
-        s = 0.0
+        s = acc  # the block's sum, in acc's dtype
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             r = p[i] - t[i]
             probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
@@ -203,7 +203,7 @@ def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-u
             if h is not None:
                 h[i] = hv
             s = radd(s, term)
-        total, comp = add_compensated(total, comp, s)
+        total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, 0
 
 
@@ -356,7 +356,7 @@ def _smooth_l1_branch_free(
 
 
 @kernel
-def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyped-def]
+def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """The branch-free form of :meth:`HuberLoss.kernel` per element, as selects:
     ℓ = (r·r)·½ for |r| ≤ δ, (|r| − δ/2)·δ beyond; ℓ' = clip(r, ±δ); ℓ'' = [|r| ≤ δ]."""
     delta, half_delta, half = consts
@@ -367,7 +367,7 @@ def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyp
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     for lo in range(0, n, BLOCK):
-        s = 0.0
+        s = acc  # the block's sum, in acc's dtype
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
             r = p[i] - t[i]
             probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
@@ -384,7 +384,7 @@ def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h):  # type: ignore[no-untyp
             if h is not None:
                 h[i] = hv
             s = radd(s, term)
-        total, comp = add_compensated(total, comp, s)
+        total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, 0
 
 

@@ -7,6 +7,7 @@ of outputs; tracemalloc for what a call allocates.
 
 from __future__ import annotations
 
+import math
 import re
 import tracemalloc
 from collections.abc import Iterator
@@ -88,6 +89,41 @@ def test_compiled_kernel_equals_numpy_kernel(
             np.testing.assert_allclose(a, b, rtol=8 * eps, atol=8 * eps * scale, err_msg=what)
     if reduction != "none":
         assert fast.value == pytest.approx(ref.value, rel=50 * eps)
+
+
+@pytest.mark.parametrize("name", FUSED)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_float32_block_sums_stay_within_their_bound(name: str, weighted: bool) -> None:
+    """float32 kernels sum their blocks in float32: within 2e-6 relative of the exact sum of
+    the float32 terms they wrote (math.fsum of the elementwise output, w·ℓ when weighted)."""
+    p, t = _inputs(name, (1 << 20) + 1234, np.float32, seed=5)
+    w = None
+    if weighted:
+        w = (np.random.default_rng(6).random(p.shape[0]) * 3).astype(np.float32)
+    ev = losscore.evaluate(name, p, t, weight=w, reduction="sum")
+    exact = math.fsum(ev.elementwise.astype(np.float64).ravel())
+    assert exact > 0
+    assert abs(ev.value - exact) <= 2e-6 * exact
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_float32_sums_beyond_the_float32_range(
+    reduction: Any,
+) -> None:
+    """Terms near the float32 maximum: their float32 block sums overflow; the mean (in range)
+    is still r², recomputed term by term; a sum beyond the range is inf in float32."""
+    r = np.float32(1.5e19)
+    p = np.full(3000, r, dtype=np.float32)
+    p[::2] = -r
+    t = np.zeros(3000, dtype=np.float32)
+    ev = losscore.evaluate("l2", p, t, reduction=reduction)
+    term = float(np.float32(r) * np.float32(r))  # each ℓ = r², rounded to float32
+    assert math.isfinite(term)
+    if reduction == "mean":
+        assert ev.value == pytest.approx(term, rel=1e-6)
+    else:
+        assert ev.value == math.inf
+    np.testing.assert_array_equal(ev.gradient, 2 * p / (3000 if reduction == "mean" else 1))
 
 
 @pytest.mark.parametrize("name", [*FUSED, *NUMPY_ONLY])
