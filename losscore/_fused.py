@@ -83,7 +83,7 @@ __all__ = [
     "exp_nonpos_any",
     "kernel",
     "label_error",
-    "label_kind",
+    "label_kinds",
     "log1p_nonneg",
     "log1p_unit",
     "log1p_unit_any",
@@ -165,9 +165,11 @@ def label_error(t, good, bad):  # type: ignore[no-untyped-def]
 
 
 @compiled(inline="always")
-def label_kind(t):  # type: ignore[no-untyped-def]
-    """:data:`LABEL_ZERO` for a 0 label, :data:`LABEL_MINUS_ONE` for -1, else 0."""
-    return (t == 0) * LABEL_ZERO | (t == -1) * LABEL_MINUS_ONE
+def label_kinds(zeros, minus):  # type: ignore[no-untyped-def]
+    """``labels`` from the counts of 0 and -1 labels (kept in the dtype by the kernel: an
+    int64 count beside float32 lanes halves the vector width): :data:`LABEL_ZERO` if any 0,
+    :data:`LABEL_MINUS_ONE` if any -1."""
+    return (LABEL_ZERO if zeros > 0 else 0) | (LABEL_MINUS_ONE if minus > 0 else 0)
 
 
 # -- float64 bits --------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from losscore._fused import (
     exp_nonpos_any,
     kernel,
     label_error,
-    label_kind,
+    label_kinds,
     log1p_unit_any,
     radd,
     weighed,
@@ -110,7 +110,7 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-
     zero = c - c
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
-    labels = 0
+    zeros = minus = zero  # counts of 0 and -1 labels, in the dtype (an int64 count widens)
     for lo in range(0, n, BLOCK):
         s = acc  # the block's sum, in acc's dtype
         for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
@@ -119,7 +119,8 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-
             value = gap if gap >= zero else zero  # np.maximum(gap, 0)
             dz = -(one if value > zero else zero)
             probe = radd(probe, p[i] * zero + label_error(t[i], zero, one))
-            labels |= label_kind(t[i])
+            zeros = radd(zeros, one if t[i] == 0 else zero)
+            minus = radd(minus, one if t[i] == -1 else zero)
             wi = w[i] if w is not None else one
             ev, gv, hv, term = weighed(value, dz * y + zero, zero, wi, s1, s2, c, weighted)
             if el is not None:
@@ -130,7 +131,7 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-
                 h[i] = hv
             s = radd(s, term)
         total, comp = add_compensated(total, comp, np.float64(s))
-    return compensated_total(total, comp), probe, labels
+    return compensated_total(total, comp), probe, label_kinds(zeros, minus)
 
 
 def _labels_unchecked(target: NDArray[Any], prediction: FloatArray) -> NDArray[Any]:
@@ -381,7 +382,7 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[
     zero = c - c
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
-    labels = 0
+    zeros = minus = zero  # counts of 0 and -1 labels, in the dtype (an int64 count widens)
     exps = np.empty(BLOCK, dtype=p.dtype)
     for lo in range(0, n, BLOCK):
         size = np.uint64(min(lo + BLOCK, n) - lo)
@@ -398,7 +399,8 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[
             inv = one / (e + one)  # one division for both (within an ulp of the two quotients)
             num = max(e, one if margin >= zero else zero)
             probe = radd(probe, f * zero + label_error(t[i], zero, one))
-            labels |= label_kind(t[i])
+            zeros = radd(zeros, one if t[i] == 0 else zero)
+            minus = radd(minus, one if t[i] == -1 else zero)
             wi = w[i] if w is not None else one
             ev, gv, hv, term = weighed(
                 ell, (num * ny) * inv, (e * inv) * inv, wi, s1, s2, c, weighted
@@ -411,7 +413,7 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[
                 h[i] = hv
             s = radd(s, term)
         total, comp = add_compensated(total, comp, np.float64(s))
-    return compensated_total(total, comp), probe, labels
+    return compensated_total(total, comp), probe, label_kinds(zeros, minus)
 
 
 class LogLoss(MarginLoss):
