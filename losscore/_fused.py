@@ -30,11 +30,12 @@ kinds occur. It writes, per element:
 
 the same operations in the same order as the NumPy path of :mod:`losscore.evaluate`, so a
 kernel whose ℓ, ℓ', ℓ'' are bit-identical to its loss's NumPy kernel gives bit-identical
-outputs. Sums run over blocks of :data:`BLOCK` terms, each summed in ``acc``'s dtype with
-vector partial sums (reassociated: the one fast-math flag here, on the sum alone), the block
-sums accumulated in float64 with Neumaier's compensation. The engine sums float32 blocks in
+outputs. Sums run over blocks of :data:`BLOCK` terms (:data:`BLOCK32` in float32; see
+:func:`block_size`), each summed in ``acc``'s dtype with vector partial sums (reassociated:
+the one fast-math flag here, on the sum alone), the block sums accumulated in float64 with
+Neumaier's compensation. The engine sums float32 blocks in
 float32 (a float64 sum would widen every term: twice the vector instructions); the terms
-are non-negative, so a block's sum is within (BLOCK / lanes)·2^-24 of its value relative
+are non-negative, so a block's sum is within (BLOCK32 / lanes)·2^-24 of its value relative
 (AVX2's 8 float32 lanes: 32 terms per partial sum at most, 2e-6). A float32 block sum
 overflows only when the total exceeds the float32 range: a sum is then inf in float32
 anyway, and :func:`losscore.evaluate` recomputes a mean term by term (its convex mean).
@@ -73,10 +74,12 @@ from losscore._jit import compiled
 
 __all__ = [
     "BLOCK",
+    "BLOCK32",
     "LABEL_MINUS_ONE",
     "LABEL_ZERO",
     "FusedKernel",
     "add_compensated",
+    "block_size",
     "compensated_total",
     "compilable",
     "exp_nonpos",
@@ -91,7 +94,8 @@ __all__ = [
     "weighed",
 ]
 
-BLOCK = 256  # terms per vector-summed block (its rounding error grows with BLOCK / lanes)
+BLOCK = 1024  # terms per vector-summed float64 block (shorter blocks cost more than they sum)
+BLOCK32 = 256  # float32 (its rounding error grows with the block / lanes)
 
 
 class FusedKernel(NamedTuple):
@@ -360,3 +364,16 @@ def _log1p_unit_any(x):  # type: ignore[no-untyped-def]  # numba compares signat
     if x == types.float32:
         return lambda x: log1p_unit32(x)
     return lambda x: log1p_unit(x)
+
+
+def block_size(acc: float) -> int:  # pragma: no cover - replaced in compiled code
+    """Terms per block summed in *acc*'s dtype: :data:`BLOCK32` for float32, else
+    :data:`BLOCK`. Compiled code only."""
+    raise NotImplementedError
+
+
+@overload(block_size, inline="always")
+def _block_size(acc):  # type: ignore[no-untyped-def]  # numba compares signatures
+    if acc == types.float32:
+        return lambda acc: BLOCK32
+    return lambda acc: BLOCK

@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, check_finite, check_same_shape
 from losscore._fused import (
-    BLOCK,
     FusedKernel,
     add_compensated,
+    block_size,
     compensated_total,
     compilable,
     exp_nonpos_any,
@@ -108,12 +108,13 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-
     weighted = w is not None
     one = p.dtype.type(1)
     zero = c - c
+    block = block_size(acc)
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     zeros = minus = zero  # counts of 0 and -1 labels, in the dtype (an int64 count widens)
-    for lo in range(0, n, BLOCK):
+    for lo in range(0, n, block):
         s = acc  # the block's sum, in acc's dtype
-        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+        for i in range(np.uint64(lo), np.uint64(min(lo + block, n))):
             y = one if t[i] > 0 else -one
             gap = threshold - p[i] * y
             value = gap if gap >= zero else zero  # np.maximum(gap, 0)
@@ -380,12 +381,13 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[
     weighted = w is not None
     one = p.dtype.type(1)
     zero = c - c
+    block = block_size(acc)
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
     zeros = minus = zero  # counts of 0 and -1 labels, in the dtype (an int64 count widens)
-    exps = np.empty(BLOCK, dtype=p.dtype)
-    for lo in range(0, n, BLOCK):
-        size = np.uint64(min(lo + BLOCK, n) - lo)
+    exps = np.empty(block, dtype=p.dtype)
+    for lo in range(0, n, block):
+        size = np.uint64(min(lo + block, n) - lo)
         for j in range(size):
             exps[j] = exp_nonpos_any(-abs(p[np.uint64(lo) + j]))
         s = acc  # the block's sum, in acc's dtype

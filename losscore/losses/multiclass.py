@@ -15,9 +15,9 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray, check_finite, first_index
 from losscore._fused import (
-    BLOCK,
     FusedKernel,
     add_compensated,
+    block_size,
     compensated_total,
     compilable,
     exp_nonpos_any,
@@ -136,9 +136,10 @@ def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[n
     n = p.shape[0]
     k = p.shape[1]
     zero = c - c
+    block = block_size(acc)
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
-    rows = max(1, BLOCK // k)
+    rows = max(1, block // k)
     exps = np.empty(rows * k, dtype=p.dtype)  # fⱼ − m, then eⱼ, then the probabilities
     maxes = np.empty(rows, dtype=p.dtype)
     ells = np.empty(rows, dtype=p.dtype)

@@ -17,9 +17,9 @@ from numpy.typing import NDArray
 
 from losscore._arrays import FloatArray
 from losscore._fused import (
-    BLOCK,
     FusedKernel,
     add_compensated,
+    block_size,
     compensated_total,
     compilable,
     kernel,
@@ -105,11 +105,12 @@ def _l2_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-unt
     weighted = w is not None
     one = p.dtype.type(1)
     zero = c - c
+    block = block_size(acc)
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
-    for lo in range(0, n, BLOCK):
+    for lo in range(0, n, block):
         s = acc  # the block's sum, in acc's dtype
-        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+        for i in range(np.uint64(lo), np.uint64(min(lo + block, n))):
             r = p[i] - t[i]
             probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
             wi = w[i] if w is not None else one
@@ -181,11 +182,12 @@ def _smooth_l1_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore
     weighted = w is not None
     one = p.dtype.type(1)
     zero = c - c
+    block = block_size(acc)
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
-    for lo in range(0, n, BLOCK):
+    for lo in range(0, n, block):
         s = acc  # the block's sum, in acc's dtype
-        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+        for i in range(np.uint64(lo), np.uint64(min(lo + block, n))):
             r = p[i] - t[i]
             probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
             a = abs(r)
@@ -364,11 +366,12 @@ def _huber_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-
     weighted = w is not None
     one = p.dtype.type(1)
     zero = c - c
+    block = block_size(acc)
     total = comp = 0.0
     probe = zero  # in the dtype: a float64 probe would widen a float32 loop
-    for lo in range(0, n, BLOCK):
+    for lo in range(0, n, block):
         s = acc  # the block's sum, in acc's dtype
-        for i in range(np.uint64(lo), np.uint64(min(lo + BLOCK, n))):
+        for i in range(np.uint64(lo), np.uint64(min(lo + block, n))):
             r = p[i] - t[i]
             probe = radd(probe, p[i] * zero + t[i] * zero)  # NaN unless both finite
             a = abs(r)
