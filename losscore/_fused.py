@@ -35,20 +35,23 @@ outputs. Sums run over blocks of :data:`BLOCK` terms (:data:`BLOCK32` in float32
 the one fast-math flag here, on the sum alone), the block sums accumulated in float64 with
 Neumaier's compensation. The engine sums float32 blocks in
 float32 (a float64 sum would widen every term: twice the vector instructions); the terms
-are non-negative, so a block's sum is within (BLOCK32 / lanes)·2^-24 of its value relative
-(AVX2's 8 float32 lanes: 32 terms per partial sum at most, 2e-6). A float32 block sum
-overflows only when the total exceeds the float32 range: a sum is then inf in float32
-anyway, and :func:`losscore.evaluate` recomputes a mean term by term (its convex mean).
+are non-negative, so a block's sum is within (BLOCK32 / lanes + log2 lanes)·2^-24 of its
+value relative: 2.1e-6 with AVX2's 8 float32 lanes, BLOCK32·2^-24 ≈ 1.5e-5 at most (a sum
+the compiler does not vectorise). A float32 block sum overflows only when the total exceeds
+the float32 range or is within rounding of it: a sum is then inf in float32, and
+:func:`losscore.evaluate` recomputes a mean term by term (its convex mean).
 
 The loops index with unsigned integers: numba's negative-index handling on a signed index
 turns vector loads into gathers. Which outputs are asked for, and whether there are weights,
-is part of the compiled signature, not a runtime flag: numba compiles one specialisation per
-combination of arrays and Nones and prunes the ``if el is not None`` branches at compile
-time, so each combination runs its own vectorised loop with nothing computed for an output
-not asked for (a runtime flag left the branches in the loop: LLVM unswitches only small
-bodies). :func:`losscore.warm_up` compiles the combinations the service asks for; another
-compiles at its first call. Per-element outputs come back from :func:`weighed` as scalars
-and each kernel stores them (see there).
+is part of the compiled signature, not a runtime flag (that left the branches in the loop:
+LLVM unswitches only small bodies): numba compiles one specialisation per combination of
+arrays and Nones and prunes the ``if el is not None`` branches at compile time, so each
+combination runs its own vectorised loop with nothing computed for an output not asked
+for. The engine passes the inputs as read-only views, so that writable and read-only
+arrays (a request body's) share the specialisations. :func:`losscore.warm_up` compiles the
+combinations the service's common requests use; another compiles at its first call.
+Per-element outputs come back from :func:`weighed` as scalars and each kernel stores them
+(see there).
 
 Also here: :func:`exp_nonpos`, :func:`log1p_nonneg` and :func:`log1p_unit`, float64 e^x
 (x ≤ 0) and log(1 + x) (x ≥ 0; 0 ≤ x ≤ 1) in plain arithmetic that the compiler vectorises

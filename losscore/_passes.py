@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,11 +78,17 @@ def run_fused(
     k: int,
 ) -> list[float] | None:
     """The loss's compiled kernel on every chunk (see :mod:`losscore._fused`): Σ w'ℓ per
-    chunk, or None when a chunk's probe reports a non-finite input or a bad label (the
-    outputs written so far are then meaningless)."""
+    chunk, or None when a chunk's probe reports a non-finite input or a bad label, or 0/1
+    and ±1 labels are mixed (the outputs written so far are then meaningless).
+
+    The inputs reach the kernel as read-only views: numba types a read-only array apart
+    from a writable one, and arrays decoded from a request body (``np.frombuffer``) are
+    read-only, so without the views each combination would compile twice."""
     dtype = pred_flat.dtype
     c = dtype.type(scale)
     run, consts = fused.run, fused.consts
+    pred_flat, target_flat = _read_only(pred_flat), _read_only(target_flat)
+    w = None if w is None else _read_only(w)
 
     def part(a: NDArray[Any] | None, lo: int, hi: int) -> NDArray[Any] | None:
         return None if a is None else a[lo:hi]
@@ -110,6 +116,18 @@ def run_fused(
     if not _inputs_valid(results):
         return None
     return [float(total) for total, _, _ in results]
+
+
+_Array = TypeVar("_Array", bound=NDArray[Any])
+
+
+def _read_only(a: _Array) -> _Array:
+    """A read-only view of *a* (*a* itself when it is read-only already)."""
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def _inputs_valid(results: list[tuple[float, float, int]]) -> bool:

@@ -131,7 +131,8 @@ def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[n
 
     Per block of rows, passes over block-sized scratch: the shifted logits fⱼ − m (flat, so
     that e^x runs as one vectorised map over rows·k values, not k at a time), the rows' τ
-    and ℓ (log1p as a map over the block's rows), then the outputs."""
+    and ℓ (log1p as a map over the block's rows), then the outputs. The rows' terms are summed
+    in float64 (``acc`` sets the block's size only)."""
     keep, smooth_k = consts
     n = p.shape[0]
     k = p.shape[1]
@@ -144,15 +145,14 @@ def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[n
     maxes = np.empty(rows, dtype=p.dtype)
     ells = np.empty(rows, dtype=p.dtype)
     linears = np.empty(rows, dtype=np.float64)
+    probs = g is not None or h is not None  # the probabilities are asked for
     for lo in range(0, n, rows):
         size = min(lo + rows, n) - lo
         probe = radd(probe, _softmax_shift(p, lo, size, exps, maxes, zero))
         for q in range(np.uint64(size * k)):  # a pure map: vectorised
             exps[q] = exp_nonpos_any(exps[q])
-        _softmax_rows(p, t, lo, size, (keep, smooth_k), maxes, exps, ells, linears, zero)
-        s = _softmax_outputs(
-            t, lo, size, (keep, smooth_k, k), exps, ells, w, (s1, s2, c), el, g, h, acc
-        )
+        _softmax_rows(p, t, lo, size, (keep, smooth_k), maxes, exps, ells, linears, probs)
+        s = _softmax_outputs(t, lo, size, (keep, smooth_k, k), exps, ells, w, (s1, s2, c), el, g, h)
         total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, 0
 
@@ -161,7 +161,7 @@ def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[n
 def _softmax_shift(p, lo, size, shifted, maxes, zero):  # type: ignore[no-untyped-def]
     """Rows lo … lo + size − 1: their maxima into *maxes*, fⱼ − m into *shifted* (flat);
     returns Σ f·0 (NaN unless every logit is finite)."""
-    k = p.shape[1]
+    k = np.uint64(p.shape[1])  # unsigned: r·k + j indexes without negative-index handling
     probe = zero
     for r in range(np.uint64(size)):
         i = np.uint64(lo) + r
@@ -176,12 +176,14 @@ def _softmax_shift(p, lo, size, shifted, maxes, zero):  # type: ignore[no-untype
 
 
 @compiled(inline="always")
-def _softmax_rows(p, t, lo, size, consts, maxes, exps, ells, linears, zero):  # type: ignore[no-untyped-def]
-    """Each row's τ and ℓ into *ells* (τ first, then log1p as a map over the rows), and
-    its probabilities eⱼ/(1 + τ) in place of the eⱼ; *linears* is float64 scratch."""
+def _softmax_rows(p, t, lo, size, consts, maxes, exps, ells, linears, probs):  # type: ignore[no-untyped-def]
+    """Each row's τ and ℓ into *ells* (τ first, then log1p as a map over the rows), and,
+    when *probs*, its probabilities eⱼ/(1 + τ) in place of the eⱼ; *linears* is float64
+    scratch."""
     keep, smooth_k = consts
-    k = p.shape[1]
+    k = np.uint64(p.shape[1])
     one = p.dtype.type(1)
+    zero = one - one
     for r in range(np.uint64(size)):
         i = np.uint64(lo) + r
         m = maxes[r]
@@ -202,23 +204,26 @@ def _softmax_rows(p, t, lo, size, consts, maxes, exps, ells, linears, zero):  # 
             linear += smooth_k * spread
         ells[r] = tau
         linears[r] = np.float64(linear)
-        inv = one / (one + tau)
-        for j in range(np.uint64(k)):
-            exps[r * k + j] *= inv
+        if probs:
+            inv = one / (one + tau)
+            for j in range(k):
+                exps[r * k + j] *= inv
     for r in range(np.uint64(size)):  # a pure map: vectorised
         ells[r] = p.dtype.type(log1p_nonneg(np.float64(ells[r])) + linears[r])
 
 
 @compiled(inline="always")
-def _softmax_outputs(t, lo, size, consts, probs, ells, w, scales, el, g, h, acc):  # type: ignore[no-untyped-def]
+def _softmax_outputs(t, lo, size, consts, probs, ells, w, scales, el, g, h):  # type: ignore[no-untyped-def]
     """The weighting and the outputs of rows lo … lo + size − 1 (*probs* flat, k per row;
     *scales* = (s1, s2, c) of the module docstring of :mod:`losscore._fused`); returns
-    their Σ w'ℓ, summed in *acc*'s dtype."""
-    keep, smooth_k, k = consts
+    their Σ w'ℓ in float64 (a scalar loop over rows: a float32 sum would add its rounding
+    once per row, not once per vector lane)."""
+    keep, smooth_k, classes = consts
+    k = np.uint64(classes)
     s1, s2, c = scales
     one = probs.dtype.type(1)
     zero = c - c
-    s = acc
+    s = 0.0
     for r in range(np.uint64(size)):
         i = np.uint64(lo) + r
         ell = ells[r]
@@ -228,11 +233,11 @@ def _softmax_outputs(t, lo, size, consts, probs, ells, w, scales, el, g, h, acc)
             mw = wi * s1 * s2
             if el is not None:
                 el[i] = ell * wi if wi != 0 else zero
-            term = ell * mw if mw != 0 else zero
+            term = np.float64(ell * mw) if mw != 0 else 0.0
         else:
             if el is not None:
                 el[i] = ell
-            term = ell
+            term = np.float64(ell)
         if g is not None or h is not None:
             scale = mw * c
             y = np.uint64(t[i])

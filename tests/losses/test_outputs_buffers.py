@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import losscore
+from losscore._passes import FUSED_CHUNK_ELEMENTS
 from losscore.errors import InvalidInputError, InvalidParameterError
 from losscore.losses import Loss, get_loss
 
@@ -94,8 +95,9 @@ def test_compiled_kernel_equals_numpy_kernel(
 @pytest.mark.parametrize("name", FUSED)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_float32_block_sums_stay_within_their_bound(name: str, weighted: bool) -> None:
-    """float32 kernels sum their blocks in float32: within 2e-6 relative of the exact sum of
-    the float32 terms they wrote (math.fsum of the elementwise output, w·ℓ when weighted)."""
+    """float32 kernels sum their blocks in float32: within 1.5e-5 relative (the documented
+    bound, 256 terms a block) of the exact sum of the float32 terms they wrote (math.fsum of
+    the elementwise output, w·ℓ when weighted), plus the value's rounding to float32."""
     p, t = _inputs(name, (1 << 20) + 1234, np.float32, seed=5)
     w = None
     if weighted:
@@ -103,7 +105,7 @@ def test_float32_block_sums_stay_within_their_bound(name: str, weighted: bool) -
     ev = losscore.evaluate(name, p, t, weight=w, reduction="sum")
     exact = math.fsum(ev.elementwise.astype(np.float64).ravel())
     assert exact > 0
-    assert abs(ev.value - exact) <= 2e-6 * exact
+    assert abs(ev.value - exact) <= 1.55e-5 * exact
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -123,7 +125,8 @@ def test_float32_sums_beyond_the_float32_range(
         assert ev.value == pytest.approx(term, rel=1e-6)
     else:
         assert ev.value == math.inf
-    np.testing.assert_array_equal(ev.gradient, 2 * p / (3000 if reduction == "mean" else 1))
+    scale = np.float32(1 / 3000) if reduction == "mean" else np.float32(1)
+    np.testing.assert_array_equal(ev.gradient, (p * np.float32(2)) * scale)  # ℓ' = 2r, scaled
 
 
 @pytest.mark.parametrize("name", [*FUSED, *NUMPY_ONLY])
@@ -131,19 +134,28 @@ def test_float32_sums_beyond_the_float32_range(
     "outputs",
     [["value"], ["gradient"], ["value", "gradient"], ["elementwise"], ["hessian"]],
 )
+@pytest.mark.parametrize(
+    ("dtype", "weighting"),
+    [(np.float64, "positive"), (np.float64, "none"), (np.float32, "zeros"), (np.float32, "none")],
+)
 def test_outputs_compute_what_is_asked_and_equal_a_full_evaluation(
-    name: str, outputs: list[Any]
+    name: str, outputs: list[Any], dtype: Any, weighting: str
 ) -> None:
-    p, t = _inputs(name, 50_000, np.float64, seed=3)
-    w = np.random.default_rng(4).random(p.shape[0]) + 0.1
+    """Each subset of outputs (its own compiled specialisation) equals the full evaluation."""
+    p, t = _inputs(name, 50_000, dtype, seed=3)
+    w = None
+    if weighting != "none":
+        w = (np.random.default_rng(4).random(p.shape[0]) + 0.1).astype(dtype)
+        if weighting == "zeros":
+            w[::5] = 0
     full = losscore.evaluate(name, p, t, weight=w, hessian=True)
     part = losscore.evaluate(name, p, t, weight=w, outputs=outputs)
     assert part.outputs == frozenset(outputs)
     assert set(part.arrays) == set(outputs) - {"value"}
     for what in part.arrays:
         np.testing.assert_array_equal(part.arrays[what], full.arrays[what])
-    if "value" in outputs:
-        assert part.value == pytest.approx(full.value, rel=1e-13)
+    if "value" in outputs:  # the same block sums, in another vectorised loop
+        assert part.value == pytest.approx(full.value, rel=1e-13 if dtype == np.float64 else 1e-6)
     else:
         assert part.value is None
     if "gradient" not in outputs:
@@ -151,7 +163,8 @@ def test_outputs_compute_what_is_asked_and_equal_a_full_evaluation(
             _ = part.gradient
     if "hessian" not in outputs:
         assert part.hessian is None
-    assert part.weight_sum == pytest.approx(float(np.sum(w)), rel=1e-13)
+    expected_weight = p.shape[0] if w is None else float(np.sum(w, dtype=np.float64))
+    assert part.weight_sum == pytest.approx(expected_weight, rel=1e-13)
 
 
 def test_hessian_flag_adds_the_hessian_to_the_outputs() -> None:
@@ -289,3 +302,16 @@ def _peak_bytes(fn: Any) -> int:
         return peak - before
     finally:
         tracemalloc.stop()
+
+
+@pytest.mark.parametrize("name", ["hinge", "log_loss"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_and_minus_one_labels_in_different_chunks_are_a_mix(name: str, dtype: Any) -> None:
+    """Each compiled chunk sees one label kind; together they mix two conventions."""
+    n = FUSED_CHUNK_ELEMENTS + 1000  # two chunks of the compiled pass
+    y = np.ones(n, dtype=dtype)
+    y[5] = 0  # first chunk: the 0/1 convention
+    y[n - 3] = -1  # second chunk: ±1
+    with pytest.raises(InvalidInputError, match="mix") as err:
+        losscore.evaluate(name, np.zeros(n, dtype=dtype), y)
+    assert err.value.field == "target" and err.value.index == (n - 3,)

@@ -1,10 +1,10 @@
 """``losscore.warm_up`` compiles what common requests run: after it, the service's default
 evaluation (value, elementwise, gradient; with and without weights), value only and value +
 gradient add no machine-code specialisation to any compiled kernel, in either float dtype
-(every array in it, as over HTTP) and for every target dtype the warm-up names (a call that
-did add one would wait for the compiler, about a second). Oracle: numba's own record of the
-signatures each kernel has loaded or compiled, in a fresh process (earlier tests in this one
-would have loaded them already)."""
+(every array in it, as over HTTP), for every target dtype the warm-up names, with writable
+or read-only inputs (a call that did add one would wait for the compiler, about a second).
+Oracle: numba's own record of the signatures each kernel has loaded or compiled, in a fresh
+process (earlier tests in this one would have loaded them already)."""
 
 from __future__ import annotations
 
@@ -28,14 +28,23 @@ CALLS: list[dict[str, Any]] = [
 
 
 def _inputs(loss: Loss, dtype: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Writable inputs, and the same read-only (as ``np.frombuffer`` decodes a binary or
+    base64 request body)."""
     rng = np.random.default_rng(3)
     if loss.kind == "multiclass":
-        return [(rng.normal(size=(40, 4)).astype(dtype), rng.integers(0, 4, 40))]
-    prediction = rng.normal(size=300).astype(dtype)
-    if loss.spec.target == "binary_label":
-        labels = rng.integers(0, 2, 300)
-        return [(prediction, labels.astype(dtype)), (prediction, labels)]
-    return [(prediction, rng.normal(size=300).astype(dtype))]
+        pairs = [(rng.normal(size=(40, 4)).astype(dtype), rng.integers(0, 4, 40))]
+    else:
+        prediction = rng.normal(size=300).astype(dtype)
+        if loss.spec.target == "binary_label":
+            labels = rng.integers(0, 2, 300)
+            pairs = [(prediction, labels.astype(dtype)), (prediction, labels)]
+        else:
+            pairs = [(prediction, rng.normal(size=300).astype(dtype))]
+    return pairs + [(_read_only(p), _read_only(t)) for p, t in pairs]
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    return np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape)
 
 
 def _kernels() -> dict[str, Any]:
