@@ -83,6 +83,7 @@ __all__ = [
     "FusedKernel",
     "add_compensated",
     "block_size",
+    "check_label",
     "compensated_total",
     "compilable",
     "exp_nonpos",
@@ -169,6 +170,18 @@ def label_error(t, good, bad):  # type: ignore[no-untyped-def]
     """*good* for a binary label (1, 0 or -1), *bad* for anything else (NaN included); the
     two in the computation dtype (a float64 constant would widen a float32 loop)."""
     return good if (t == 1) | (t == 0) | (t == -1) else bad  # no short-circuit: vectorises
+
+
+@compiled(inline="always")
+def check_label(probe, zeros, minus, f, t, zero, one):  # type: ignore[no-untyped-def]
+    """One element's share of a binary-label kernel's checks: *probe* gains f·0 (NaN
+    unless f is finite) and 1 for a label other than 1, 0, -1; *zeros* and *minus* count
+    the 0 and -1 labels (in the dtype: see :func:`label_kinds`)."""
+    return (
+        radd(probe, f * zero + label_error(t, zero, one)),
+        radd(zeros, one if t == 0 else zero),
+        radd(minus, one if t == -1 else zero),
+    )
 
 
 @compiled(inline="always")

@@ -92,8 +92,17 @@ class Loss(ABC):
         """*target* flat for :meth:`fused`, its shape checked but its values not read, when
         this loss's compiled kernel checks them itself in its one pass (its ``probe``,
         :mod:`losscore._fused`); the engine then runs :meth:`prepare_target` only to raise
-        the error for a bad value. None (the default): :meth:`prepare_target` checks the
-        target first. (Every compiled kernel checks the prediction's finiteness.)"""
+        the error for a bad value; None: :meth:`prepare_target` checks the target first.
+        (Every compiled kernel checks the prediction's finiteness.)
+
+        Derived from ``spec.target``: a compiled kernel checks a real target's finiteness
+        and binary labels itself (the contract of :mod:`losscore._fused`); other targets
+        (probabilities, class indices) are checked first. Called only for a loss that has a
+        compiled kernel."""
+        if self.spec.target == "real":
+            return real_target_unchecked(target, prediction)
+        if self.spec.target == "binary_label":
+            return binary_labels_unchecked(target, prediction)
         return None
 
     def elementwise_shape(self, prediction_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -232,6 +241,13 @@ def real_target_unchecked(target: NDArray[Any], prediction: FloatArray) -> NDArr
     """A real-valued target of the prediction's shape, flat in its dtype (values not read)."""
     check_same_shape("target", target, prediction.shape, "prediction")
     return np.ascontiguousarray(target, dtype=prediction.dtype).reshape(-1)
+
+
+def binary_labels_unchecked(target: NDArray[Any], prediction: FloatArray) -> NDArray[Any]:
+    """Binary labels of the prediction's shape, flat, values not read (a compiled kernel
+    checks them: 1, 0 or -1, and 0 and -1 not mixed)."""
+    check_same_shape("target", target, prediction.shape, "prediction")
+    return np.ascontiguousarray(target).reshape(-1)
 
 
 def binary_labels_ok(target: NDArray[Any]) -> bool:

@@ -23,11 +23,11 @@ from losscore._fused import (
     FusedKernel,
     add_compensated,
     block_size,
+    check_label,
     compensated_total,
     compilable,
     exp_nonpos_any,
     kernel,
-    label_error,
     label_kinds,
     log1p_unit_any,
     radd,
@@ -119,9 +119,7 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-
             gap = threshold - p[i] * y
             value = gap if gap >= zero else zero  # np.maximum(gap, 0)
             dz = -(one if value > zero else zero)
-            probe = radd(probe, p[i] * zero + label_error(t[i], zero, one))
-            zeros = radd(zeros, one if t[i] == 0 else zero)
-            minus = radd(minus, one if t[i] == -1 else zero)
+            probe, zeros, minus = check_label(probe, zeros, minus, p[i], t[i], zero, one)
             wi = w[i] if w is not None else one
             ev, gv, hv, term = weighed(value, dz * y + zero, zero, wi, s1, s2, c, weighted)
             if el is not None:
@@ -133,13 +131,6 @@ def _hinge_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-
             s = radd(s, term)
         total, comp = add_compensated(total, comp, np.float64(s))
     return compensated_total(total, comp), probe, label_kinds(zeros, minus)
-
-
-def _labels_unchecked(target: NDArray[Any], prediction: FloatArray) -> NDArray[Any]:
-    """Binary labels flat, values not read (a compiled kernel checks them: 1, 0 or -1, and 0
-    and -1 not mixed)."""
-    check_same_shape("target", target, prediction.shape, "prediction")
-    return np.ascontiguousarray(target).reshape(-1)
 
 
 class HingeLoss(MarginLoss):
@@ -188,11 +179,6 @@ class HingeLoss(MarginLoss):
         np.negative(dz_out, out=dz_out)
         if hess_out is not None:
             hess_out.fill(0)
-
-    def fused_target(
-        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
-    ) -> NDArray[Any] | None:
-        return _labels_unchecked(target, prediction)  # the compiled kernel checks them
 
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
@@ -400,9 +386,7 @@ def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[
             ell = log1p_unit_any(e) + (margin if margin >= zero else zero)
             inv = one / (e + one)  # one division for both (within an ulp of the two quotients)
             num = max(e, one if margin >= zero else zero)
-            probe = radd(probe, f * zero + label_error(t[i], zero, one))
-            zeros = radd(zeros, one if t[i] == 0 else zero)
-            minus = radd(minus, one if t[i] == -1 else zero)
+            probe, zeros, minus = check_label(probe, zeros, minus, f, t[i], zero, one)
             wi = w[i] if w is not None else one
             ev, gv, hv, term = weighed(
                 ell, (num * ny) * inv, (e * inv) * inv, wi, s1, s2, c, weighted
@@ -490,11 +474,6 @@ class LogLoss(MarginLoss):
         np.divide(grad_out, d, out=grad_out)  # −0.0 only where e^{−|f|} underflows (|f| > 745)
         np.log1p(e, out=loss_out)
         loss_out += s
-
-    def fused_target(
-        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
-    ) -> NDArray[Any] | None:
-        return _labels_unchecked(target, prediction)  # the compiled kernel checks them
 
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]

@@ -28,7 +28,7 @@ from losscore._fused import (
 )
 from losscore._numerics import log_cosh, sech2
 from losscore._parallel import scratch
-from losscore.losses._base import Loss, Ramps, real_target_unchecked
+from losscore.losses._base import Loss, Ramps
 from losscore.spec import Interval, KinkSpec, LossSpec, ParamSpec, TrainingSpec
 
 _REG_LABELS = "none: targets are real numbers"
@@ -159,11 +159,6 @@ class L2Loss(Loss):
         grad_out *= 2
         if hess_out is not None:
             hess_out.fill(2)
-
-    def fused_target(
-        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
-    ) -> NDArray[Any] | None:
-        return real_target_unchecked(target, prediction)  # the compiled kernel checks values
 
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
@@ -301,11 +296,6 @@ class SmoothL1Loss(Loss):
         else:
             np.copyto(r, np.sign(r), where=~quad)
             np.multiply(r, inv, out=r, where=quad)
-
-    def fused_target(
-        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
-    ) -> NDArray[Any] | None:
-        return real_target_unchecked(target, prediction)  # the compiled kernel checks values
 
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
@@ -463,11 +453,6 @@ class HuberLoss(Loss):
         if hess_out is not None:
             np.copyto(hess_out, quad, casting="unsafe")
         np.clip(r, -delta, delta, out=r)  # r inside, exactly delta·sign(r) outside
-
-    def fused_target(
-        self, target: NDArray[Any], prediction: FloatArray, params: Mapping[str, float]
-    ) -> NDArray[Any] | None:
-        return real_target_unchecked(target, prediction)  # the compiled kernel checks values
 
     def fused(
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
