@@ -31,6 +31,7 @@ from losscore._fused import (
     label_kinds,
     log1p_unit_any,
     radd,
+    transcendental_kernel,
     weighed,
 )
 from losscore._numerics import sigmoid, sigmoid_product, softplus
@@ -353,7 +354,7 @@ class ExponentialLoss(MarginLoss):
             hess_out[...] = loss_out
 
 
-@kernel
+@transcendental_kernel
 def _log_loss_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """:meth:`LogLoss.kernel`'s formulas per element, in the dtype:
     −y = +1 for labels ≤ 0, s = −y·f, e = e^{−|f|}, ℓ = log1p(e) + max(s, 0),

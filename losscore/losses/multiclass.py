@@ -21,9 +21,9 @@ from losscore._fused import (
     compensated_total,
     compilable,
     exp_nonpos_any,
-    kernel,
     log1p_nonneg,
     radd,
+    transcendental_kernel,
 )
 from losscore._jit import compiled
 from losscore.errors import InvalidInputError
@@ -120,7 +120,7 @@ class MulticlassLoss(Loss):
         )
 
 
-@kernel
+@transcendental_kernel
 def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[no-untyped-def]
     """:func:`softmax_cross_entropy` per row of k logits, with class-index targets, in the
     dtype (e^x from :mod:`losscore._fused` or :mod:`losscore._fused32`; the one log1p per row
