@@ -14,16 +14,20 @@ from numba import njit
 from losscore._fused import exp_nonpos_any, log1p_unit_any
 
 TINY32 = float(np.finfo(np.float32).tiny)
-FLAGS = {"plain": {}, "contracted": {"fastmath": {"contract"}}}
+# njit as losscore._jit.compiled calls it: the loops vectorise as the kernels' do
+FLAGS = {
+    "plain": {"error_model": "numpy"},
+    "contracted": {"error_model": "numpy", "fastmath": {"contract"}},
+}
 
 
 def _exp_loop(x, out):  # type: ignore[no-untyped-def]
-    for i in range(x.shape[0]):
+    for i in range(np.uint64(x.shape[0])):  # unsigned, as in the kernels
         out[i] = exp_nonpos_any(x[i])
 
 
 def _log1p_loop(x, out):  # type: ignore[no-untyped-def]
-    for i in range(x.shape[0]):
+    for i in range(np.uint64(x.shape[0])):
         out[i] = log1p_unit_any(x[i])
 
 
