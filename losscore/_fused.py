@@ -32,7 +32,7 @@ the same operations in the same order as the NumPy path of :mod:`losscore.evalua
 kernel whose ℓ, ℓ', ℓ'' are bit-identical to its loss's NumPy kernel gives bit-identical
 outputs. Sums run over blocks of :data:`BLOCK` terms (:data:`BLOCK32` in float32; see
 :func:`block_size`), each summed in ``acc``'s dtype with vector partial sums (reassociated:
-the one fast-math flag here, on the sum alone), the block sums accumulated in float64 with
+a fast-math flag on the sum alone), the block sums accumulated in float64 with
 Neumaier's compensation. The engine sums float32 blocks in
 float32 (a float64 sum would widen every term: twice the vector instructions); the terms
 are non-negative, so a block's sum is within (BLOCK32 / lanes + log2 lanes)·2^-24 of its
@@ -59,7 +59,9 @@ Also here: :func:`exp_nonpos`, :func:`log1p_nonneg` and :func:`log1p_unit`, floa
 :func:`exp_nonpos_any` and :func:`log1p_unit_any` pick them or their float32 counterparts
 (:mod:`losscore._fused32`) by the argument's type. A loop that calls e^x and then log1p on
 its result is not vectorised as a whole (the combined body is too large): kernels compute
-e^x in a loop of its own into block-sized scratch.
+e^x in a loop of its own into block-sized scratch. Kernels built on them are compiled with
+:data:`transcendental_kernel` (a·b + c contracted to multiply-adds), the others with
+:data:`kernel` (no contraction: the bit-identity above).
 """
 
 from __future__ import annotations

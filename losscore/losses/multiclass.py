@@ -160,7 +160,10 @@ def _softmax_fused(p, t, consts, w, s1, s2, c, el, g, h, acc):  # type: ignore[n
 @compiled(inline="always")
 def _softmax_shift(p, lo, size, shifted, maxes, zero):  # type: ignore[no-untyped-def]
     """Rows lo … lo + size − 1: their maxima into *maxes*, fⱼ − m into *shifted* (flat);
-    returns Σ f·0 (NaN unless every logit is finite)."""
+    returns Σ fⱼ·0 (NaN unless every logit is finite; not Σ (fⱼ − m)·0: the difference of
+    two finite logits can overflow). The probe rides in the vectorised loop of the
+    differences: in the maximum's loop (a scalar chain) its additions cost 3 cycles per
+    logit."""
     k = np.uint64(p.shape[1])  # unsigned: r·k + j indexes without negative-index handling
     probe = zero
     for r in range(np.uint64(size)):
@@ -168,10 +171,10 @@ def _softmax_shift(p, lo, size, shifted, maxes, zero):  # type: ignore[no-untype
         m = p[i, 0]
         for j in range(np.uint64(k)):
             m = max(m, p[i, j])
-            probe = radd(probe, p[i, j] * zero)
         maxes[r] = m
         for j in range(np.uint64(k)):
             shifted[r * k + j] = p[i, j] - m
+            probe = radd(probe, p[i, j] * zero)
     return probe
 
 
