@@ -346,7 +346,13 @@ a·b + c may be fused into one multiply-add (one rounding instead of two). Their
 already differ from NumPy's by an ulp, and contraction halves the latency of the polynomials'
 dependency chains, which bound these loops (a vectorised iteration is a long chain of
 dependent operations, more than the processor overlaps). The piecewise kernels keep
-:data:`kernel`: their outputs are bit-identical to the NumPy path."""
+:data:`kernel`: their outputs are bit-identical to the NumPy path.
+
+Whether LLVM fuses a product into an addition depends on the product's other uses, which
+differ between a kernel's output specialisations: a product that one output adds to and
+another reads would round differently when the second output is not asked for, and each
+output must have the same bits whatever else is asked (tests/losses/test_outputs_buffers.py
+checks). Such a value goes through memory from a loop of its own (softmax's probabilities)."""
 
 # dtypes that compiled code reads: booleans, integers, float32 and float64, native byte order
 _COMPILED_KINDS = frozenset("biuf")

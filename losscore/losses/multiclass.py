@@ -207,8 +207,8 @@ def _softmax_rows(p, t, lo, size, consts, maxes, exps, ells, linears, probs):  #
             linear += smooth_k * spread
         ells[r] = tau
         linears[r] = np.float64(linear)
-        if probs:
-            inv = one / (one + tau)
+        if probs:  # stored: read from registers, eⱼ·inv could fuse into the gradient's
+            inv = one / (one + tau)  # subtraction in one specialisation and not in another
             for j in range(k):
                 exps[r * k + j] *= inv
     for r in range(np.uint64(size)):  # a pure map: vectorised
