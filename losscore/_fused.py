@@ -343,16 +343,23 @@ kernel = compiled(nogil=True)
 transcendental_kernel = compiled(nogil=True, fastmath={"contract"})
 """The decorator of a fused kernel built on this module's e^x and log1p (log_loss, softmax):
 a·b + c may be fused into one multiply-add (one rounding instead of two). Their results
-already differ from NumPy's by an ulp, and contraction halves the latency of the polynomials'
-dependency chains, which bound these loops (a vectorised iteration is a long chain of
-dependent operations, more than the processor overlaps). The piecewise kernels keep
+already differ from NumPy's by an ulp, and contraction shortens the polynomials' dependency
+chains, which bound these loops (a vectorised iteration is a long chain of dependent
+operations, more than the processor overlaps; a multiplication then an addition take 3 + 3
+cycles of latency on Zen 3, a multiply-add 4). Their bits therefore depend on the processor
+(with or without FMA instructions) as well as on NumPy's. The piecewise kernels keep
 :data:`kernel`: their outputs are bit-identical to the NumPy path.
 
 Whether LLVM fuses a product into an addition depends on the product's other uses, which
 differ between a kernel's output specialisations: a product that one output adds to and
 another reads would round differently when the second output is not asked for, and each
 output must have the same bits whatever else is asked (tests/losses/test_outputs_buffers.py
-checks). Such a value goes through memory from a loop of its own (softmax's probabilities)."""
+checks). Such a value goes through memory from a loop of its own (softmax's probabilities).
+
+numba compiles a called function that sets no flags of its own with its caller's flags and
+keeps that compilation for the signature: a compiled helper that these kernels call is
+inlined (``inline="always"``) or declares its flags (:func:`radd`), so that no plain kernel
+inherits contraction from a helper first compiled for one of these."""
 
 # dtypes that compiled code reads: booleans, integers, float32 and float64, native byte order
 _COMPILED_KINDS = frozenset("biuf")

@@ -3,7 +3,7 @@
 A float32 loop that calls the float64 functions of :mod:`losscore._fused` widens every lane:
 it runs at float64's speed. These run in float32 arithmetic (twice the lanes per vector), in
 plain arithmetic the compiler vectorises, within 2 ulp of the correctly rounded result on the
-domains stated (tests/losses/test_outputs_buffers.py checks them against float64 NumPy).
+domains stated (tests/losses/test_fused_math.py checks them against NumPy in long double).
 """
 
 from __future__ import annotations

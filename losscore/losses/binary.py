@@ -480,8 +480,9 @@ class LogLoss(MarginLoss):
         self, prediction: FloatArray, target: NDArray[Any], params: Mapping[str, float]
     ) -> FusedKernel | None:
         """The formulas of :meth:`kernel` compiled, in the dtype, e^x and log1p within 1 ulp
-        (float64) or 2 ulp (float32) but not always equal to NumPy's (so ℓ, ℓ', ℓ'' can
-        differ from :meth:`kernel` by a few ulp)."""
+        (float64) or 2 ulp (float32) but not always equal to NumPy's, and with multiply-adds
+        where the processor has them (so ℓ, ℓ', ℓ'' can differ from :meth:`kernel`, and
+        between processors, by a few ulp)."""
         if not compilable(prediction, target):
             return None
         return FusedKernel(_log_loss_fused, ())

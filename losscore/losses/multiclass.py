@@ -207,8 +207,8 @@ def _softmax_rows(p, t, lo, size, consts, maxes, exps, ells, linears, probs):  #
             linear += smooth_k * spread
         ells[r] = tau
         linears[r] = np.float64(linear)
-        if probs:  # stored: read from registers, eⱼ·inv could fuse into the gradient's
-            inv = one / (one + tau)  # subtraction in one specialisation and not in another
+        if probs:  # stored, not computed in the output loop: there eⱼ·inv could fuse into
+            inv = one / (one + tau)  # the gradient's subtraction only when no Hessian reads it
             for j in range(k):
                 exps[r * k + j] *= inv
     for r in range(np.uint64(size)):  # a pure map: vectorised
@@ -311,8 +311,9 @@ class SoftmaxCrossEntropyLoss(MulticlassLoss):
     ) -> FusedKernel | None:
         """Class-index targets: :func:`softmax_cross_entropy`'s formulas compiled, in the
         dtype (e^x within 1 ulp, float64, or 2 ulp, float32, and not always equal to NumPy's,
-        so results can differ from :meth:`kernel` by a few ulp); class-probability targets
-        keep the NumPy kernel."""
+        and multiply-adds where the processor has them, so results can differ from
+        :meth:`kernel`, and between processors, by a few ulp); class-probability targets keep
+        the NumPy kernel."""
         if target.ndim != 1 or not compilable(prediction, target):
             return None
         dt = prediction.dtype.type

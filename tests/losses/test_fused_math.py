@@ -1,7 +1,7 @@
 """The compiled kernels' own e^x and log1p against NumPy in long double (the oracle): float64
 within 1 ulp, float32 within 2 ulp of the correctly rounded value, on their stated domains,
-compiled as the kernels compile them: plain, and with a·b + c contracted to one multiply-add
-(:data:`losscore._fused.transcendental_kernel`, the flags of log_loss and softmax)."""
+in vectorised loops compiled with the kernels' flags: plain, and with a·b + c contracted to
+one multiply-add (:data:`losscore._fused.transcendental_kernel`, log_loss's and softmax's)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from llvmlite import binding
 from numba import njit
 
-from losscore._fused import exp_nonpos_any, log1p_unit_any
+from losscore._fused import exp_nonpos_any, log1p_nonneg, log1p_unit_any
 
 TINY32 = float(np.finfo(np.float32).tiny)
 # njit as losscore._jit.compiled calls it: the loops vectorise as the kernels' do
@@ -31,8 +32,14 @@ def _log1p_loop(x, out):  # type: ignore[no-untyped-def]
         out[i] = log1p_unit_any(x[i])
 
 
+def _log1p_nonneg_loop(x, out):  # type: ignore[no-untyped-def]
+    for i in range(np.uint64(x.shape[0])):
+        out[i] = log1p_nonneg(x[i])
+
+
 _EXP = {name: njit(**flags)(_exp_loop) for name, flags in FLAGS.items()}
 _LOG1P = {name: njit(**flags)(_log1p_loop) for name, flags in FLAGS.items()}
+_LOG1P_NONNEG = {name: njit(**flags)(_log1p_nonneg_loop) for name, flags in FLAGS.items()}
 
 
 def _ulps(got: np.ndarray, exact: np.ndarray) -> np.ndarray:
@@ -76,3 +83,32 @@ def test_log1p_unit(dtype: Any, bound: float, flags: str) -> None:
     positive = exact > 0
     assert _ulps(out[positive], exact[positive]).max() <= bound
     assert np.all(out[~positive] == 0) and out.dtype == dtype
+
+
+@pytest.mark.parametrize("flags", FLAGS)
+def test_log1p_nonneg(flags: str) -> None:
+    """softmax's log1p(τ), τ in [0, k − 1], in float64: within 1 ulp on [0, ∞) (past 2^54,
+    where 1 + x no longer has a rounding to correct, too)."""
+    x = np.concatenate(
+        [np.linspace(0, 4, 400_001), np.geomspace(1e-300, 1e300, 100_001), [2.0**54, 2.0**60]]
+    )
+    out = np.empty_like(x)
+    _LOG1P_NONNEG[flags](x, out)
+    exact = np.log1p(x.astype(np.longdouble)).astype(np.float64)
+    positive = exact > 0
+    assert _ulps(out[positive], exact[positive]).max() <= 1.0
+    assert np.all(out[~positive] == 0)
+
+
+@pytest.mark.skipif(not binding.get_host_cpu_features().get("fma"), reason="no FMA on this CPU")
+def test_the_contracted_loops_use_multiply_adds() -> None:
+    """The contracted builds are what the kernels run: numba applies the flag to the inlined
+    helpers (an FMA instruction appears), the plain ones have none."""
+    x = np.zeros(8)
+    out = np.empty_like(x)
+    for loops in (_EXP, _LOG1P, _LOG1P_NONNEG):
+        for flags, loop in loops.items():
+            loop(x, out)
+            asm = loop.inspect_asm(loop.signatures[0]).lower()
+            fused = any(op in asm for op in ("fmadd", "fmsub", "fnmadd", "fnmsub", "fmla", "fmls"))
+            assert fused == (flags == "contracted"), flags
