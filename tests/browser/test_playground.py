@@ -1,7 +1,7 @@
 """The playground in Chromium: curves follow the sliders (checked on the plotted numbers
 against closed forms), the compare table equals POST /v1/compare and losscore, a training run
 streams and draws a boundary that is the returned model's, the keyboard alone trains, stored
-models load / download / delete, axe-core finds nothing serious, a 375 px screen works, and
+models load / download / delete, a late answer does not replace a newer one, axe-core finds nothing serious, a 375 px screen works, and
 no request leaves the service (the ``watched`` fixture)."""
 
 from __future__ import annotations
@@ -150,6 +150,75 @@ def test_compare_table_matches_the_api_and_the_library(watched: Watched) -> None
         want = losscore.evaluate(name, PRED, TARGET, reduction="sum")
         np.testing.assert_allclose([float(r[f"loss_{name}"]) for r in table], want.elementwise)
         np.testing.assert_allclose([float(r[f"gradient_{name}"]) for r in table], want.gradient)
+
+
+def _settle(page: Any) -> None:
+    """Lets the page's handlers of a response that just arrived run."""
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 250))")
+
+
+def _hold_first(page: Any, pattern: str) -> list[Any]:
+    """Routes *pattern* so that its first request is answered by the server at once but
+    reaches the page only when the test calls the held function (the list's one item);
+    later requests go through."""
+    held: list[Any] = []
+
+    def route(r: Any) -> None:
+        if held:
+            r.continue_()
+            return
+        answer = r.fetch()  # the server's answer now, as it was when asked
+        held.append(lambda: r.fulfill(response=answer))
+
+    page.route(pattern, route)
+    return held
+
+
+def _until_held(page: Any, held: list[Any]) -> None:
+    while not held:
+        page.wait_for_timeout(20)
+
+
+def test_a_late_answer_does_not_replace_a_newer_one(watched: Watched) -> None:
+    """Compare asked twice, the first answer held back until the second is shown: the page
+    keeps the second (the latest question's answer wins); the models list likewise when an
+    older refresh answers after a newer one."""
+    page = watched.open("/")
+    page.fill("#eval-pred", "\n".join(map(str, PRED)))
+    page.fill("#eval-target", ", ".join(map(str, TARGET)))
+    held = _hold_first(page, "**/v1/compare")
+    page.select_option("#eval-reduction", "sum")
+    page.click("#eval-run")
+    _until_held(page, held)
+    page.select_option("#eval-reduction", "mean")
+    page.click("#eval-run")
+    page.wait_for_selector("#eval-summary caption:has-text('(mean)')")
+    with page.expect_response("**/v1/compare"):
+        held[0]()
+    _settle(page)
+    assert "(mean)" in page.locator("#eval-summary caption").inner_text()
+    shown = {
+        row.get_attribute("data-loss"): float(row.locator("td").get_attribute("data-value"))
+        for row in page.locator("#eval-summary tbody tr").all()
+    }
+    for name in COMPARED:
+        assert shown[name] == pytest.approx(
+            losscore.evaluate(name, PRED, TARGET, reduction="mean").value, rel=1e-13
+        )
+    # the models list: a refresh held back, a model stored, a second refresh shows it; the
+    # first refresh's older page then arrives and must not replace the list
+    held_list = _hold_first(page, "**/v1/models?*")
+    page.click("#models-refresh")
+    _until_held(page, held_list)
+    body = {"task": "regression", "loss": {"name": "l2"}, "X": [[0.0], [1.0]], "y": [0.0, 1.0]}
+    stored = httpx.post(watched.base + "/v1/train", json=body).json()["model_id"]
+    page.click("#models-refresh")
+    row = page.locator(f'tr[data-model-id="{stored}"]')
+    row.wait_for()
+    with page.expect_response("**/v1/models?*"):
+        held_list[0]()
+    _settle(page)
+    assert row.count() == 1
 
 
 def _iris() -> tuple[np.ndarray, np.ndarray]:

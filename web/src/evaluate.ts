@@ -20,6 +20,7 @@ interface Result {
 export class EvaluatePanel {
   private table: Table | null = null;
   private last: Result | null = null;
+  private seq = 0; // the latest run: an earlier run's answer that arrives later is dropped
   private readonly lossChart = new Chart(byId("eval-chart-loss"), "Per-element loss", "element", "ℓ");
   private readonly gradChart = new Chart(byId("eval-chart-grad"), "Per-element gradient", "element", "∂L/∂f");
 
@@ -86,6 +87,7 @@ export class EvaluatePanel {
   }
 
   private async run(): Promise<void> {
+    const ticket = ++this.seq;
     try {
       const { prediction, target } = this.inputs();
       const names = [...document.querySelectorAll<HTMLInputElement>('input[name="eval-loss"]:checked')].map((i) => i.value);
@@ -93,11 +95,12 @@ export class EvaluatePanel {
       const reduction = byId<HTMLSelectElement>("eval-reduction").value as CompareRequest["reduction"];
       const request: CompareRequest = { losses: names.map((name) => ({ name }) as Loss), prediction, target, reduction };
       const response = await apis().evaluate.compare({ compareRequest: request });
+      if (ticket !== this.seq) return;
       this.last = { prediction, target, reduction: reduction ?? "mean", results: response.results };
       this.render(this.last);
       status(`Evaluated ${names.length} losses on ${prediction.length} elements.`);
     } catch (e) {
-      status(`Evaluate: ${await describeError(e)}`, true);
+      if (ticket === this.seq) status(`Evaluate: ${await describeError(e)}`, true);
     }
   }
 

@@ -12,6 +12,7 @@ const name = (o: unknown): string => String((o as { name: string }).name);
 
 export class ModelsPanel {
   private cursor: string | null = null;
+  private seq = 0; // the latest listing: an earlier one's answer that arrives later is dropped
 
   constructor(private readonly train: TrainPanel) {
     byId("models-refresh").addEventListener("click", () => void this.refresh());
@@ -24,8 +25,11 @@ export class ModelsPanel {
   }
 
   private async load(more: boolean): Promise<void> {
+    if (more && !this.cursor) return; // a refresh started over: no next page yet
+    const ticket = ++this.seq;
     try {
       const page = await apis().models.listModels({ limit: PAGE, cursor: more ? (this.cursor ?? undefined) : undefined });
+      if (ticket !== this.seq) return;
       const body = byId("models-body");
       const rowsOut = page.models.map((m) => this.row(m));
       if (more) body.append(...rowsOut);
@@ -34,7 +38,7 @@ export class ModelsPanel {
       byId("models-more").hidden = !page.nextCursor;
       byId("models-empty").hidden = body.children.length > 0;
     } catch (e) {
-      status(`Models: ${await describeError(e)}`, true);
+      if (ticket === this.seq) status(`Models: ${await describeError(e)}`, true);
     }
   }
 
