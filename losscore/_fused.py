@@ -301,13 +301,22 @@ def log1p_nonneg(x: float) -> float:
         k = 0
         f = x
         c = 0.0
-    kf = float(k)
+    return _log1p_reduced(f, float(k), c)
+
+
+def _log1p_reduced_formula(f: float, kf: float, c: float) -> float:
+    """log(2^k·(1 + f)) + c for 1 + f in [√2/2, √2]: with s = f/(2 + f),
+    k·ln2_hi − ((f²/2 − (s·(f²/2 + R(s²)) + (k·ln2_lo + c))) − f) (fdlibm's arrangement)."""
     hfsq = 0.5 * f * f
     s = f / (2.0 + f)
     z = s * s
     big_r = z * (_LP1 + z * (_LP2 + z * (_LP3 + z * (_LP4 + z * (_LP5 + z * (_LP6 + z * _LP7))))))
     return kf * _LN2_HI - ((hfsq - (s * (hfsq + big_r) + (kf * _LN2_LO + c))) - f)
 
+
+_log1p_reduced = cast(
+    "Callable[[float, float, float], float]", compiled(inline="always")(_log1p_reduced_formula)
+)
 
 _SQRT2 = 1.4142135623730951
 
@@ -327,12 +336,7 @@ def log1p_unit(x: float) -> float:
     c = (x - f) / u
     high = u > _SQRT2
     g = u * 0.5 - 1.0 if high else f
-    kf = 1.0 if high else 0.0
-    hfsq = 0.5 * g * g
-    s = g / (2.0 + g)
-    z = s * s
-    big_r = z * (_LP1 + z * (_LP2 + z * (_LP3 + z * (_LP4 + z * (_LP5 + z * (_LP6 + z * _LP7))))))
-    return kf * _LN2_HI - ((hfsq - (s * (hfsq + big_r) + (kf * _LN2_LO + c))) - g)
+    return _log1p_reduced(g, 1.0 if high else 0.0, c)
 
 
 # -- what a loss module uses ---------------------------------------------------------------------
