@@ -68,6 +68,10 @@ RUN set -eu; \
     # sources, static libraries, type stubs, pyarrow's Flight and S3 libraries; shared
     # libraries cut after their last mapped byte (the build log shows what each rule saved)
     /opt/venv/bin/python .ci/docker/slim_venv.py /opt/venv --sstrip; \
+    # the runtime image's system files: the interpreter, its standard library and the shared
+    # libraries that it and the venv load (ldd); no package manager, shell or coreutils
+    /opt/venv/bin/python .ci/docker/runtime_rootfs.py /opt/venv /rootfs --user 10001:losscore; \
+    mkdir -m 0755 /data; \
     cd /; rm -rf /src; \
     # from / (not /src, which would shadow the installed package on sys.path): the import
     # check and the numba kernels compiled for their installed path
@@ -75,15 +79,14 @@ RUN set -eu; \
     NUMBA_CACHE_DIR=/opt/venv/var/numba /opt/venv/bin/python -c "import losscore; losscore.warm_up()"
 
 # -------------------------------------------------------------- runtime stage
-FROM ${BASE_IMAGE} AS runtime
+# Nothing of the base image but what runtime_rootfs.py copied (its docstring lists it): the
+# processes of this image are all `python` (uvicorn and its workers, Dask's scheduler and
+# workers), so there is no shell; debug with `docker run --entrypoint python …`.
+FROM scratch AS runtime
 
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-RUN set -eu; \
-    groupadd --system --gid 10001 losscore; \
-    useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
-        --shell /usr/sbin/nologin losscore; \
-    mkdir -p /data; \
-    chown 10001:10001 /data
+COPY --from=build /rootfs/ /
+# the model store's volume, owned by the service's user (an empty named volume takes it)
+COPY --from=build --chown=10001:10001 /data /data
 
 # Only the virtual environment: dependencies, the installed app and the numba machine
 # code compiled at build time (numba can only use a writable cache, so the service copies

@@ -7,7 +7,9 @@ Parquet, dataset and file-system modules, SQLAlchemy's PostgreSQL dialect with p
 binary libpq, ...), then runs each solver family once (normal equations, HiGHS, L-BFGS-B, the
 numba interior point and coordinate descent), a Parquet round trip through pyarrow.dataset and
 dask.dataframe and a fit on that Dask DataFrame. ``--warm-up`` also compiles every numba
-kernel into NUMBA_CACHE_DIR (about 13 s with an empty cache). Exits 1 on any failure.
+kernel into NUMBA_CACHE_DIR (about 13 s with an empty cache). Also checks the FROM-scratch
+root: SQLite, OpenSSL, libc by soname, the service's user, a writable /data, and that no
+shell or package manager is left. Exits 1 on any failure.
 """
 
 import importlib
@@ -28,7 +30,39 @@ MODULES = [
     "websockets", "watchfiles", "pydantic", "pydantic_settings", "multipart", "numba",
     "llvmlite.binding", "pandas", "fsspec", "xxhash", "threadpoolctl", "msgpack", "tornado",
     "yaml", "zict", "cloudpickle", "psutil",
+    # standard-library modules backed by the system's shared libraries (runtime_rootfs.py)
+    "ssl", "hashlib", "sqlite3", "ctypes", "uuid", "lzma", "bz2", "zlib", "decimal",
+    "multiprocessing.shared_memory", "zoneinfo", "pwd", "grp",
 ]  # fmt: skip
+
+
+def check_runtime_root():
+    """The FROM-scratch root (.ci/docker/runtime_rootfs.py): what the service's processes
+    need from the system works, and the distribution's tools are gone."""
+    import ctypes
+    import hashlib
+    import pwd
+    import sqlite3
+    import ssl
+
+    problems = []
+    if sqlite3.connect(":memory:").execute("select sqlite_version()").fetchone() is None:
+        problems.append("sqlite3 answers nothing")
+    if hashlib.sha256(b"").hexdigest()[:8] != "e3b0c442":
+        problems.append("hashlib sha256")
+    ssl.create_default_context()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # Dask's worker memory trimming, by soname
+    user = pwd.getpwuid(os.getuid()).pw_name
+    if os.getuid() != 0 and user != "losscore":
+        problems.append(f"uid {os.getuid()} is {user!r}, not losscore")
+    if not os.access("/data", os.W_OK):
+        problems.append("/data is not writable by the service's user")
+    present = [p for p in ("/bin/sh", "/usr/bin/apt", "/usr/bin/dpkg", "/usr/bin/perl") if os.path.exists(p)]
+    if present:
+        problems.append(f"distribution tools in the image: {present}")
+    print(f"  runtime root: sqlite {sqlite3.sqlite_version}, {ssl.OPENSSL_VERSION}, user {user}")
+    if problems:
+        sys.exit("FAIL: runtime root\n  " + "\n  ".join(problems))
 
 
 def main():
@@ -43,6 +77,7 @@ def main():
     print(f"  imported {len(MODULES) - len(failed)} of {len(MODULES)} modules in {elapsed:.2f} s")
     if failed:
         sys.exit("FAIL: imports\n  " + "\n  ".join(failed))
+    check_runtime_root()
 
     import dask.dataframe as dd
     import numpy as np
