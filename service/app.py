@@ -134,8 +134,8 @@ def create_app(
 ) -> FastAPI:
     """A configured app: routers, error handlers, metrics, OpenAPI."""
     settings = settings or Settings()
-    if settings.tune_malloc:
-        tune_malloc()
+    if settings.tune_malloc and not tune_malloc():
+        log.info("malloc tuning not applied (not glibc): large requests pay page faults")
     app = FastAPI(
         title="losscore",
         version=losscore.__version__,

@@ -11,7 +11,6 @@ Enabled by ``LOSSCORE_TUNE_MALLOC`` (default true).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 __all__ = ["tune_malloc"]
@@ -30,12 +29,10 @@ def tune_malloc() -> bool:
     global _done
     if _done:
         return True
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # the process's own symbols, libc's among them: no library search, which needs
+        # ldconfig or a compiler (``ctypes.util.find_library``) that the image does not have
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

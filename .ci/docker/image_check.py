@@ -8,8 +8,9 @@ binary libpq, ...), then runs each solver family once (normal equations, HiGHS, 
 numba interior point and coordinate descent), a Parquet round trip through pyarrow.dataset and
 dask.dataframe and a fit on that Dask DataFrame. ``--warm-up`` also compiles every numba
 kernel into NUMBA_CACHE_DIR (about 13 s with an empty cache). Also checks the FROM-scratch
-root: SQLite, OpenSSL, libc by soname, the service's user, a writable /data, and that no
-shell or package manager is left. Exits 1 on any failure.
+root: SQLite, OpenSSL, libc by soname, the malloc tuning, the service's user, a writable /data,
+the C.UTF-8 locale, /etc/mime.types, Arrow's time zones, and that no shell or package
+manager is left. Exits 1 on any failure.
 """
 
 import importlib
@@ -41,9 +42,16 @@ def check_runtime_root():
     need from the system works, and the distribution's tools are gone."""
     import ctypes
     import hashlib
+    import locale
+    import mimetypes
     import pwd
     import sqlite3
     import ssl
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from service.memory import tune_malloc
 
     problems = []
     if sqlite3.connect(":memory:").execute("select sqlite_version()").fetchone() is None:
@@ -52,12 +60,32 @@ def check_runtime_root():
         problems.append("hashlib sha256")
     ssl.create_default_context()
     ctypes.CDLL("libc.so.6").malloc_trim(0)  # Dask's worker memory trimming, by soname
-    user = pwd.getpwuid(os.getuid()).pw_name
+    if not tune_malloc():
+        problems.append("service.memory.tune_malloc() did not apply the malloc tuning")
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        user = None
     if os.getuid() != 0 and user != "losscore":
         problems.append(f"uid {os.getuid()} is {user!r}, not losscore")
     if not os.access("/data", os.W_OK):
         problems.append("/data is not writable by the service's user")
-    present = [p for p in ("/bin/sh", "/usr/bin/apt", "/usr/bin/dpkg", "/usr/bin/perl") if os.path.exists(p)]
+    try:
+        locale.setlocale(locale.LC_ALL, "")  # LANG=C.UTF-8 from the image
+        if locale.nl_langinfo(locale.CODESET) != "UTF-8":
+            problems.append(f"the C library's codeset is {locale.nl_langinfo(locale.CODESET)}")
+    except locale.Error as exc:
+        problems.append(f"locale {os.environ.get('LANG')!r}: {exc}")
+    if mimetypes.guess_type("app.js")[0] != "text/javascript":  # /etc/mime.types read
+        problems.append(f".js is {mimetypes.guess_type('app.js')[0]}")
+    berlin = pa.array([0], pa.timestamp("s", tz="Europe/Berlin"))  # Arrow's time-zone database
+    try:
+        if pc.hour(berlin).to_pylist() != [1]:
+            problems.append("Arrow's Europe/Berlin is not UTC+1 at the epoch")
+    except pa.ArrowException as exc:
+        problems.append(f"Arrow's time zones: {exc}")
+    tools = ("/bin/sh", "/usr/bin/apt", "/usr/bin/dpkg", "/usr/bin/perl")
+    present = [p for p in tools if os.path.exists(p)]
     if present:
         problems.append(f"distribution tools in the image: {present}")
     print(f"  runtime root: sqlite {sqlite3.sqlite_version}, {ssl.OPENSSL_VERSION}, user {user}")

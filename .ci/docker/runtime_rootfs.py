@@ -14,15 +14,23 @@ forks: uvicorn workers, Dask's scheduler, workers and nannies, all ``python``). 
 * the interpreter the venv points at, with the chain of symbolic links to it;
 * its standard library (``sysconfig``'s ``stdlib``) and the C modules of ``lib-dynload``,
   without the parts no service process imports: the standard library's own tests, IDLE,
-  Tkinter, turtle demos, ``ensurepip``, ``lib2to3``, the distribution's ``site-packages``;
+  Tkinter, turtle demos, ``ensurepip``, ``lib2to3``, the distribution's ``site-packages``,
+  and the C modules for curses, dbm and NIS (with the ncurses, Berkeley DB, krb5 and TI-RPC
+  libraries only they load);
 * the dynamic loader and every library that ``ldd`` resolves for any ELF file above (libc,
   libstdc++, libssl for ``ssl``/``hashlib``, libsqlite3 for the model store, …) with their
   symbolic links, and ``/etc/ld.so.cache`` so that ``ctypes.CDLL("libc.so.6")`` (Dask's
   memory trimming) resolves as before;
 * ``/etc``: ``passwd`` and ``group`` with root, nobody and the service's user only,
-  ``nsswitch.conf``, ``os-release``; CA certificates when the base has them;
-* for every Debian package a copied file belongs to, its copyright file and its stanza of
-  ``/var/lib/dpkg/status`` (so licences ship and image scanners still see the versions);
+  ``nsswitch.conf``, ``os-release``, ``mime.types`` (``mimetypes``: the static files'
+  types), ``services`` and ``protocols``, ``localtime``; CA certificates when the base has
+  them;
+* data the C library and Arrow read: the time-zone database (``/usr/share/zoneinfo``: Arrow's
+  time-zone-aware compute, ``TZ``) and the ``C.UTF-8`` locale (``LANG=C.UTF-8``);
+* for every Debian package a copied file belongs to, its copyright file (a package whose
+  documentation directory the base dropped gets the one of a package built from the same
+  source) and its stanza of ``/var/lib/dpkg/status`` (so licences ship and image scanners
+  still see the versions), and ``/usr/share/common-licenses`` that those files refer to;
 * an empty ``/tmp`` (mode 1777).
 
 Prints the size of what was copied, by part, and the libraries ``ldd`` does not find (in the
@@ -44,50 +52,69 @@ from pathlib import Path
 
 STDLIB_UNUSED = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
                  "site-packages", "dist-packages", "config-3.11-x86_64-linux-gnu"}
-ETC_FILES = ("nsswitch.conf", "ld.so.cache", "ld.so.conf", "os-release", "host.conf")
+# C modules of lib-dynload nothing imports (their libraries stay out too)
+DYNLOAD_UNUSED = ("_curses", "_curses_panel", "_dbm", "_gdbm", "nis")
+ETC_FILES = ("nsswitch.conf", "ld.so.cache", "ld.so.conf", "os-release", "host.conf",
+             "mime.types", "services", "protocols", "localtime", "timezone")
 CERT_DIRS = ("/etc/ssl/certs", "/usr/share/ca-certificates", "/usr/lib/ssl")
+DATA_DIRS = ("/usr/share/zoneinfo", "/usr/lib/locale/C.utf8", "/usr/share/common-licenses")
 ELF_MAGIC = b"\x7fELF"
 MERGED_USR_DIRS = ("/usr/lib/", "/usr/lib64/", "/usr/bin/", "/usr/sbin/")
 
 
-def ensure_directory(directory: Path, root: Path) -> None:
-    """Create *directory* under *root* as it is here: a component that is a symbolic link
-    (``/lib`` -> ``usr/lib`` on a merged-/usr system) becomes the same link, and its target
-    a directory."""
-    current = Path("/")
+def ensure_directory(directory: Path, root: Path) -> Path:
+    """Create *directory* under *root* as it is here and return its real path: a component
+    that is a symbolic link (``/lib`` -> ``usr/lib`` on a merged-/usr system) becomes the
+    same link, its target a directory. Paths under *root* are only ever built from real
+    paths, so no check below follows a link out of *root* into this file system."""
+    real = Path("/")
     for name in directory.relative_to("/").parts:
-        current = current / name
-        dest = root / current.relative_to("/")
-        if dest.exists() or dest.is_symlink():
-            continue
-        if current.is_symlink():
-            os.symlink(os.readlink(current), dest)
-            ensure_directory(current.resolve(), root)
+        candidate = real / name
+        dest = root / candidate.relative_to("/")
+        if candidate.is_symlink():
+            if not os.path.lexists(dest):
+                os.symlink(os.readlink(candidate), dest)
+            real = ensure_directory(Path(os.path.realpath(candidate)), root)
         else:
-            dest.mkdir()
+            dest.mkdir(exist_ok=True)
+            real = candidate
+    return real
 
 
 def copy_entry(src: Path, root: Path, sizes: dict[str, int], part: str) -> None:
     """Copy one file, or one symbolic link and (recursively) what it points at, to the same
-    path under *root*."""
-    ensure_directory(src.parent, root)
-    dest = root / src.relative_to("/")
-    if dest.exists() or dest.is_symlink():
+    path under *root*; a link to a directory is copied with its target directory, not that
+    directory's contents."""
+    ensure_directory(src.parent, root)  # the path as named, links included
+    parent = ensure_directory(Path(os.path.realpath(src.parent)), root)
+    dest = root / parent.relative_to("/") / src.name
+    if os.path.lexists(dest):
         return
     if src.is_symlink():
-        target = os.readlink(src)
-        os.symlink(target, dest)
-        copy_entry(Path(os.path.normpath(src.parent / target)), root, sizes, part)
+        link = os.readlink(src)
+        os.symlink(link, dest)
+        named = parent / link  # an absolute link replaces the parent
+        target = Path(os.path.realpath(named.parent)) / named.name  # ".." after links
+        if target.is_dir():
+            ensure_directory(target, root)
+        else:
+            copy_entry(target, root, sizes, part)
         return
     shutil.copy2(src, dest)
     sizes[part] = sizes.get(part, 0) + src.stat().st_size
 
 
 def walk_files(top: Path, skip: set[str]) -> Iterator[Path]:
+    """Files and links under *top* (links to directories included, not followed)."""
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = [d for d in dirnames if d not in skip]
         for name in filenames:
             yield Path(dirpath) / name
+        yield from (Path(dirpath) / d for d in dirnames if os.path.islink(Path(dirpath) / d))
+
+
+def unused_dynload(path: Path) -> bool:
+    return path.parent.name == "lib-dynload" and path.name.split(".", 1)[0] in DYNLOAD_UNUSED
 
 
 def is_elf(path: Path) -> bool:
@@ -124,9 +151,9 @@ def interpreter_chain(venv: Path) -> list[Path]:
     chain = []
     path = venv / "bin" / "python"
     while path.is_symlink():
-        target = Path(os.readlink(path))
-        path = target if target.is_absolute() else (path.parent / target)
-        chain.append(Path(os.path.normpath(path)))
+        named = Path(os.path.realpath(path.parent)) / os.readlink(path)
+        path = Path(os.path.realpath(named.parent)) / named.name  # ".." after links
+        chain.append(path)
     return [p for p in chain if not str(p).startswith(str(venv) + "/")]
 
 
@@ -160,26 +187,55 @@ def debian_packages(root: Path) -> set[str]:
         out = subprocess.run(["dpkg", "-S", *paths[i : i + 500]], capture_output=True, text=True,
                              check=False)
         for line in out.stdout.splitlines():
-            if ": " in line:
+            if ": " in line and not line.startswith("diversion "):
                 for pkg in line.split(": ", 1)[0].split(", "):
                     owners.add(pkg.split(":", 1)[0])
     return owners
 
 
-def copy_package_records(root: Path, packages: set[str], sizes: dict[str, int]) -> None:
-    """Each package's copyright file and ``/var/lib/dpkg/status`` stanza (nothing else of dpkg)."""
-    for pkg in sorted(packages):
-        copyright_file = Path("/usr/share/doc") / pkg / "copyright"
-        if copyright_file.exists():
-            copy_entry(copyright_file, root, sizes, "licences and package records")
+def status_stanzas() -> dict[str, str]:
+    """``/var/lib/dpkg/status`` by package name (empty without dpkg)."""
     status = Path("/var/lib/dpkg/status")
     if not status.exists():
+        return {}
+    stanzas = (st for st in status.read_text(encoding="utf-8").split("\n\n") if st.strip())
+    return {st.split("\n", 1)[0].removeprefix("Package: "): st for st in stanzas}
+
+
+def source_of(package: str, stanzas: dict[str, str]) -> str:
+    for line in stanzas.get(package, "").splitlines():
+        if line.startswith("Source: "):
+            return line.removeprefix("Source: ").split(" ", 1)[0]
+    return package
+
+
+def copyright_file(package: str, stanzas: dict[str, str]) -> Path | None:
+    """The package's copyright file, or that of an installed package built from the same
+    source (``libstdc++6``'s documentation directory is a link to ``gcc-12-base``'s, which
+    the base's documentation trim may have removed)."""
+    own = Path("/usr/share/doc") / package / "copyright"
+    if own.exists():
+        return own
+    source = source_of(package, stanzas)
+    for other in sorted(stanzas):
+        candidate = Path("/usr/share/doc") / other / "copyright"
+        if source_of(other, stanzas) == source and candidate.exists():
+            return candidate
+    return None
+
+
+def copy_package_records(root: Path, packages: set[str], sizes: dict[str, int]) -> None:
+    """Each package's copyright file and ``/var/lib/dpkg/status`` stanza (nothing else of dpkg)."""
+    stanzas = status_stanzas()
+    for pkg in sorted(packages):
+        found = copyright_file(pkg, stanzas)
+        if found is None:
+            print(f"runtime_rootfs: no copyright file for Debian package {pkg}")
+        else:
+            copy_entry(found, root, sizes, "licences and package records")
+    if not stanzas:
         return
-    kept = [
-        stanza
-        for stanza in status.read_text(encoding="utf-8").split("\n\n")
-        if stanza.strip() and stanza.split("\n", 1)[0].removeprefix("Package: ") in packages
-    ]
+    kept = [stanzas[pkg] for pkg in sorted(packages) if pkg in stanzas]
     dest = root / "var/lib/dpkg/status"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text("\n\n".join(kept) + "\n", encoding="utf-8")
@@ -199,7 +255,7 @@ def main() -> int:
     for link in interpreter_chain(venv):
         copy_entry(link, root, sizes, "interpreter")
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    stdlib_files = list(walk_files(stdlib, STDLIB_UNUSED))
+    stdlib_files = [p for p in walk_files(stdlib, STDLIB_UNUSED) if not unused_dynload(p)]
     for path in stdlib_files:
         copy_entry(path, root, sizes, "standard library")
     interpreter = Path(os.path.realpath(sys.executable))
@@ -219,9 +275,13 @@ def main() -> int:
         if Path(cert_dir).is_dir():
             for path in walk_files(Path(cert_dir), set()):
                 copy_entry(path, root, sizes, "CA certificates")
+    for data_dir in DATA_DIRS:
+        if Path(data_dir).is_dir():
+            for path in walk_files(Path(data_dir), set()):
+                copy_entry(path, root, sizes, "time zones, C.UTF-8, licence texts")
     uid, name = args.user.split(":", 1)
     write_accounts(root, int(uid), name)
-    copy_package_records(root, debian_packages(root), sizes)
+    copy_package_records(root, debian_packages(root), sizes)  # after all other files
     (root / "tmp").mkdir(exist_ok=True)
     (root / "tmp").chmod(stat.S_IRWXU | stat.S_IRWXG | stat.S_IRWXO | stat.S_ISVTX)
 
