@@ -51,7 +51,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 STDLIB_UNUSED = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",
-                 "site-packages", "dist-packages", "config-3.11-x86_64-linux-gnu"}
+                 "site-packages", "dist-packages",
+                 # Makefile, headers and static library for building extensions
+                 os.path.basename(sysconfig.get_config_var("LIBPL") or "config")}
 # C modules of lib-dynload nothing imports (their libraries stay out too)
 DYNLOAD_UNUSED = ("_curses", "_curses_panel", "_dbm", "_gdbm", "nis")
 ETC_FILES = ("nsswitch.conf", "ld.so.cache", "ld.so.conf", "os-release", "host.conf",
@@ -97,8 +99,10 @@ def copy_entry(src: Path, root: Path, sizes: dict[str, int], part: str) -> None:
         target = Path(os.path.realpath(named.parent)) / named.name  # ".." after links
         if target.is_dir():
             ensure_directory(target, root)
-        else:
+        elif target.exists():
             copy_entry(target, root, sizes, part)
+        else:  # dangling here as well: kept as it is
+            print(f"runtime_rootfs: dangling link {src} -> {link}")
         return
     shutil.copy2(src, dest)
     sizes[part] = sizes.get(part, 0) + src.stat().st_size
