@@ -5,9 +5,16 @@ requests in flight; whatever is still running then is cancelled hard (uvicorn an
 and logs a traceback). So that every request ends with a proper answer within the grace
 period instead, the server protocol calls :func:`begin_drain_after` when the shutdown starts;
 at ``grace − DRAIN_MARGIN_S`` (at least half the grace) the process-wide :data:`DRAIN` is
-set: fits in flight are cancelled (they stop at their next iteration) and answer 503
+set: fits in flight are cancelled (they stop at their next check) and answer 503
 ``shutting_down`` with ``Retry-After`` (a stream ends with that error event), in time for the
 connections to close before the grace runs out.
+
+The margin covers a fit's cancel latency plus the answer: HiGHS reads the cancel flag between
+its time slices (``losscore.train.solvers._highs.SLICE_S``, 1 s), the other solvers between
+iterations. With a margin of 1 s a cancelled linear program answered 1.6–1.8 s after SIGTERM
+under a 2 s grace and the server stopped at 1.77–1.98 s, so the connection sometimes outlived
+the grace (uvicorn then logs an error); 2 s leaves a second for the answer. A grace under 4 s
+drains at its half, with less than that.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DRAIN", "DRAIN_MARGIN_S", "Drain", "begin_drain_after", "shutting_down"]
 
-DRAIN_MARGIN_S = 1.0
+DRAIN_MARGIN_S = 2.0  # ≥ the longest cancel latency (a HiGHS slice, 1 s) + time to answer
 
 
 class Drain:

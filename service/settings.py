@@ -148,9 +148,9 @@ class Settings(BaseSettings):
     shutdown_grace_s: int = Field(
         8,
         ge=1,
-        description="On SIGTERM, time for requests in flight to finish; a second before its "
-        "end, fits still running are cancelled and answer 503 (keep it below the "
-        "orchestrator's stop timeout: docker's is 10 s).",
+        description="On SIGTERM, time for requests in flight to finish; two seconds before its "
+        "end (at its half when it is under 4 s), fits still running are cancelled and answer "
+        "503 (keep it below the orchestrator's stop timeout: docker's is 10 s).",
     )
     api_keys: list[ApiKey] = Field(
         default_factory=list,
