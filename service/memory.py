@@ -33,7 +33,7 @@ def tune_malloc() -> bool:
         # the process's own symbols, libc's among them: no library search, which needs
         # ldconfig or a compiler (``ctypes.util.find_library``) that the image does not have
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc
+    except (OSError, AttributeError, TypeError):  # not glibc (Windows: no CDLL(None))
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int

@@ -12,8 +12,9 @@
 #  7. print the image size (total, system files, venv) against issue 16's goal (400 MB) and the
 #     start-to-healthy times; fail above LOSSCORE_CI_MAX_IMAGE_MB (650: a regression guard;
 #     the 400 MB goal is not reached, the venv's shared libraries alone (LLVM for numba,
-#     Arrow, BLAS) are 405 MB: bench/RESULTS.md "Issue 16: image size") or LOSSCORE_CI_MAX_START_S (10:
-#     the goal is 3 s on an idle 2-core machine, CI machines are loaded)
+#     Arrow, BLAS) are 405 MB: bench/RESULTS.md "Issue 16: image size") or
+#     LOSSCORE_CI_MAX_START_S (10: the goal is 3 s on an idle 2-core machine, CI machines
+#     are loaded)
 #
 # Cache (reused on the same machine): $LOSSCORE_CI_CACHE (default /var/cache/losscore-ci)
 # holds dockerd's data-root (images, build cache) and the wheelhouses. Point it at

@@ -1,8 +1,9 @@
 """The playground in Chromium: curves follow the sliders (checked on the plotted numbers
 against closed forms), the compare table equals POST /v1/compare and losscore, a training run
 streams and draws a boundary that is the returned model's, the keyboard alone trains, stored
-models load / download / delete, a late answer does not replace a newer one, axe-core finds nothing serious, a 375 px screen works, and
-no request leaves the service (the ``watched`` fixture)."""
+models load / download / delete, a late answer does not replace a newer one, axe-core finds
+nothing serious, a 375 px screen works, and no request leaves the service (the ``watched``
+fixture)."""
 
 from __future__ import annotations
 
